@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine with Python 3.11 and make: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Never let an SDK probe a cloud metadata endpoint from the demo or the tests.
+export AWS_EC2_METADATA_DISABLED := true
+export GCE_METADATA_HOST := 127.0.0.1:9
+export GCE_METADATA_IP := 127.0.0.1:9
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run 'make PYTHON=python3 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/skywarden demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/scan_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache skywarden.db skywarden.db-*

@@ -1,0 +1,102 @@
+"""Collect an AWS inventory: every needed collector, for every account and region, on a bounded pool."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+import scanners.aws as aws_package
+from scanners.aws.context import AwsContext
+from scanners.aws.errors import classify
+from scanners.aws.session import Target, enabled_regions
+from scanners.fanout import Unit, run_units
+from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from scanners.registry import Collector, collectors_for
+
+_NOT_COLLECTOR_MODULES = {"context", "errors", "session", "scan", "demo"}
+
+
+def load_collectors() -> None:
+    """Import every AWS service module so its collectors register."""
+    for module in pkgutil.iter_modules(aws_package.__path__):
+        if module.name not in _NOT_COLLECTOR_MODULES and not module.name.startswith("_"):
+            importlib.import_module(f"{aws_package.__name__}.{module.name}")
+
+
+def collect_aws(
+    targets: Sequence[Target],
+    regions: Sequence[str] | None = None,
+    resource_types: Iterable[str] | None = None,
+    max_workers: int = 16,
+    on_result: Callable[[CollectionResult], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> Inventory:
+    """Collect what the rules need from every reachable target.
+
+    ``regions`` overrides each account's configured regions; otherwise an account's own list is used,
+    and failing that the regions enabled for it.
+    """
+    load_collectors()
+    chosen = collectors_for("aws", resource_types)
+    inventory = Inventory(provider="aws")
+    units: list[Unit] = []
+    all_regions: set[str] = set()
+    for target in targets:
+        account_id = target.clients.account_id if target.clients else (target.spec.id or "unknown")
+        inventory.accounts[account_id] = target.spec.name
+        if target.clients is None:
+            inventory.coverage.extend(_unreachable(account_id, chosen, target.error))
+            continue
+        try:
+            account_regions = list(regions or target.spec.regions or enabled_regions(target.clients))
+        except (ClientError, BotoCoreError) as exc:
+            inventory.coverage.extend(_unreachable(account_id, chosen, classify(exc)))
+            continue
+        all_regions.update(account_regions)
+        units.extend(_units_for(target, chosen, account_regions))
+    inventory.regions = sorted(all_regions)
+    if on_plan is not None:
+        on_plan(len(units))
+    resources, coverage = run_units(units, classify, max_workers=max_workers, on_result=on_result)
+    inventory.resources = resources
+    inventory.coverage.extend(coverage)
+    return inventory
+
+
+def _units_for(target: Target, chosen: Sequence[Collector], regions: Sequence[str]) -> list[Unit]:
+    assert target.clients is not None
+    clients = target.clients
+    units = []
+    for item in chosen:
+        for region in regions if item.regional else [GLOBAL_REGION]:
+            context = AwsContext(clients, region)
+            units.append(
+                Unit(
+                    provider="aws",
+                    account_id=clients.account_id,
+                    service=item.service,
+                    region=region,
+                    resource_types=item.resource_types,
+                    run=_bind(item, context),
+                )
+            )
+    return units
+
+
+def _bind(item: Collector, context: AwsContext) -> Callable[[], Iterable]:  # type: ignore[type-arg]
+    return lambda: item.fn(context)
+
+
+def _unreachable(
+    account_id: str, chosen: Sequence[Collector], error: tuple[str, str] | None
+) -> list[CollectionResult]:
+    error_class, message = error or ("Unreachable", "account could not be reached")
+    return [
+        CollectionResult(
+            "aws", account_id, item.service, GLOBAL_REGION, item.resource_types, "failed", error_class, message
+        )
+        for item in chosen
+    ]

@@ -1,0 +1,197 @@
+"""AWS credentials and scope: the standard boto3 chain, accounts files, role assumption, Organizations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rules.errors import CollectionError, ConfigError
+from scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
+from scanners.aws.errors import classify
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+SESSION_NAME = "skywarden-scan"
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One account to scan, as written in an accounts file or found through Organizations."""
+
+    id: str | None
+    name: str
+    role_arn: str | None = None
+    external_id: str | None = None
+    regions: tuple[str, ...] = ()
+
+
+@dataclass
+class AccountsFile:
+    accounts: list[AccountSpec] = field(default_factory=list)
+    organization_role: str | None = None
+    organization_exclude: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+def load_accounts_file(path: Path) -> AccountsFile:
+    """Read an accounts file; any problem is a ConfigError naming the file and the key."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read accounts file: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: an accounts file must be a mapping with 'accounts' and/or 'organization'")
+    unknown = sorted(set(data) - {"accounts", "organization", "regions"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}")
+    result = AccountsFile(regions=_regions(path, "regions", data.get("regions")))
+    entries = data.get("accounts") or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: 'accounts' must be a list")
+    for index, entry in enumerate(entries):
+        where = f"accounts[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: {where} must be a mapping")
+        bad = sorted(set(entry) - {"id", "name", "role_arn", "external_id", "regions"})
+        if bad:
+            raise ConfigError(f"{path}: {where}.{bad[0]} is not a known key")
+        account_id = str(entry["id"]) if entry.get("id") is not None else None
+        if account_id is not None and not _ACCOUNT_ID.match(account_id):
+            raise ConfigError(f"{path}: {where}.id {account_id!r} is not a 12-digit AWS account id")
+        role_arn = entry.get("role_arn")
+        if role_arn is not None and not str(role_arn).startswith("arn:"):
+            raise ConfigError(f"{path}: {where}.role_arn {role_arn!r} is not an ARN")
+        if account_id is None and role_arn is None:
+            raise ConfigError(f"{path}: {where} needs an id or a role_arn")
+        if account_id is None:
+            account_id = str(role_arn).split(":")[4] or None
+        result.accounts.append(
+            AccountSpec(
+                id=account_id,
+                name=str(entry.get("name") or account_id),
+                role_arn=role_arn,
+                external_id=entry.get("external_id"),
+                regions=_regions(path, f"{where}.regions", entry.get("regions")),
+            )
+        )
+    org = data.get("organization")
+    if org is not None:
+        if not isinstance(org, dict) or not org.get("role_name"):
+            raise ConfigError(f"{path}: organization.role_name is required for Organizations discovery")
+        result.organization_role = str(org["role_name"])
+        result.organization_exclude = tuple(str(a) for a in org.get("exclude") or ())
+    if not result.accounts and result.organization_role is None:
+        raise ConfigError(f"{path}: lists no accounts and no organization")
+    return result
+
+
+def _regions(path: Path, where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise ConfigError(f"{path}: {where} must be a list of region names")
+    return tuple(value)
+
+
+def base_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    """A session from boto3's standard chain (env, profile, SSO, container, instance role)."""
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except BotoCoreError as exc:
+        raise CollectionError(f"cannot create AWS session: {exc}") from exc
+
+
+def caller_account(session: boto3.Session) -> tuple[str, str]:
+    """Return (account id, partition) for the session's credentials, or a clear CollectionError."""
+    try:
+        ident = session.client("sts", config=CLIENT_CONFIG).get_caller_identity()
+    except (ClientError, BotoCoreError) as exc:
+        error_class, message = classify(exc)
+        raise CollectionError(f"AWS credentials are not usable ({error_class}): {message}") from exc
+    return str(ident["Account"]), str(ident["Arn"]).split(":")[1]
+
+
+def assume_role(
+    session: boto3.Session, role_arn: str, external_id: str | None = None, session_name: str = SESSION_NAME
+) -> boto3.Session:
+    """A session in another account via STS AssumeRole; raises ClientError/BotoCoreError to the caller."""
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id:
+        params["ExternalId"] = external_id
+    creds = session.client("sts", config=CLIENT_CONFIG).assume_role(**params)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=session.region_name,
+    )
+
+
+def discover_organization(session: boto3.Session, role_name: str, exclude: Sequence[str] = ()) -> list[AccountSpec]:
+    """Every ACTIVE account of the organization, each reached through ``role_name``."""
+    client = session.client("organizations", config=CLIENT_CONFIG)
+    _, partition = caller_account(session)
+    specs = []
+    try:
+        for page in client.get_paginator("list_accounts").paginate():
+            for account in page["Accounts"]:
+                if account.get("Status") != "ACTIVE" or account["Id"] in exclude:
+                    continue
+                specs.append(
+                    AccountSpec(
+                        id=account["Id"],
+                        name=account.get("Name") or account["Id"],
+                        role_arn=f"arn:{partition}:iam::{account['Id']}:role/{role_name}",
+                    )
+                )
+    except (ClientError, BotoCoreError) as exc:
+        error_class, message = classify(exc)
+        raise CollectionError(f"AWS Organizations discovery failed ({error_class}): {message}") from exc
+    return specs
+
+
+@dataclass
+class Target:
+    """An account ready to scan, or the reason it could not be reached."""
+
+    spec: AccountSpec
+    clients: AwsAccountClients | None = None
+    error: tuple[str, str] | None = None
+
+
+def resolve_targets(session: boto3.Session, specs: Sequence[AccountSpec]) -> list[Target]:
+    """Assume each account's role; an account that cannot be reached is a target with an error, not a crash."""
+    caller_id, partition = caller_account(session)
+    targets = []
+    for spec in specs:
+        if spec.role_arn is None:
+            if spec.id not in (None, caller_id):
+                reason = f"no role_arn for {spec.id} and the credentials are for {caller_id}"
+                targets.append(Target(spec, error=("AccessDenied", reason)))
+            else:
+                targets.append(Target(spec, AwsAccountClients(session, caller_id, spec.name, partition)))
+            continue
+        try:
+            assumed = assume_role(session, spec.role_arn, spec.external_id)
+        except (ClientError, BotoCoreError) as exc:
+            targets.append(Target(spec, error=classify(exc)))
+            continue
+        account_id = spec.id or spec.role_arn.split(":")[4]
+        targets.append(Target(spec, AwsAccountClients(assumed, account_id, spec.name, partition)))
+    return targets
+
+
+def enabled_regions(clients: AwsAccountClients) -> list[str]:
+    """The regions enabled for the account (opted-in or not requiring opt-in)."""
+    answer = clients.client("ec2").describe_regions(
+        Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+    )
+    return sorted(r["RegionName"] for r in answer["Regions"])

@@ -1,0 +1,105 @@
+"""The normalised inventory shared by every cloud: one Resource shape and one coverage record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GLOBAL_REGION = "global"
+
+# A collector that could not read one part of a resource records it here, keyed by the top-level
+# property it would have filled; rules reading that property then evaluate to ERROR, never PASS.
+ERRORS_KEY = "_errors"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    provider: str
+    account_id: str
+    region: str
+    type: str
+    id: str
+    name: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account_id": self.account_id,
+            "region": self.region,
+            "type": self.type,
+            "id": self.id,
+            "name": self.name,
+            "tags": dict(self.tags),
+            "properties": dict(self.properties),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Resource:
+        return cls(
+            provider=data["provider"],
+            account_id=data["account_id"],
+            region=data["region"],
+            type=data["type"],
+            id=data["id"],
+            name=data.get("name", ""),
+            tags=dict(data.get("tags") or {}),
+            properties=dict(data.get("properties") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionResult:
+    """How one (account, service, region) unit of collection ended: the scan's coverage."""
+
+    provider: str
+    account_id: str
+    service: str
+    region: str
+    resource_types: tuple[str, ...]
+    status: str  # "ok" or "failed"
+    error_class: str | None = None  # AccessDenied, Throttling, EndpointUnavailable, ...
+    message: str | None = None
+    resource_count: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account_id": self.account_id,
+            "service": self.service,
+            "region": self.region,
+            "resource_types": list(self.resource_types),
+            "status": self.status,
+            "error_class": self.error_class,
+            "message": self.message,
+            "resource_count": self.resource_count,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def covers(self, account_id: str, resource_type: str, region: str) -> bool:
+        """True when this successful unit is the one that would have seen such a resource."""
+        if not self.ok or account_id != self.account_id or resource_type not in self.resource_types:
+            return False
+        return self.region in (GLOBAL_REGION, region)
+
+
+@dataclass
+class Inventory:
+    """What one scan collected: the resources, and per unit whether collection succeeded."""
+
+    provider: str
+    resources: list[Resource] = field(default_factory=list)
+    coverage: list[CollectionResult] = field(default_factory=list)
+    accounts: dict[str, str] = field(default_factory=dict)  # account id -> display name
+    regions: list[str] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[CollectionResult]:
+        return [unit for unit in self.coverage if not unit.ok]

@@ -1,0 +1,227 @@
+"""Findings and their lifecycle, and the reconcile that turns one scan's evaluation into news.
+
+Reconcile rules (one transaction per scan):
+- a new failure opens a finding; a resolved (or remediated) finding that fails again is reopened;
+- a finding still failing only gets ``last_seen``; acknowledged and suppressed findings keep their state;
+- a finding whose rule did not fail is resolved only when the unit that collects its resource type in its
+  account and region succeeded in this scan, and the rule did not ERROR on it; otherwise it is untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from rules.engine import EvaluationReport
+from rules.model import SEVERITY_RANK
+from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from storage import audit
+from storage.db import dumps, loads
+from storage.inventory import save_inventory
+
+OPEN = "open"
+ACKNOWLEDGED = "acknowledged"
+SUPPRESSED = "suppressed"
+RESOLVED = "resolved"
+REMEDIATED = "remediated"
+STATES = (OPEN, ACKNOWLEDGED, SUPPRESSED, RESOLVED, REMEDIATED)
+ACTIVE_STATES = (OPEN, ACKNOWLEDGED, SUPPRESSED)  # the problem is (believed to be) still there
+
+
+def finding_id(rule_id: str, resource_id: str) -> str:
+    return hashlib.sha256(f"{rule_id}\0{resource_id}".encode()).hexdigest()[:20]
+
+
+@dataclass
+class ReconcileResult:
+    new: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+    untouched: int = 0
+    errors: int = 0
+    resources_removed: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "new": len(self.new),
+            "reopened": len(self.reopened),
+            "resolved": len(self.resolved),
+            "still_failing": len(self.still_failing),
+            "untouched": self.untouched,
+            "errors": self.errors,
+        }
+
+
+class _Coverage:
+    def __init__(self, coverage: Iterable[CollectionResult]) -> None:
+        self._regional: set[tuple[str, str, str]] = set()
+        self._global: set[tuple[str, str]] = set()
+        for unit in coverage:
+            if not unit.ok:
+                continue
+            for resource_type in unit.resource_types:
+                if unit.region == GLOBAL_REGION:
+                    self._global.add((unit.account_id, resource_type))
+                else:
+                    self._regional.add((unit.account_id, resource_type, unit.region))
+
+    def covers(self, account_id: str, resource_type: str, region: str) -> bool:
+        return (account_id, resource_type) in self._global or (account_id, resource_type, region) in self._regional
+
+
+def reconcile(
+    db: sqlite_utils.Database,
+    scan_id: int,
+    inventory: Inventory,
+    report: EvaluationReport,
+    at: str,
+) -> ReconcileResult:
+    result = ReconcileResult()
+    covered = _Coverage(inventory.coverage)
+    rule_ids = {rule.id for rule in report.evaluated_rules}
+    errored = {(e.rule.id, e.resource.id) for e in report.errors}
+    result.errors = len(errored)
+    with db.atomic():
+        result.resources_removed = save_inventory(db, scan_id, inventory.resources, inventory.coverage, at)
+        existing = _existing(db, inventory.provider, list(inventory.accounts))
+        next_number = _next_number(db)
+        failing_ids: set[str] = set()
+        new_rows = []
+        for evaluation in report.failures:
+            rule, resource = evaluation.rule, evaluation.resource
+            fid = finding_id(rule.id, resource.id)
+            if fid in failing_ids:
+                continue
+            failing_ids.add(fid)
+            current = existing.get(fid)
+            common = {
+                "severity": rule.severity,
+                "title": rule.title,
+                "frameworks": dumps({k: list(v) for k, v in rule.frameworks.items()}),
+                "resource_name": resource.name,
+                "last_seen": at,
+                "last_scan_id": scan_id,
+                "detail": evaluation.detail,
+            }
+            if current is None:
+                new_rows.append(
+                    {
+                        "id": fid,
+                        "number": next_number,
+                        "rule_id": rule.id,
+                        "resource_id": resource.id,
+                        "resource_type": resource.type,
+                        "provider": resource.provider,
+                        "account_id": resource.account_id,
+                        "region": resource.region,
+                        "state": OPEN,
+                        "state_changed_at": at,
+                        "state_changed_by": "system",
+                        "first_seen": at,
+                        "first_scan_id": scan_id,
+                        "reopened_count": 0,
+                        **common,
+                    }
+                )
+                next_number += 1
+                result.new.append(fid)
+            elif current["state"] in (RESOLVED, REMEDIATED):
+                db["findings"].update(
+                    fid,
+                    {
+                        **common,
+                        "state": OPEN,
+                        "state_changed_at": at,
+                        "state_changed_by": "system",
+                        "resolved_at": None,
+                        "reopened_count": current["reopened_count"] + 1,
+                    },
+                )
+                audit.record(db, "reopened", finding_id=fid, scan_id=scan_id, at=at,
+                             details={"previous_state": current["state"]})
+                result.reopened.append(fid)
+            else:
+                db["findings"].update(fid, common)
+                result.still_failing.append(fid)
+        if new_rows:
+            db["findings"].insert_all(new_rows, batch_size=500)
+            for row in new_rows:
+                audit.record(db, "opened", finding_id=row["id"], scan_id=scan_id, at=at,
+                             details={"rule_id": row["rule_id"], "resource_id": row["resource_id"]})
+        present = {resource.id for resource in inventory.resources}
+        for fid, row in existing.items():
+            if fid in failing_ids or row["state"] not in ACTIVE_STATES or row["rule_id"] not in rule_ids:
+                continue
+            if (row["rule_id"], row["resource_id"]) in errored or not covered.covers(
+                row["account_id"], row["resource_type"], row["region"]
+            ):
+                result.untouched += 1
+                continue
+            reason = "rule passes" if row["resource_id"] in present else "resource no longer exists"
+            db["findings"].update(
+                fid,
+                {"state": RESOLVED, "state_changed_at": at, "state_changed_by": "system", "resolved_at": at,
+                 "last_scan_id": scan_id, "detail": reason},
+            )
+            audit.record(db, "resolved", finding_id=fid, scan_id=scan_id, at=at,
+                         details={"previous_state": row["state"], "reason": reason})
+            result.resolved.append(fid)
+    return result
+
+
+def _existing(db: sqlite_utils.Database, provider: str, accounts: list[str]) -> dict[str, dict[str, Any]]:
+    if not accounts:
+        return {}
+    marks = ",".join("?" for _ in accounts)
+    rows = db.query(
+        "SELECT id, rule_id, resource_id, resource_type, account_id, region, state, reopened_count "
+        f"FROM findings WHERE provider = ? AND account_id IN ({marks})",
+        [provider, *accounts],
+    )
+    return {row["id"]: row for row in rows}
+
+
+def _next_number(db: sqlite_utils.Database) -> int:
+    row = next(iter(db.query("SELECT COALESCE(MAX(number), 0) + 1 AS n FROM findings")))
+    return int(row["n"])
+
+
+def query_findings(
+    db: sqlite_utils.Database,
+    states: Iterable[str] | None = None,
+    severities: Iterable[str] | None = None,
+    provider: str | None = None,
+    accounts: Iterable[str] | None = None,
+    ids: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for column, values in (("state", states), ("severity", severities), ("account_id", accounts), ("id", ids)):
+        if values is not None:
+            values = list(values)
+            where.append(f"{column} IN ({','.join('?' for _ in values)})" if values else "0")
+            params.extend(values)
+    if provider:
+        where.append("provider = ?")
+        params.append(provider)
+    sql = "SELECT * FROM findings" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = [_decode(row) for row in db.query(sql, params)]
+    rows.sort(key=lambda r: (SEVERITY_RANK.get(r["severity"], 99), r["rule_id"], r["resource_id"]))
+    return rows
+
+
+def get_finding(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
+    """A finding by id, or by its short number."""
+    sql = "SELECT * FROM findings WHERE number = ?" if ref.isdigit() else "SELECT * FROM findings WHERE id = ?"
+    rows = list(db.query(sql, [int(ref) if ref.isdigit() else ref]))
+    return _decode(rows[0]) if rows else None
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row["frameworks"] = loads(row["frameworks"]) or {}
+    return row

@@ -1,0 +1,118 @@
+"""The versioned schema. Never edit an applied migration: add a new one."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("skywarden")
+
+
+@MIGRATIONS()
+def m001_core(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE scans (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            scope TEXT NOT NULL,           -- JSON: accounts, regions
+            trigger TEXT NOT NULL DEFAULT 'cli',
+            requested_by TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,          -- running, succeeded, partial, failed, interrupted
+            summary TEXT,                  -- JSON: counts, new/reopened/resolved
+            error TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE coverage (
+            scan_id INTEGER NOT NULL REFERENCES scans(id),
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            region TEXT NOT NULL,
+            resource_types TEXT NOT NULL,  -- JSON list
+            status TEXT NOT NULL,          -- ok, failed
+            error_class TEXT,
+            message TEXT,
+            resource_count INTEGER NOT NULL DEFAULT 0,
+            duration_s REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX coverage_scan ON coverage(scan_id)")
+    db.execute(
+        """
+        CREATE TABLE resources (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            type TEXT NOT NULL,
+            name TEXT,
+            tags TEXT,
+            properties TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            last_scan_id INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX resources_scope ON resources(provider, account_id, type)")
+    db.execute(
+        """
+        CREATE TABLE findings (
+            id TEXT PRIMARY KEY,            -- hash of (rule id, resource id): stable across scans
+            number INTEGER NOT NULL UNIQUE, -- short handle for people: 'ack 3'
+            rule_id TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            resource_type TEXT NOT NULL,
+            resource_name TEXT,
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            title TEXT NOT NULL,
+            frameworks TEXT NOT NULL,       -- JSON: key -> [control ids]
+            state TEXT NOT NULL,            -- open, acknowledged, suppressed, resolved, remediated
+            state_changed_at TEXT NOT NULL,
+            state_changed_by TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            resolved_at TEXT,
+            reopened_count INTEGER NOT NULL DEFAULT 0,
+            first_scan_id INTEGER,
+            last_scan_id INTEGER,
+            detail TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX findings_state ON findings(state, severity)")
+    db.execute("CREATE INDEX findings_scope ON findings(provider, account_id, rule_id)")
+    db.execute("CREATE INDEX findings_resource ON findings(resource_id)")
+    db.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,            -- 'system' for scans, else a user id or name
+            action TEXT NOT NULL,           -- opened, reopened, resolved, scan_started, ...
+            finding_id TEXT,
+            scan_id INTEGER,
+            details TEXT                    -- JSON
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_finding ON events(finding_id)")
+    # The audit trail is append-only: nothing may rewrite or erase a decision.
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )

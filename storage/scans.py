@@ -1,0 +1,91 @@
+"""Scans and their coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlite_utils
+
+from scanners.model import CollectionResult
+from storage import audit
+from storage.db import dumps, loads, now
+
+RUNNING = "running"
+FINISHED_STATES = ("succeeded", "partial", "failed", "interrupted")
+
+
+def start_scan(
+    db: sqlite_utils.Database,
+    provider: str,
+    scope: dict[str, Any],
+    trigger: str = "cli",
+    requested_by: str | None = None,
+) -> int:
+    with db.atomic():
+        cursor = db.execute(
+            "INSERT INTO scans (provider, scope, trigger, requested_by, started_at, status) VALUES (?, ?, ?, ?, ?, ?)",
+            [provider, dumps(scope), trigger, requested_by, now(), RUNNING],
+        )
+        scan_id = int(cursor.lastrowid or 0)
+        audit.record(db, "scan_started", requested_by or "system", scan_id=scan_id, details={"scope": scope})
+    return scan_id
+
+
+def record_coverage(db: sqlite_utils.Database, scan_id: int, coverage: Iterable[CollectionResult]) -> None:
+    rows = [
+        {
+            "scan_id": scan_id,
+            "provider": unit.provider,
+            "account_id": unit.account_id,
+            "service": unit.service,
+            "region": unit.region,
+            "resource_types": dumps(list(unit.resource_types)),
+            "status": unit.status,
+            "error_class": unit.error_class,
+            "message": unit.message,
+            "resource_count": unit.resource_count,
+            "duration_s": round(unit.duration_s, 3),
+        }
+        for unit in coverage
+    ]
+    if rows:
+        db["coverage"].insert_all(rows)
+
+
+def finish_scan(
+    db: sqlite_utils.Database,
+    scan_id: int,
+    status: str,
+    summary: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    db.execute(
+        "UPDATE scans SET finished_at = ?, status = ?, summary = ?, error = ? WHERE id = ?",
+        [now(), status, dumps(summary or {}), error, scan_id],
+    )
+    audit.record(db, "scan_finished", scan_id=scan_id, details={"status": status, "error": error})
+
+
+def get_scan(db: sqlite_utils.Database, scan_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM scans WHERE id = ?", [scan_id]))
+    return _decode(rows[0]) if rows else None
+
+
+def recent_scans(db: sqlite_utils.Database, limit: int = 10) -> list[dict[str, Any]]:
+    return [_decode(row) for row in db.query("SELECT * FROM scans ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def coverage_for(db: sqlite_utils.Database, scan_id: int, failed_only: bool = False) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM coverage WHERE scan_id = ?" + (" AND status != 'ok'" if failed_only else "")
+    rows = []
+    for row in db.query(sql + " ORDER BY account_id, service, region", [scan_id]):
+        row["resource_types"] = loads(row["resource_types"])
+        rows.append(row)
+    return rows
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row["scope"] = loads(row["scope"])
+    row["summary"] = loads(row["summary"])
+    return row

@@ -1,0 +1,33 @@
+"""Test-wide safety: no real credentials, no metadata endpoints, no network beyond loopback."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any SDK is imported by a test module.
+_SAFE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "GCE_METADATA_IP": "127.0.0.1:9",
+}
+os.environ.update(_SAFE_ENV)
+for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SKYWARDEN_DB"):
+    os.environ.pop(_var, None)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    from storage.db import open_db
+
+    db = open_db(tmp_path / "test.db")
+    yield db
+    db.close()
