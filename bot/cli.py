@@ -1,0 +1,279 @@
+"""The ``skywarden`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import formats
+from rules.errors import SkywardenError
+from rules.frameworks import framework_coverage, load_catalogues
+from rules.loader import load_rules, rule_files
+from rules.model import SEVERITIES, Rule
+from storage.db import db_path, open_db
+from storage.findings import ACTIVE_STATES, STATES, query_findings
+
+
+class _Group(click.Group):
+    """Turn domain errors into a one-line message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SkywardenError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _load(paths: tuple[str, ...]) -> list[Rule]:
+    return load_rules([Path(p) for p in paths] if paths else None)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=_Group)
+@click.option("--db", "db", envvar="SKYWARDEN_DB", help="SQLite database (default ./skywarden.db).")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, verbose: int) -> None:
+    """Skywarden: cloud security posture, scanned, remembered and decided on."""
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if verbose < 2:
+        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger("scanners.fanout").setLevel(logging.ERROR if verbose == 0 else logging.INFO)
+    ctx.obj = {"db": str(db_path(db))}
+
+
+# ---------------------------------------------------------------- scan
+@main.group()
+def scan() -> None:
+    """Scan a cloud and store the results."""
+
+
+@scan.command("aws")
+@click.option("--account", "accounts", multiple=True, help="Account id or name (repeatable; default: all).")
+@click.option("--regions", multiple=True, help="Comma-separated regions (default: the account's enabled regions).")
+@click.option("--accounts-file", type=click.Path(dir_okay=False), help="YAML file listing accounts and roles.")
+@click.option("--org-role", help="Discover accounts with AWS Organizations and assume this role name in each.")
+@click.option("--profile", help="AWS profile (default: boto3's standard credential chain).")
+@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
+@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
+@click.pass_obj
+def scan_aws_command(
+    obj: dict[str, Any],
+    accounts: tuple[str, ...],
+    regions: tuple[str, ...],
+    accounts_file: str | None,
+    org_role: str | None,
+    profile: str | None,
+    fmt: str,
+    output: str | None,
+    rule_paths: tuple[str, ...],
+    workers: int,
+) -> None:
+    """Scan AWS accounts, store the results and print the failed checks."""
+    from bot.progress import ScanProgress
+    from bot.scanning import AwsScope, scan_aws
+
+    rules = _load(rule_paths)
+    scope = AwsScope(
+        accounts=_split(accounts),
+        regions=_split(regions),
+        accounts_file=Path(accounts_file) if accounts_file else None,
+        organization_role=org_role,
+        profile=profile,
+    )
+    db = open_db(obj["db"])
+    with ScanProgress() as progress:
+        outcome = scan_aws(
+            db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance
+        )
+    rows = [
+        row
+        for row in query_findings(db, states=ACTIVE_STATES, provider="aws", accounts=list(outcome.inventory.accounts))
+        if row["last_scan_id"] == outcome.scan_id
+    ]
+    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    print_scan_summary(outcome)
+
+
+def print_scan_summary(outcome: Any) -> None:
+    summary = outcome.summary
+    click.echo(
+        f"scan {outcome.scan_id} {outcome.status}: {summary['resources']} resources, "
+        f"{summary['evaluations']} checks; {summary['new']} new, {summary['reopened']} reopened, "
+        f"{summary['resolved']} resolved, {summary['still_failing']} still failing",
+        err=True,
+    )
+    for gap in outcome.gaps:
+        click.echo(
+            f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: {gap.message}",
+            err=True,
+        )
+    if outcome.report.errors:
+        click.echo(f"{len(outcome.report.errors)} check(s) could not be evaluated (ERROR); first ones:", err=True)
+        for evaluation in outcome.report.errors[:5]:
+            click.echo(f"  {evaluation.rule.id} on {evaluation.resource.id}: {evaluation.detail}", err=True)
+
+
+# ---------------------------------------------------------------- findings
+@main.command()
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Default: open.")
+@click.option("--severity", "severities", multiple=True, type=click.Choice(SEVERITIES))
+@click.option("--provider", type=click.Choice(["aws", "azure", "gcp"]))
+@click.option("--account", "accounts", multiple=True)
+@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False))
+@click.pass_obj
+def findings(
+    obj: dict[str, Any],
+    states: tuple[str, ...],
+    severities: tuple[str, ...],
+    provider: str | None,
+    accounts: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+) -> None:
+    """List stored findings."""
+    db = open_db(obj["db"])
+    rows = query_findings(
+        db,
+        states=states or ("open",),
+        severities=severities or None,
+        provider=provider,
+        accounts=_split(accounts) or None,
+    )
+    try:
+        rules = {rule.id: rule for rule in load_rules()}
+    except SkywardenError:
+        rules = {}  # listing stored findings must not depend on the rule packs being valid
+    _write(formats.render(rows, fmt, rules), output)
+
+
+# ---------------------------------------------------------------- status
+@main.command()
+@click.option("--limit", default=5, show_default=True)
+@click.pass_obj
+def status(obj: dict[str, Any], limit: int) -> None:
+    """Recent scans with their coverage gaps."""
+    from storage.scans import coverage_for, recent_scans
+
+    db = open_db(obj["db"])
+    scans = recent_scans(db, limit)
+    if not scans:
+        click.echo("no scans yet")
+        return
+    for scan_row in scans:
+        summary = scan_row["summary"] or {}
+        click.echo(
+            f"scan {scan_row['id']} {scan_row['provider']} {scan_row['status']} started {scan_row['started_at']}"
+            f" finished {scan_row['finished_at'] or '-'}: {summary.get('resources', 0)} resources,"
+            f" {summary.get('new', 0)} new, {summary.get('resolved', 0)} resolved"
+        )
+        for gap in coverage_for(db, scan_row["id"], failed_only=True):
+            click.echo(
+                f"  gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}: {gap['message']}"
+            )
+
+
+# ---------------------------------------------------------------- rules
+@main.group("rules")
+def rules_group() -> None:
+    """List, show and validate rule packs."""
+
+
+@rules_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True))
+def rules_list(fmt: str, rule_paths: tuple[str, ...]) -> None:
+    """Every rule with its severity, frameworks and remediation action."""
+    rules = sorted(_load(rule_paths), key=lambda r: r.id)
+    if fmt == "json":
+        click.echo(json.dumps([rule.summary() for rule in rules], indent=2))
+        return
+    for rule in rules:
+        cis = ",".join(rule.frameworks.get("cis-aws-3.0", ())) or "-"
+        click.echo(f"{rule.id:<55} {rule.severity:<8} {rule.resource_type:<32} cis {cis}")
+    click.echo(f"{len(rules)} rules", err=True)
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True))
+def rules_show(rule_id: str, rule_paths: tuple[str, ...]) -> None:
+    """One rule in full."""
+    import yaml
+
+    for rule in _load(rule_paths):
+        if rule.id == rule_id:
+            click.echo(yaml.safe_dump(dict(rule.raw), sort_keys=False).rstrip())
+            click.echo(f"# from {rule.source_file}")
+            return
+    raise click.ClickException(f"no rule {rule_id!r}")
+
+
+@rules_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+def rules_validate(paths: tuple[str, ...]) -> None:
+    """Validate rule files (default: the built-in packs); every problem names the file, rule and field."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise click.ClickException(f"{missing[0]}: no such file or directory")
+    rules = _load(paths)
+    files = rule_files([Path(p) for p in paths]) if paths else None
+    count = len(files) if files is not None else len({r.source_file for r in rules})
+    click.echo(f"{len(rules)} rules in {count} file(s) are valid")
+
+
+# ---------------------------------------------------------------- frameworks
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def frameworks(fmt: str) -> None:
+    """Which framework controls the rule packs check."""
+    rules = load_rules()
+    reports = [framework_coverage(fw, rules) for fw in load_catalogues().values()]
+    if fmt == "json":
+        click.echo(json.dumps(reports, indent=2))
+        return
+    for report in reports:
+        uncovered = ", ".join(report["automated_uncovered"]) or "none"
+        click.echo(
+            f"{report['framework']}: {len(report['covered'])} of {report['controls']} controls checked"
+            f" ({report['automated']} automated; automated without a rule: {uncovered})"
+        )
+
+
+# ---------------------------------------------------------------- demo
+@main.command()
+@click.option("--keep-db", is_flag=True, help="Keep the previous demo database instead of starting fresh.")
+@click.pass_obj
+def demo(obj: dict[str, Any], keep_db: bool) -> None:
+    """Scan an embedded, deliberately misconfigured AWS estate (no credentials, no network)."""
+    from bot.demo import run_demo
+
+    run_demo(obj["db"] if obj["db"] != "skywarden.db" else "skywarden-demo.db", fresh=not keep_db)
+
+
+if __name__ == "__main__":
+    main()

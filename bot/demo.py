@@ -1,0 +1,94 @@
+"""``skywarden demo``: a full scan of an embedded, deliberately misconfigured AWS estate.
+
+The estate lives in moto, in this process: no credentials, no network, and dummy credentials in the
+environment so no SDK ever looks for an instance metadata endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rules.errors import SkywardenError
+from rules.frameworks import load_catalogues, posture
+from rules.loader import load_rules
+from rules.model import SEVERITIES
+from storage.db import open_db
+from storage.findings import ACTIVE_STATES, query_findings
+
+DEMO_REGIONS = ("us-east-1", "eu-west-1")
+_DEMO_ENV = {
+    "AWS_ACCESS_KEY_ID": "demo",
+    "AWS_SECRET_ACCESS_KEY": "demo",
+    "AWS_SESSION_TOKEN": "demo",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "GCE_METADATA_IP": "127.0.0.1:9",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+def demo_environment() -> None:
+    os.environ.update(_DEMO_ENV)
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        os.environ.pop(var, None)
+    amis = Path(__file__).resolve().parent.parent / "scanners" / "aws" / "demo_amis.json"
+    if amis.exists():
+        os.environ.setdefault("MOTO_AMIS_PATH", str(amis))
+
+
+def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
+    demo_environment()
+    try:
+        import boto3
+        from moto import mock_aws
+    except ImportError as exc:
+        raise SkywardenError("the demo needs moto: pip install 'skywarden[demo]' (make demo does this)") from exc
+    from bot.cli import print_scan_summary
+    from bot.demo_estate import seed_demo_estate
+    from bot.scanning import AwsScope, scan_aws
+
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(db_file + suffix).unlink(missing_ok=True)
+    rules = load_rules()
+    db = open_db(db_file)
+    with mock_aws():
+        session = boto3.Session(region_name=DEMO_REGIONS[0])
+        click.echo(f"Seeding a demo AWS estate in an embedded emulator ({', '.join(DEMO_REGIONS)})...")
+        seeded = seed_demo_estate(session, DEMO_REGIONS)
+        click.echo(f"Scanning it with {len(rules)} rules...")
+        outcome = scan_aws(db, rules, AwsScope(regions=DEMO_REGIONS), session=session)
+    print_scan_summary(outcome)
+    rows = query_findings(db, states=ACTIVE_STATES, provider="aws")
+    click.echo("")
+    click.echo(f"{len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions; {len(rows)} findings")
+    click.echo(_severity_line(rows))
+    click.echo("")
+    click.echo("By framework (controls checked by at least one rule; passing = no open finding):")
+    failing = Counter(row["rule_id"] for row in rows)
+    for framework in load_catalogues().values():
+        view = posture(framework, rules, failing)
+        if view["controls_checked"]:
+            click.echo(
+                f"  {framework.key:<16} {view['passing']:>3} of {view['controls_checked']:>3} controls passing"
+                f" ({view['percent']}%)"
+            )
+    click.echo("")
+    click.echo("Top findings:")
+    for row in rows[:12]:
+        click.echo(f"  #{row['number']:<4} {row['severity']:<8} {row['title']}  [{row.get('resource_name')}]")
+    click.echo("")
+    click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
+    return {"seeded": seeded, "scan_id": outcome.scan_id, "findings": len(rows)}
+
+
+def _severity_line(rows: list[dict[str, Any]]) -> str:
+    counts = Counter(row["severity"] for row in rows)
+    return "By severity: " + ", ".join(f"{sev} {counts.get(sev, 0)}" for sev in SEVERITIES)

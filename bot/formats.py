@@ -1,0 +1,165 @@
+"""Render findings for people and machines: table, JSON, CSV, OCSF Detection Finding."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rules.model import Rule
+
+FORMATS = ("table", "json", "csv", "ocsf")
+PRODUCT_VERSION = "0.1.0"
+
+_SEVERITY_ID = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+# OCSF status_id: 1 New, 2 In Progress, 3 Suppressed, 4 Resolved
+_STATUS = {
+    "open": (1, "New"),
+    "acknowledged": (2, "In Progress"),
+    "suppressed": (3, "Suppressed"),
+    "resolved": (4, "Resolved"),
+    "remediated": (4, "Resolved"),
+}
+
+
+def finding_record(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str, Any]:
+    """The stable JSON shape of one failed check."""
+    record = {
+        "finding_id": row["id"],
+        "number": row["number"],
+        "rule_id": row["rule_id"],
+        "title": row["title"],
+        "severity": row["severity"],
+        "provider": row["provider"],
+        "account_id": row["account_id"],
+        "region": row["region"],
+        "resource_type": row["resource_type"],
+        "resource_id": row["resource_id"],
+        "resource_name": row.get("resource_name"),
+        "state": row["state"],
+        "frameworks": row["frameworks"],
+        "first_seen": row["first_seen"],
+        "last_seen": row["last_seen"],
+        "resolved_at": row.get("resolved_at"),
+        "detail": row.get("detail"),
+    }
+    if rule is not None:
+        record["description"] = rule.description
+        record["remediation"] = rule.remediation_guidance
+        record["remediation_action"] = rule.remediation_action
+    return record
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: str, rules: Mapping[str, Rule] | None = None) -> str:
+    rules = rules or {}
+    if fmt == "json":
+        return json.dumps([finding_record(r, rules.get(r["rule_id"])) for r in rows], indent=2) + "\n"
+    if fmt == "csv":
+        return _csv(rows)
+    if fmt == "ocsf":
+        return json.dumps([ocsf(r, rules.get(r["rule_id"])) for r in rows], indent=2) + "\n"
+    if fmt == "table":
+        return _table(rows)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    out = io.StringIO()
+    columns = [
+        "finding_id", "number", "rule_id", "title", "severity", "state", "provider", "account_id", "region",
+        "resource_type", "resource_id", "resource_name", "frameworks", "first_seen", "last_seen",
+    ]  # fmt: skip
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        record = finding_record(row)
+        record["frameworks"] = "; ".join(
+            f"{key}:{control}" for key, controls in sorted(row["frameworks"].items()) for control in controls
+        )
+        writer.writerow(record)
+    return out.getvalue()
+
+
+def _table(rows: Sequence[Mapping[str, Any]]) -> str:
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("#", "severity", "state", "rule", "account", "region", "resource"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["number"]),
+            row["severity"],
+            row["state"],
+            f"{row['rule_id']}\n{row['title']}",
+            row["account_id"],
+            row["region"],
+            row.get("resource_name") or row["resource_id"],
+        )
+    console = Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
+    console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
+
+
+def _epoch_ms(stamp: str | None) -> int | None:
+    return None if not stamp else int(datetime.fromisoformat(stamp).timestamp() * 1000)
+
+
+def ocsf(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str, Any]:
+    """An OCSF 1.1 Detection Finding (class 2004), the shape Security Hub and Prowler exchange."""
+    status_id, status = _STATUS.get(row["state"], (99, row["state"]))
+    if row["state"] in ("resolved", "remediated"):
+        activity_id = 3  # Close
+    else:
+        activity_id = 1 if row["first_seen"] == row["last_seen"] else 2  # Create, Update
+    finding = {
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "activity_id": activity_id,
+        "type_uid": 2004 * 100 + activity_id,
+        "severity_id": _SEVERITY_ID.get(row["severity"], 0),
+        "severity": row["severity"].capitalize(),
+        "status_id": status_id,
+        "status": status,
+        "time": _epoch_ms(row["last_seen"]),
+        "metadata": {
+            "version": "1.1.0",
+            "product": {"name": "Skywarden", "vendor_name": "Skywarden", "version": PRODUCT_VERSION},
+        },
+        "finding_info": {
+            "uid": row["id"],
+            "title": row["title"],
+            "desc": rule.description if rule else row["title"],
+            "types": [row["rule_id"]],
+            "first_seen_time": _epoch_ms(row["first_seen"]),
+            "last_seen_time": _epoch_ms(row["last_seen"]),
+        },
+        "cloud": {
+            "provider": row["provider"],
+            "region": row["region"],
+            "account": {"uid": row["account_id"], "type": _account_type(row["provider"])},
+        },
+        "resources": [
+            {
+                "uid": row["resource_id"],
+                "name": row.get("resource_name"),
+                "type": row["resource_type"],
+                "region": row["region"],
+                "cloud_partition": row["resource_id"].split(":")[1] if row["resource_id"].startswith("arn:") else None,
+            }
+        ],
+        "unmapped": {"compliance": row["frameworks"], "rule_id": row["rule_id"], "state": row["state"]},
+    }
+    if rule is not None and rule.remediation_guidance:
+        finding["remediation"] = {"desc": rule.remediation_guidance}
+    return finding
+
+
+def _account_type(provider: str) -> str:
+    return {"aws": "AWS Account", "azure": "Azure AD Account", "gcp": "GCP Account"}.get(provider, "Other")

@@ -1,0 +1,156 @@
+"""One scan, end to end: resolve the scope, collect, evaluate, reconcile, record coverage.
+
+Shared by the CLI, the demo and (later) the Slack bot and the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from rules.engine import Engine, EvaluationReport
+from rules.errors import CollectionError, ConfigError
+from rules.model import Rule
+from scanners.aws.scan import collect_aws
+from scanners.aws.session import (
+    AccountsFile,
+    AccountSpec,
+    base_session,
+    discover_organization,
+    load_accounts_file,
+    resolve_targets,
+)
+from scanners.model import CollectionResult, Inventory
+from storage import scans
+from storage.db import now
+from storage.findings import ReconcileResult, reconcile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AwsScope:
+    """What to scan in AWS: accounts (ids or names from the accounts file), regions, where credentials come from."""
+
+    accounts: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    accounts_file: Path | None = None
+    organization_role: str | None = None
+    profile: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "accounts": list(self.accounts),
+            "regions": list(self.regions),
+            "accounts_file": str(self.accounts_file) if self.accounts_file else None,
+            "organization_role": self.organization_role,
+        }
+
+
+@dataclass
+class ScanOutcome:
+    scan_id: int
+    status: str
+    inventory: Inventory
+    report: EvaluationReport
+    reconcile: ReconcileResult
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gaps(self) -> list[CollectionResult]:
+        return self.inventory.gaps
+
+
+def select_accounts(scope: AwsScope, session: Any) -> list[AccountSpec]:
+    """The account specs a scope names; with no accounts file, the credentials' own account."""
+    specs: list[AccountSpec] = []
+    file: AccountsFile | None = load_accounts_file(scope.accounts_file) if scope.accounts_file else None
+    if file is not None:
+        specs.extend(file.accounts)
+    org_role = scope.organization_role or (file.organization_role if file else None)
+    if org_role:
+        exclude = file.organization_exclude if file else ()
+        known = {spec.id for spec in specs}
+        specs.extend(spec for spec in discover_organization(session, org_role, exclude) if spec.id not in known)
+    if not specs:
+        # No accounts file: the credentials' own account; an explicit id must then be that account.
+        if scope.accounts:
+            return [AccountSpec(id=_account_id(a), name=a) for a in scope.accounts]
+        return [AccountSpec(id=None, name="default")]
+    if scope.accounts:
+        wanted = set(scope.accounts)
+        chosen = [spec for spec in specs if spec.id in wanted or spec.name in wanted]
+        missing = sorted(wanted - {spec.id for spec in chosen} - {spec.name for spec in chosen})
+        if missing:
+            raise ConfigError(f"unknown account {missing[0]!r}: not in the accounts file or the organization")
+        specs = chosen
+    if file is not None and file.regions and not scope.regions:
+        specs = [spec if spec.regions else _with_regions(spec, file.regions) for spec in specs]
+    return specs
+
+
+def _account_id(selector: str) -> str:
+    if not (selector.isdigit() and len(selector) == 12):
+        raise ConfigError(f"unknown account {selector!r}: name accounts in an accounts file (--accounts-file)")
+    return selector
+
+
+def _with_regions(spec: AccountSpec, regions: Sequence[str]) -> AccountSpec:
+    return AccountSpec(spec.id, spec.name, spec.role_arn, spec.external_id, tuple(regions))
+
+
+def scan_aws(
+    db: sqlite_utils.Database,
+    rules: Sequence[Rule],
+    scope: AwsScope,
+    session: Any | None = None,
+    max_workers: int = 16,
+    trigger: str = "cli",
+    requested_by: str | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    on_result: Callable[[CollectionResult], None] | None = None,
+) -> ScanOutcome:
+    """Run a scan and store it. Raises CollectionError when nothing at all could be collected."""
+    aws_rules = [rule for rule in rules if rule.provider == "aws"]
+    engine = Engine(aws_rules)
+    session = session or base_session(scope.profile)
+    specs = select_accounts(scope, session)
+    targets = resolve_targets(session, specs)  # raises CollectionError when the credentials are unusable
+    scan_id = scans.start_scan(db, "aws", scope.describe(), trigger, requested_by)
+    try:
+        inventory = collect_aws(
+            targets,
+            regions=list(scope.regions) or None,
+            resource_types=engine.resource_types,
+            max_workers=max_workers,
+            on_result=on_result,
+            on_plan=on_plan,
+        )
+        scans.record_coverage(db, scan_id, inventory.coverage)
+        report = engine.evaluate(inventory.resources)
+        result = reconcile(db, scan_id, inventory, report, now())
+    except BaseException as exc:
+        scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    succeeded = sum(1 for unit in inventory.coverage if unit.ok)
+    status = "succeeded" if not inventory.gaps else ("partial" if succeeded else "failed")
+    summary = {
+        "accounts": inventory.accounts,
+        "regions": inventory.regions,
+        "resources": len(inventory.resources),
+        "evaluations": report.evaluated,
+        "outcomes": {outcome.value: count for outcome, count in report.counts.items()},
+        "coverage": {"units": len(inventory.coverage), "failed": len(inventory.gaps)},
+        **result.summary(),
+    }
+    scans.finish_scan(db, scan_id, status, summary)
+    if status == "failed":
+        first = inventory.gaps[0] if inventory.gaps else None
+        reason = f"{first.error_class}: {first.message}" if first else "no collection unit ran"
+        raise CollectionError(f"scan {scan_id} collected nothing ({reason})")
+    return ScanOutcome(scan_id, status, inventory, report, result, summary)
