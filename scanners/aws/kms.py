@@ -3,37 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from scanners.aws.context import AwsContext, try_call, with_errors
 from scanners.model import Resource
 from scanners.registry import collector
+
+# What a rule about a key may read to decide whether it applies; if describe_key fails, all are unknown.
+_METADATA_FACTS = ("KeyManager", "KeyState", "KeySpec", "Origin", "customer_managed", "symmetric", "rotation_enabled")
 
 
 @collector("aws.kms.key", service="kms")
 def keys(ctx: AwsContext) -> Iterator[Resource]:
     kms = ctx.client("kms")
     for entry in ctx.paginate(kms, "list_keys", "Keys"):
-        key_id = entry["KeyId"]
-        errors: dict[str, str] = {}
-        meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-        properties = dict(meta)
-        customer_managed = meta.get("KeyManager") == "CUSTOMER"
-        rotation = None
-        if customer_managed and meta.get("KeyState") == "Enabled" and meta.get("KeySpec", "SYMMETRIC_DEFAULT") == (
-            "SYMMETRIC_DEFAULT"
-        ):
-            status = try_call(errors, "rotation_enabled", lambda k=key_id: kms.get_key_rotation_status(KeyId=k))
-            rotation = None if status is None else bool(status.get("KeyRotationEnabled"))
-        properties["customer_managed"] = customer_managed
-        properties["symmetric"] = meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
-        properties["rotation_enabled"] = rotation
-        aliases = try_call(errors, "aliases", lambda k=key_id: kms.list_aliases(KeyId=k).get("Aliases", []))
-        properties["aliases"] = [a["AliasName"] for a in aliases or []]
-        tags = try_call(errors, "tags", lambda k=key_id: kms.list_resource_tags(KeyId=k).get("Tags", []))
-        yield ctx.resource(
-            "aws.kms.key",
-            meta["Arn"],
-            properties["aliases"][0] if properties["aliases"] else key_id,
-            with_errors(properties, errors),
-            tags=tags,
-        )
+        yield _key(ctx, kms, entry)
+
+
+def _key(ctx: AwsContext, kms: Any, entry: dict[str, Any]) -> Resource:
+    key_id = entry["KeyId"]
+    errors: dict[str, str] = {}
+    # A key policy can lock the scanner out of one key; that key is unknown, the region's others are not.
+    meta = try_call(errors, "KeyMetadata", lambda: kms.describe_key(KeyId=key_id)["KeyMetadata"])
+    if meta is None:
+        for fact in _METADATA_FACTS:
+            errors[fact] = errors["KeyMetadata"]
+        arn = entry.get("KeyArn") or ctx.arn("kms", f"key/{key_id}", region=ctx.region)
+        return ctx.resource("aws.kms.key", arn, key_id, with_errors({"KeyId": key_id}, errors))
+    properties = dict(meta)
+    customer_managed = meta.get("KeyManager") == "CUSTOMER"
+    symmetric = meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+    rotation = None
+    # AWS only rotates enabled symmetric keys whose material it generated: asking about imported
+    # (EXTERNAL) or custom key store keys is an UnsupportedOperationException, not a finding.
+    if customer_managed and symmetric and meta.get("KeyState") == "Enabled" and meta.get("Origin") == "AWS_KMS":
+        status = try_call(errors, "rotation_enabled", lambda: kms.get_key_rotation_status(KeyId=key_id))
+        rotation = None if status is None else bool(status.get("KeyRotationEnabled"))
+    properties["customer_managed"] = customer_managed
+    properties["symmetric"] = symmetric
+    properties["rotation_enabled"] = rotation
+    aliases = try_call(errors, "aliases", lambda: kms.list_aliases(KeyId=key_id).get("Aliases", []))
+    properties["aliases"] = [a["AliasName"] for a in aliases or []]
+    tags = try_call(errors, "tags", lambda: kms.list_resource_tags(KeyId=key_id).get("Tags", []))
+    return ctx.resource(
+        "aws.kms.key",
+        meta["Arn"],
+        properties["aliases"][0] if properties["aliases"] else key_id,
+        with_errors(properties, errors),
+        tags=tags,
+    )
