@@ -115,22 +115,42 @@ def scan_aws(
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
 ) -> ScanOutcome:
-    """Run a scan and store it. Raises CollectionError when nothing at all could be collected."""
-    aws_rules = [rule for rule in rules if rule.provider == "aws"]
-    engine = Engine(aws_rules)
+    """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected."""
     session = session or base_session(scope.profile)
     specs = select_accounts(scope, session)
     targets = resolve_targets(session, specs)  # raises CollectionError when the credentials are unusable
-    scan_id = scans.start_scan(db, "aws", scope.describe(), trigger, requested_by)
-    try:
-        inventory = collect_aws(
+
+    def collect(resource_types: frozenset[str]) -> Inventory:
+        return collect_aws(
             targets,
             regions=list(scope.regions) or None,
-            resource_types=engine.resource_types,
+            resource_types=resource_types,
             max_workers=max_workers,
             on_result=on_result,
             on_plan=on_plan,
         )
+
+    return run_scan(db, rules, "aws", scope.describe(), collect, trigger, requested_by)
+
+
+def run_scan(
+    db: sqlite_utils.Database,
+    rules: Sequence[Rule],
+    provider: str,
+    scope: dict[str, Any],
+    collect: Callable[[frozenset[str]], Inventory],
+    trigger: str = "cli",
+    requested_by: str | None = None,
+) -> ScanOutcome:
+    """The provider-independent part of a scan: record it, collect what the rules need, evaluate, reconcile.
+
+    ``collect`` receives the resource types the provider's rules read and returns the inventory with its
+    coverage. Raises CollectionError when no collection unit succeeded.
+    """
+    engine = Engine([rule for rule in rules if rule.provider == provider])
+    scan_id = scans.start_scan(db, provider, scope, trigger, requested_by)
+    try:
+        inventory = collect(engine.resource_types)
         scans.record_coverage(db, scan_id, inventory.coverage)
         report = engine.evaluate(inventory.resources)
         result = reconcile(db, scan_id, inventory, report, now())
