@@ -87,8 +87,11 @@ def seed_demo_estate(session: boto3.Session, regions: Sequence[str] = DEMO_REGIO
     _seed_rds(seeder, primary, secondary, keys)
     _seed_efs(seeder, primary, secondary)
     _seed_config_and_security_hub(seeder, primary)
-    return {"regions": list(dict.fromkeys([primary, secondary])), "total": sum(seeder.counts.values()),
-            "counts": dict(sorted(seeder.counts.items()))}
+    return {
+        "regions": list(dict.fromkeys([primary, secondary])),
+        "total": sum(seeder.counts.values()),
+        "counts": dict(sorted(seeder.counts.items())),
+    }
 
 
 # --- S3 -----------------------------------------------------------------------------------------------
@@ -210,7 +213,9 @@ def _seed_s3(seeder: _Seeder, primary: str, secondary: str) -> None:
     s3.put_bucket_versioning(Bucket="acme-staging-artifacts", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
         Bucket="acme-staging-artifacts",
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
     )
     # The account-level S3 Block Public Access is deliberately left off (never configured).
 
@@ -240,20 +245,34 @@ def _seed_iam(seeder: _Seeder) -> None:
     iam = seeder.client("iam", "us-east-1")
     # Weak: 8 characters, no symbols, no reuse prevention (CIS 1.8 and 1.9 fail).
     iam.update_account_password_policy(
-        MinimumPasswordLength=8, RequireSymbols=False, RequireNumbers=True, RequireUppercaseCharacters=True,
-        RequireLowercaseCharacters=True, AllowUsersToChangePassword=True,
+        MinimumPasswordLength=8,
+        RequireSymbols=False,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        AllowUsersToChangePassword=True,
     )
     seeder.add("iam.password_policy")
 
     policies = {}
     for name, statement in (
         ("acme-full-admin", {"Effect": "Allow", "Action": "*", "Resource": "*"}),
-        ("acme-developer-access", {"Effect": "Allow", "Action": ["ec2:Describe*", "logs:Get*", "logs:Describe*"],
-                                   "Resource": "*"}),
-        ("acme-etl-s3-access", {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                                "Resource": "arn:aws:s3:::acme-data-exports/*"}),
-        ("acme-audit-readonly", {"Effect": "Allow", "Action": ["cloudtrail:LookupEvents", "config:Get*"],
-                                 "Resource": "*"}),
+        (
+            "acme-developer-access",
+            {"Effect": "Allow", "Action": ["ec2:Describe*", "logs:Get*", "logs:Describe*"], "Resource": "*"},
+        ),
+        (
+            "acme-etl-s3-access",
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": "arn:aws:s3:::acme-data-exports/*",
+            },
+        ),
+        (
+            "acme-audit-readonly",
+            {"Effect": "Allow", "Action": ["cloudtrail:LookupEvents", "config:Get*"], "Resource": "*"},
+        ),
     ):
         arn = iam.create_policy(PolicyName=name, PolicyDocument=_policy_document(statement))["Policy"]["Arn"]
         policies[name] = arn
@@ -280,15 +299,20 @@ def _seed_iam(seeder: _Seeder) -> None:
 
     user("alice.nguyen", "platform", ["break-glass-admins"], console=True)
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice.nguyen")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="alice.nguyen", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="alice.nguyen", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     user("bob.contractor", "marketing", ["developers"], console=True)  # console password, no MFA (CIS 1.10)
     user("ci-deploy", "platform", ["developers"], keys=2)  # two active keys (CIS 1.13)
     user("legacy-etl", "data", keys=1)
     iam.attach_user_policy(UserName="legacy-etl", PolicyArn=policies["acme-etl-s3-access"])  # direct (CIS 1.15)
-    iam.put_user_policy(UserName="legacy-etl", PolicyName="inline-exports",
-                        PolicyDocument=_policy_document({"Effect": "Allow", "Action": "s3:ListBucket",
-                                                         "Resource": "arn:aws:s3:::acme-data-exports"}))
+    iam.put_user_policy(
+        UserName="legacy-etl",
+        PolicyName="inline-exports",
+        PolicyDocument=_policy_document(
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data-exports"}
+        ),
+    )
     user("carol.smith", "payments", ["developers"])
     user("dave.okafor", "security", ["auditors"])
     user("svc-backup", "platform", ["auditors"], keys=1)
@@ -330,13 +354,19 @@ def _ami(ec2: Any) -> str:
     if images:
         return str(images[0]["ImageId"])
     # moto started without its default AMIs: register a base image of our own.
-    return str(ec2.register_image(Name="acme-base-al2023", RootDeviceName="/dev/xvda", Architecture="x86_64")[
-        "ImageId"
-    ])
+    return str(
+        ec2.register_image(Name="acme-base-al2023", RootDeviceName="/dev/xvda", Architecture="x86_64")["ImageId"]
+    )
 
 
-def _ingress(ec2: Any, group_id: str, port: int, cidr: str | None = None, cidr6: str | None = None,
-             source_group: str | None = None) -> None:
+def _ingress(
+    ec2: Any,
+    group_id: str,
+    port: int,
+    cidr: str | None = None,
+    cidr6: str | None = None,
+    source_group: str | None = None,
+) -> None:
     permission: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
     if cidr:
         permission["IpRanges"] = [{"CidrIp": cidr}]
@@ -348,22 +378,35 @@ def _ingress(ec2: Any, group_id: str, port: int, cidr: str | None = None, cidr6:
 
 
 def _vpc(seeder: _Seeder, ec2: Any, name: str, cidr: str, flow_logs: bool) -> tuple[str, str]:
-    vpc_id = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": _tags(Name=name)}])["Vpc"]["VpcId"]
+    vpc_id = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=name)}])[
+        "Vpc"
+    ]["VpcId"]
     seeder.add("ec2.vpc")
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"), TagSpecifications=[
-        {"ResourceType": "subnet", "Tags": _tags(Name=f"{name}-private-a")}])["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(
+        VpcId=vpc_id,
+        CidrBlock=cidr.replace("0.0/16", "1.0/24"),
+        TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"{name}-private-a")}],
+    )["Subnet"]["SubnetId"]
     seeder.add("ec2.subnet")
     if flow_logs:
-        ec2.create_flow_logs(ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
-                             LogDestination="arn:aws:s3:::acme-vpc-flow-logs")
+        ec2.create_flow_logs(
+            ResourceIds=[vpc_id],
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="s3",
+            LogDestination="arn:aws:s3:::acme-vpc-flow-logs",
+        )
         seeder.add("ec2.flow_log")
     return vpc_id, subnet_id
 
 
 def _security_group(seeder: _Seeder, ec2: Any, vpc_id: str, name: str, description: str) -> str:
-    group_id = ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc_id, TagSpecifications=[
-        {"ResourceType": "security-group", "Tags": _tags(Name=name)}])["GroupId"]
+    group_id = ec2.create_security_group(
+        GroupName=name,
+        Description=description,
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(Name=name)}],
+    )["GroupId"]
     seeder.add("ec2.security_group")
     return str(group_id)
 
@@ -375,12 +418,18 @@ def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
     seeder.add("ec2.default_vpc")  # moto creates a default VPC (no flow logs), default SG and NACL per region
     prefix = "acme-prod" if prod else "acme-eu"
     main_vpc, subnet = _vpc(seeder, ec2, f"{prefix}-vpc", "10.10.0.0/16" if prod else "10.30.0.0/16", flow_logs=True)
-    other_vpc, other_subnet = _vpc(seeder, ec2, "acme-staging-vpc" if prod else "acme-eu-staging-vpc",
-                                   "10.20.0.0/16" if prod else "10.40.0.0/16", flow_logs=False)
+    other_vpc, other_subnet = _vpc(
+        seeder,
+        ec2,
+        "acme-staging-vpc" if prod else "acme-eu-staging-vpc",
+        "10.20.0.0/16" if prod else "10.40.0.0/16",
+        flow_logs=False,
+    )
 
     # CIS 5.4: the main VPC's default SG is emptied (pass); the other VPCs keep moto's default rules (fail).
-    default_sg = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [main_vpc]},
-                                                       {"Name": "group-name", "Values": ["default"]}])
+    default_sg = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [main_vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )
     for group in default_sg["SecurityGroups"]:
         if group["IpPermissions"]:
             ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
@@ -407,11 +456,16 @@ def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
 
     # NACLs: the prod one allows only HTTPS from inside; the staging one allows SSH from anywhere (CIS 5.1).
     nacl_vpc, nacl_name = (main_vpc, f"{prefix}-private-nacl") if prod else (other_vpc, "acme-eu-staging-public-nacl")
-    nacl = ec2.create_network_acl(VpcId=nacl_vpc, TagSpecifications=[
-        {"ResourceType": "network-acl", "Tags": _tags(Name=nacl_name)}])["NetworkAcl"]["NetworkAclId"]
+    nacl = ec2.create_network_acl(
+        VpcId=nacl_vpc, TagSpecifications=[{"ResourceType": "network-acl", "Tags": _tags(Name=nacl_name)}]
+    )["NetworkAcl"]["NetworkAclId"]
     seeder.add("ec2.network_acl")
     ec2.create_network_acl_entry(
-        NetworkAclId=nacl, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=False,
+        NetworkAclId=nacl,
+        RuleNumber=100,
+        Protocol="6",
+        RuleAction="allow",
+        Egress=False,
         CidrBlock="10.10.0.0/16" if prod else "0.0.0.0/0",
         PortRange={"From": 443, "To": 443} if prod else {"From": 22, "To": 22},
     )
@@ -423,15 +477,24 @@ def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
 
     # Instances: IMDSv2 required on the new ones, IMDSv1 still allowed on the legacy ones (CIS 5.6).
     instances = (
-        [("api-server-01", "required", subnet), ("api-server-02", "required", subnet),
-         ("legacy-reporting-01", "optional", other_subnet)]
+        [
+            ("api-server-01", "required", subnet),
+            ("api-server-02", "required", subnet),
+            ("legacy-reporting-01", "optional", other_subnet),
+        ]
         if prod
         else [("eu-web-01", "required", subnet), ("eu-batch-worker-01", "optional", other_subnet)]
     )
     for name, tokens, subnet_id in instances:
-        ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet_id,
-                          MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-                          TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(Name=name)}])
+        ec2.run_instances(
+            ImageId=ami,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+            SubnetId=subnet_id,
+            MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(Name=name)}],
+        )
         seeder.add("ec2.instance")
 
     zone = f"{region}a"
@@ -442,20 +505,27 @@ def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
     )
     volume_ids = {}
     for name, encrypted in volumes:
-        volume_ids[name] = ec2.create_volume(AvailabilityZone=zone, Size=50, VolumeType="gp3", Encrypted=encrypted,
-                                             TagSpecifications=[{"ResourceType": "volume",
-                                                                 "Tags": _tags(Name=name)}])["VolumeId"]
+        volume_ids[name] = ec2.create_volume(
+            AvailabilityZone=zone,
+            Size=50,
+            VolumeType="gp3",
+            Encrypted=encrypted,
+            TagSpecifications=[{"ResourceType": "volume", "Tags": _tags(Name=name)}],
+        )["VolumeId"]
         seeder.add("ec2.volume")
 
     # Snapshots: a private encrypted nightly backup, and (in the legacy region) one shared with everyone.
     source, public = ("api-data-01", False) if prod else ("eu-batch-scratch", True)
-    snapshot = ec2.create_snapshot(VolumeId=volume_ids[source], Description=f"nightly backup of {source}",
-                                   TagSpecifications=[{"ResourceType": "snapshot",
-                                                       "Tags": _tags(Name=f"{source}-nightly")}])["SnapshotId"]
+    snapshot = ec2.create_snapshot(
+        VolumeId=volume_ids[source],
+        Description=f"nightly backup of {source}",
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tags(Name=f"{source}-nightly")}],
+    )["SnapshotId"]
     seeder.add("ec2.snapshot")
     if public:
-        ec2.modify_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission",
-                                      OperationType="add", GroupNames=["all"])
+        ec2.modify_snapshot_attribute(
+            SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+        )
 
 
 # --- CloudTrail, CloudWatch ---------------------------------------------------------------------------
@@ -519,13 +589,38 @@ def _seed_cloudtrail_and_monitoring(seeder: _Seeder, region: str) -> None:
 def _seed_rds(seeder: _Seeder, primary: str, secondary: str, keys: dict[str, str]) -> None:
     instances = (
         # Public, unencrypted, no automated backups, no minor version upgrades: fails CIS 2.3.1-2.3.3.
-        (primary, "payments-db", dict(PubliclyAccessible=True, StorageEncrypted=False, BackupRetentionPeriod=0,
-                                      AutoMinorVersionUpgrade=False), "payments"),
-        (primary, "analytics-db", dict(PubliclyAccessible=False, StorageEncrypted=True, BackupRetentionPeriod=14,
-                                       AutoMinorVersionUpgrade=True, KmsKeyId=keys.get("acme-prod-data")), "data"),
-        (secondary, "orders-db", dict(PubliclyAccessible=False, StorageEncrypted=True, BackupRetentionPeriod=7,
-                                      AutoMinorVersionUpgrade=True, KmsKeyId=keys.get("acme-prod-data-eu")),
-         "orders"),
+        (
+            primary,
+            "payments-db",
+            dict(
+                PubliclyAccessible=True, StorageEncrypted=False, BackupRetentionPeriod=0, AutoMinorVersionUpgrade=False
+            ),
+            "payments",
+        ),
+        (
+            primary,
+            "analytics-db",
+            dict(
+                PubliclyAccessible=False,
+                StorageEncrypted=True,
+                BackupRetentionPeriod=14,
+                AutoMinorVersionUpgrade=True,
+                KmsKeyId=keys.get("acme-prod-data"),
+            ),
+            "data",
+        ),
+        (
+            secondary,
+            "orders-db",
+            dict(
+                PubliclyAccessible=False,
+                StorageEncrypted=True,
+                BackupRetentionPeriod=7,
+                AutoMinorVersionUpgrade=True,
+                KmsKeyId=keys.get("acme-prod-data-eu"),
+            ),
+            "orders",
+        ),
     )
     for region, name, options, team in instances:
         rds = seeder.client("rds", region)
@@ -544,8 +639,9 @@ def _seed_rds(seeder: _Seeder, primary: str, secondary: str, keys: dict[str, str
     rds = seeder.client("rds", primary)
     rds.create_db_snapshot(DBSnapshotIdentifier="payments-db-pre-migration", DBInstanceIdentifier="payments-db")
     # Shared with everyone "for the vendor", years ago.
-    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="payments-db-pre-migration", AttributeName="restore",
-                                     ValuesToAdd=["all"])
+    rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="payments-db-pre-migration", AttributeName="restore", ValuesToAdd=["all"]
+    )
     seeder.add("rds.db_snapshot")
     rds = seeder.client("rds", secondary)
     rds.create_db_snapshot(DBSnapshotIdentifier="orders-db-weekly", DBInstanceIdentifier="orders-db")
@@ -621,8 +717,10 @@ def seed_scaled_estate(session: boto3.Session, regions: Sequence[str], resources
         seeder.add("iam.user")
     for i in range(plan["iam.policy"]):
         action = "*" if i % 10 == 0 else ["s3:GetObject", "s3:ListBucket"]
-        iam.create_policy(PolicyName=f"policy-{i:05d}",
-                          PolicyDocument=_policy_document({"Effect": "Allow", "Action": action, "Resource": "*"}))
+        iam.create_policy(
+            PolicyName=f"policy-{i:05d}",
+            PolicyDocument=_policy_document({"Effect": "Allow", "Action": action, "Resource": "*"}),
+        )
         seeder.add("iam.policy")
 
     for i in range(plan["s3.bucket"]):
@@ -651,8 +749,7 @@ def seed_scaled_estate(session: boto3.Session, regions: Sequence[str], resources
     volumes: dict[str, list[str]] = {region: [] for region in regions}
     for i in range(plan["ec2.volume"]):
         region = region_of(i)
-        volume = seeder.client("ec2", region).create_volume(AvailabilityZone=f"{region}a", Size=8,
-                                                            Encrypted=i % 3 != 0)
+        volume = seeder.client("ec2", region).create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=i % 3 != 0)
         volumes[region].append(volume["VolumeId"])
         seeder.add("ec2.volume")
     for i in range(plan["ec2.snapshot"]):
@@ -663,8 +760,9 @@ def seed_scaled_estate(session: boto3.Session, regions: Sequence[str], resources
         ec2 = seeder.client("ec2", region)
         snapshot = ec2.create_snapshot(VolumeId=source)["SnapshotId"]
         if i % 25 == 0:
-            ec2.modify_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission",
-                                          OperationType="add", GroupNames=["all"])
+            ec2.modify_snapshot_attribute(
+                SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+            )
         seeder.add("ec2.snapshot")
 
     for i in range(plan["ec2.security_group"]):
@@ -675,4 +773,8 @@ def seed_scaled_estate(session: boto3.Session, regions: Sequence[str], resources
         _ingress(ec2, group_id, 22 if i % 10 == 0 else 443, cidr="0.0.0.0/0")
         seeder.add("ec2.security_group")
 
-    return {"regions": list(regions), "total": sum(seeder.counts.values()), "counts": dict(sorted(seeder.counts.items()))}
+    return {
+        "regions": list(regions),
+        "total": sum(seeder.counts.values()),
+        "counts": dict(sorted(seeder.counts.items())),
+    }
