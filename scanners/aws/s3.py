@@ -60,9 +60,9 @@ def _bucket(
     errors: dict[str, str] = {}
     region = entry.get("BucketRegion")  # newer ListBuckets answers carry it, saving one call per bucket
     if region is None:
-        location = try_call(errors, "location", lambda: default_client.get_bucket_location(Bucket=name))
-        if location is not None:
-            region = _location_region(location.get("LocationConstraint"))
+        region, location_error = bucket_region(ctx, name)
+        if location_error is not None:
+            errors["location"] = location_error
     # Per-bucket calls go to the bucket's own region: other regions answer with redirects or errors.
     s3 = ctx.client("s3", region) if region else default_client
 
@@ -89,7 +89,9 @@ def _bucket(
         missing=("ServerSideEncryptionConfigurationNotFoundError",),
     )
     versioning = try_call(errors, "versioning", lambda: _strip(s3.get_bucket_versioning(Bucket=name)))
-    logging = try_call(errors, "logging", lambda: s3.get_bucket_logging(Bucket=name))
+    logging, logging_error = bucket_logging(ctx, name, region)
+    if logging_error is not None:
+        errors["logging"] = logging_error
     tags = try_call(
         errors, "tags", lambda: s3.get_bucket_tagging(Bucket=name).get("TagSet", []), missing=("NoSuchTagSet",)
     )
@@ -109,7 +111,7 @@ def _bucket(
         "versioning": versioning,
         # MFADelete only appears once versioning was configured with it; absent means Disabled.
         "mfa_delete": None if versioning is None else versioning.get("MFADelete", "Disabled"),
-        "logging": None if logging is None else logging.get("LoggingEnabled"),
+        "logging": logging,
     }
     if account_error is not None:
         errors["account_public_access_block"] = account_error
@@ -132,6 +134,32 @@ def _bucket(
         tags=tags,
         region=region or GLOBAL_REGION,
     )
+
+
+def bucket_region(ctx: AwsContext, name: str) -> tuple[str | None, str | None]:
+    """The bucket's region from get_bucket_location, read once per scan: (region, error class)."""
+
+    def read() -> tuple[str | None, str | None]:
+        errors: dict[str, str] = {}
+        answer = try_call(errors, "location", lambda: ctx.client("s3").get_bucket_location(Bucket=name))
+        region = None if answer is None else _location_region(answer.get("LocationConstraint"))
+        return region, errors.get("location")
+
+    return ctx.memo(("s3", "get_bucket_location", name), read)
+
+
+def bucket_logging(ctx: AwsContext, name: str, region: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The bucket's server access logging target (LoggingEnabled, None when off), read once per scan.
+
+    Shared with the CloudTrail collector, which needs it for the trail bucket (CIS 3.4).
+    """
+
+    def read() -> tuple[dict[str, Any] | None, str | None]:
+        errors: dict[str, str] = {}
+        answer = try_call(errors, "logging", lambda: ctx.client("s3", region).get_bucket_logging(Bucket=name))
+        return (None if answer is None else answer.get("LoggingEnabled")), errors.get("logging")
+
+    return ctx.memo(("s3", "get_bucket_logging", name), read)
 
 
 def _location_region(constraint: str | None) -> str:
