@@ -116,3 +116,65 @@ def m001_core(db: sqlite_utils.Database) -> None:
         "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
     )
+
+
+@MIGRATIONS()
+def m002_bot(db: sqlite_utils.Database) -> None:
+    """Decisions (exceptions), what was posted where, and the outbox of unsent Slack messages."""
+    db.execute(
+        """
+        CREATE TABLE exceptions (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,            -- 'resource' (rule on one resource) or 'rule' (rule in one account)
+            rule_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            resource_id TEXT,               -- NULL for scope 'rule'
+            finding_id TEXT,                -- the finding the decision was taken on, if any
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,                -- ISO timestamp; the exception ends at this instant
+            source TEXT NOT NULL,           -- 'slack', 'console' or 'code' (suppressions.yml)
+            code_key TEXT UNIQUE,           -- identity of a suppressions.yml entry
+            ended_at TEXT,                  -- set once: revoked or expired
+            ended_by TEXT,
+            end_reason TEXT                 -- 'revoked', 'expired', 'removed from suppressions.yml'
+        )
+        """
+    )
+    db.execute("CREATE INDEX exceptions_match ON exceptions(rule_id, account_id) WHERE ended_at IS NULL")
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            method TEXT NOT NULL,           -- chat.postMessage or chat.update
+            channel TEXT NOT NULL,
+            payload TEXT NOT NULL,          -- JSON arguments of the Web API call
+            parent_id INTEGER REFERENCES outbox(id),  -- post in the thread of this message once it is sent
+            status TEXT NOT NULL,           -- pending, sent, failed (a permanent error such as channel_not_found)
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_at TEXT,
+            ts TEXT                         -- the message ts Slack answered
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox(status, id)")
+    db.execute(
+        """
+        CREATE TABLE slack_messages (
+            id INTEGER PRIMARY KEY,
+            finding_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            ts TEXT,                        -- known once the outbox row is sent
+            posted_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1  -- 0 once the finding resolved or its suppression ended
+        )
+        """
+    )
+    # "Never post twice": at most one live message per finding and channel, enforced by the database.
+    db.execute("CREATE UNIQUE INDEX slack_messages_live ON slack_messages(finding_id, channel) WHERE active = 1")
+    db.execute("CREATE INDEX slack_messages_outbox ON slack_messages(outbox_id)")

@@ -1,0 +1,374 @@
+"""The command language shared by the slash command, @mentions and the console, and the decisions behind
+the buttons. Everything here returns a ``Reply`` (Block Kit message + whether it is private); the adapters
+(bot/listeners, bot/chat.py) only deliver it. Every command and decision checks authorization first; a
+refusal is private and audited."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot import blocks
+from bot.orchestrator import ScanRequest, Submission
+from rules.frameworks import posture
+from rules.model import SEVERITIES
+from storage import audit, exceptions
+from storage.db import now
+from storage.findings import ACKNOWLEDGED, OPEN, get_finding
+from storage.scans import coverage_for, recent_scans
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+PROVIDERS = ("aws",)
+PLANNED_PROVIDERS = ("azure", "gcp")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+PER_PAGE = 20
+
+
+class UsageError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Who:
+    user: str
+    channel: str | None = None
+    source: str = "slack"  # or "console"
+
+
+@dataclass
+class Reply:
+    message: blocks.Message
+    ephemeral: bool = True
+    ok: bool = True
+    submission: Submission | None = None
+    changed: list[str] = field(default_factory=list)  # finding ids whose state changed
+
+
+def _refuse(services: Services, who: Who, action: str, why: str, finding_id: str | None = None,
+            **details: Any) -> Reply:
+    audit.record(services.db, "refused", who.user, finding_id=finding_id,
+                 details={"action": action, "why": why, "source": who.source, **details})
+    return Reply(blocks.notice(f"Not allowed: {why}."), ok=False)
+
+
+def _today(services: Services) -> date:
+    return services.clock().astimezone(UTC).date()
+
+
+# ---------------------------------------------------------------- parsing
+def strip_mention(text: str) -> str:
+    return re.sub(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>\s*", "", text or "").strip()
+
+
+def dispatch(services: Services, text: str, who: Who) -> Reply:
+    try:
+        words = shlex.split(text or "")
+    except ValueError as exc:
+        return Reply(blocks.usage(f"cannot parse that: {exc}"), ok=False)
+    if not words:
+        return Reply(blocks.usage())
+    name, args = words[0].lower(), words[1:]
+    handler = _COMMANDS.get(name)
+    if handler is None:
+        return Reply(blocks.usage(f"unknown command {name!r}"), ok=False)
+    try:
+        return handler(services, args, who)
+    except UsageError as exc:
+        return Reply(blocks.usage(str(exc)), ok=False)
+
+
+def _help(services: Services, args: list[str], who: Who) -> Reply:
+    return Reply(blocks.usage())
+
+
+def _scan(services: Services, args: list[str], who: Who) -> Reply:
+    if not args:
+        raise UsageError("scan needs a provider: scan aws [account] [region ...]")
+    provider = args[0].lower()
+    if provider in PLANNED_PROVIDERS:
+        return Reply(blocks.notice(f"{provider} scanning is not available yet; only aws is."), ok=False)
+    if provider not in PROVIDERS:
+        raise UsageError(f"unknown provider {args[0]!r}: scan aws [account] [region ...]")
+    accounts = [a for a in args[1:] if not _REGION.match(a)]
+    regions = tuple(a for a in args[1:] if _REGION.match(a))
+    if len(accounts) > 1:
+        raise UsageError(f"one account at a time (got {', '.join(accounts)}); regions look like us-east-1")
+    account_ids = tuple(services.config.account_id(a) for a in accounts)
+    allowed, why = services.access.can_scan(who.user, list(account_ids))
+    if not allowed:
+        return _refuse(services, who, "scan", why, accounts=list(account_ids))
+    request = ScanRequest(provider, account_ids, regions, who.user, who.channel,
+                          trigger="console" if who.source == "console" else "slack")
+    submission = services.orchestrator.submit(request)
+    if not submission.started:
+        running = submission.running
+        by = running.requested_by if running else "someone"
+        return Reply(blocks.notice(
+            f"A scan of {request.describe()} is already running (requested by {by} at {submission.started_at}); "
+            "its results will be posted when it finishes."), ok=False, submission=submission)
+    audit.record(services.db, "scan_requested", who.user, details={"scope": request.describe(), "source": who.source})
+    return Reply(blocks.notice(f"Scan of {request.describe()} started; results will be posted when it finishes."),
+                 submission=submission)
+
+
+def _status(services: Services, args: list[str], who: Who) -> Reply:
+    db = services.db
+    lines = []
+    for request, started in services.orchestrator.running():
+        lines.append(f":hourglass_flowing_sand: running: {request.describe()} since {started}")
+    for scan in recent_scans(db, 5):
+        summary = scan["summary"] or {}
+        lines.append(
+            f"*scan {scan['id']}* {scan['provider']} {scan['status']} · {scan['started_at']} · "
+            f"{summary.get('resources', 0)} resources, {summary.get('new', 0)} new, "
+            f"{summary.get('resolved', 0)} resolved"
+        )
+        gaps = coverage_for(db, scan["id"], failed_only=True)
+        for gap in gaps[:10]:
+            lines.append(f"    gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}")
+        if len(gaps) > 10:
+            lines.append(f"    and {len(gaps) - 10} more gaps")
+    if not lines:
+        lines.append("No scans yet. Try `scan aws`.")
+    from storage.outbox import counts
+
+    queued = counts(db)
+    if queued.get("pending") or queued.get("failed"):
+        lines.append(f"Outbox: {queued.get('pending', 0)} message(s) waiting, {queued.get('failed', 0)} failed.")
+    sections = blocks.text_sections(lines)[: blocks.MAX_BLOCKS]
+    return Reply(blocks.Message("status", sections))
+
+
+def _findings(services: Services, args: list[str], who: Who) -> Reply:
+    account = severity = None
+    page = 1
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word.lower() == "page":
+            if not rest or not rest[0].isdigit() or int(rest[0]) < 1:
+                raise UsageError("page needs a number: findings page 2")
+            page = int(rest.pop(0))
+        elif word.lower() in SEVERITIES and severity is None:
+            severity = word.lower()
+        elif account is None:
+            account = services.config.account_id(word)
+        else:
+            raise UsageError(f"unexpected {word!r}: findings [account] [severity] [page N]")
+    where = ["state IN (?, ?)"]
+    params: list[Any] = [OPEN, ACKNOWLEDGED]
+    if account:
+        where.append("account_id = ?")
+        params.append(account)
+    if severity:
+        where.append("severity = ?")
+        params.append(severity)
+    clause = " AND ".join(where)
+    db = services.db
+    total = next(iter(db.query(f"SELECT COUNT(*) AS n FROM findings WHERE {clause}", params)))["n"]
+    rank = "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " ELSE 9 END"
+    rows = [
+        get_finding(db, row["id"])
+        for row in db.query(f"SELECT id FROM findings WHERE {clause} ORDER BY {rank}, number LIMIT ? OFFSET ?",
+                            [*params, PER_PAGE, (page - 1) * PER_PAGE])
+    ]
+    title = "Open findings" + (f" in {services.config.account_name(account)}" if account else "") + (
+        f", {severity}" if severity else "")
+    return Reply(blocks.findings_list([r for r in rows if r], services.rules, total, page, PER_PAGE, title))
+
+
+def failing_rules(services: Services) -> Counter[str]:
+    """Rules with an open (or acknowledged) finding; suppressed ones are accepted risk."""
+    return Counter({row["rule_id"]: row["n"] for row in services.db.query(
+        "SELECT rule_id, COUNT(*) AS n FROM findings WHERE state IN (?, ?) GROUP BY rule_id", [OPEN, ACKNOWLEDGED])})
+
+
+def postures(services: Services) -> list[dict[str, Any]]:
+    failing = failing_rules(services)
+    out = []
+    for framework in services.catalogues.values():
+        view = posture(framework, services.rules.values(), failing)
+        if view["controls_checked"]:
+            out.append(view)
+    return out
+
+
+def _posture(services: Services, args: list[str], who: Who) -> Reply:
+    if len(args) > 1:
+        raise UsageError("posture [framework]")
+    views = postures(services)
+    if args:
+        views = [v for v in views if v["framework"] == args[0]]
+        if not views:
+            known = ", ".join(sorted(services.catalogues)) or "none loaded"
+            raise UsageError(f"unknown framework {args[0]!r}; known: {known}")
+    if not views:
+        return Reply(blocks.notice("No framework controls are checked by the loaded rules."))
+    lines = []
+    for view in views:
+        lines.append(f"*{view['name']}* (`{view['framework']}`): {view['passing']} of {view['controls_checked']}"
+                     f" controls passing, {view['failing']} failing ({view['percent']}%)")
+        if args:
+            failing = sorted(c for c, e in view["controls"].items() if e["failing"])
+            if failing:
+                lines.append("failing: " + ", ".join(failing))
+    return Reply(blocks.Message("posture", blocks.text_sections(lines)[: blocks.MAX_BLOCKS]))
+
+
+def _suppressions(services: Services, args: list[str], who: Who) -> Reply:
+    return Reply(blocks.suppressions_list(exceptions.list_exceptions(services.db, now())))
+
+
+# ---------------------------------------------------------------- decisions (buttons and console)
+def acknowledge(services: Services, who: Who, ref: str) -> Reply:
+    allowed, why = services.access.can_acknowledge(who.user)
+    finding = get_finding(services.db, ref)
+    if not allowed:
+        return _refuse(services, who, "acknowledge", why, finding["id"] if finding else None)
+    decision = exceptions.acknowledge(services.db, ref, who.user, now())
+    if decision.ok:
+        services.publisher.refresh(decision.affected)
+    return Reply(blocks.notice(decision.message), ok=decision.ok, changed=decision.affected)
+
+
+def validate_suppression(services: Services, reason: str, until: date | None) -> dict[str, str]:
+    """Problems keyed by field ('reason', 'until'); empty when acceptable."""
+    problems = {}
+    if not reason.strip():
+        problems["reason"] = "A reason is required."
+    today = _today(services)
+    max_days = services.config.max_suppression_days
+    if until is None:
+        problems["until"] = "Pick an expiry date."
+    elif until <= today:
+        problems["until"] = "The expiry must be in the future."
+    elif until > today + timedelta(days=max_days):
+        problems["until"] = f"At most {max_days} days (until {(today + timedelta(days=max_days)).isoformat()})."
+    return problems
+
+
+def suppress(services: Services, who: Who, ref: str, reason: str, until: date | None, scope: str) -> Reply:
+    db = services.db
+    finding = get_finding(db, ref)
+    allowed, why = services.access.can_suppress(who.user)
+    if not allowed:
+        return _refuse(services, who, "suppress", why, finding["id"] if finding else None)
+    problems = validate_suppression(services, reason, until)
+    if problems:
+        return Reply(blocks.notice(" ".join(problems.values())), ok=False)
+    assert until is not None
+    expires = datetime.combine(until, time.min, tzinfo=UTC).isoformat(timespec="seconds")
+    decision = exceptions.suppress(db, ref, who.user, reason, expires, now(), scope,
+                                   "console" if who.source == "console" else "slack")
+    if decision.ok:
+        services.publisher.refresh(decision.affected)
+        extra = f" (and {len(decision.affected) - 1} more in the account)" if len(decision.affected) > 1 else ""
+        text = f"{decision.message}{extra} until {until.isoformat()}: {reason.strip()}"
+        return Reply(blocks.notice(text), changed=decision.affected)
+    return Reply(blocks.notice(decision.message), ok=False)
+
+
+def revoke(services: Services, who: Who, exception_id: int) -> Reply:
+    allowed, why = services.access.can_suppress(who.user)
+    if not allowed:
+        return _refuse(services, who, "revoke", why, exception_id=exception_id)
+    decision = exceptions.revoke(services.db, exception_id, who.user, now())
+    if decision.ok:
+        services.publisher.refresh(decision.affected)
+        suffix = f"; {len(decision.affected)} finding(s) open again" if decision.affected else ""
+        return Reply(blocks.notice(decision.message + suffix), changed=decision.affected)
+    return Reply(blocks.notice(decision.message), ok=False)
+
+
+@dataclass(frozen=True)
+class RemediationRequest:
+    """What the Remediate button hands to the remediation flow (a later issue plans, approves and applies)."""
+
+    finding: dict[str, Any]
+    action: str
+    requested_by: str
+    approvers: tuple[str, ...]  # empty: approvals are off in the configuration
+    channel: str | None
+
+
+def remediate(services: Services, who: Who, ref: str) -> tuple[Reply, RemediationRequest | None]:
+    db = services.db
+    finding = get_finding(db, ref)
+    if finding is None:
+        return Reply(blocks.notice(f"no finding {ref}"), ok=False), None
+    rule = services.rules.get(finding["rule_id"])
+    action = getattr(rule, "remediation_action", None)
+    if not action:
+        return Reply(blocks.notice(f"finding #{finding['number']} has no automated remediation"), ok=False), None
+    allowed, why = services.access.can_request_remediation(who.user, finding["account_id"])
+    if not allowed:
+        return _refuse(services, who, "remediate", why, finding["id"]), None
+    request = RemediationRequest(finding, action, who.user, services.config.remediation_approvers, who.channel)
+    audit.record(db, "remediation_requested", who.user, finding_id=finding["id"],
+                 details={"action": action, "source": who.source})
+    text = services.remediation_handoff(request)
+    return Reply(blocks.notice(text)), request
+
+
+def default_remediation_handoff(request: RemediationRequest) -> str:
+    """Stands where the remediation flow (its own issue) plugs in: it will plan, ask approvers, apply, verify.
+
+    Until then it says so honestly; the request itself is already in the audit log."""
+    approvals = ("approvals are off in the configuration" if not request.approvers
+                 else f"approvers: {', '.join(request.approvers)}")
+    return (
+        f"Remediation of finding #{request.finding['number']} with `{request.action}` was recorded. "
+        "Planning the change (what exactly would be modified), approving and applying it are handled by the "
+        f"remediation flow, which is not part of this version yet ({approvals}). Nothing was changed."
+    )
+
+
+def _decision_command(services: Services, args: list[str], who: Who, name: str) -> Reply:
+    if not args or len(args) > 1 and name in ("ack", "revoke", "remediate"):
+        raise UsageError(f"{name} <number>")
+    ref = args[0].lstrip("#")
+    if name == "ack":
+        return acknowledge(services, who, ref)
+    if name == "remediate":
+        return remediate(services, who, ref)[0]
+    if name == "revoke":
+        if not ref.isdigit():
+            raise UsageError("revoke <suppression id> (see `suppressions`)")
+        return revoke(services, who, int(ref))
+    # suppress <n> --reason "..." [--days N] [--scope resource|rule]
+    options = {"--reason": None, "--days": str(services.config.default_suppression_days), "--scope": "resource"}
+    rest = args[1:]
+    while rest:
+        key = rest.pop(0)
+        if key not in options or not rest:
+            raise UsageError('suppress <n> --reason "..." [--days N] [--scope resource|rule]')
+        options[key] = rest.pop(0)
+    if not options["--reason"]:
+        raise UsageError('suppress needs --reason "why this is acceptable"')
+    if not str(options["--days"]).isdigit():
+        raise UsageError("--days needs a number of days")
+    if options["--scope"] not in exceptions.SCOPES:
+        raise UsageError("--scope is resource or rule")
+    until = _today(services) + timedelta(days=int(str(options["--days"])))
+    return suppress(services, who, ref, str(options["--reason"]), until, str(options["--scope"]))
+
+
+_COMMANDS = {
+    "help": _help,
+    "scan": _scan,
+    "status": _status,
+    "findings": _findings,
+    "posture": _posture,
+    "suppressions": _suppressions,
+    "ack": lambda s, a, w: _decision_command(s, a, w, "ack"),
+    "suppress": lambda s, a, w: _decision_command(s, a, w, "suppress"),
+    "revoke": lambda s, a, w: _decision_command(s, a, w, "revoke"),
+    "remediate": lambda s, a, w: _decision_command(s, a, w, "remediate"),
+}
+COMMAND_NAMES = tuple(_COMMANDS)

@@ -1,0 +1,419 @@
+"""Bot settings: tokens from the environment (as ``Secret``), and the optional ``skywarden.yml``.
+
+With no configuration file every account the credentials reach may be scanned by anyone in the workspace,
+results go to the channel the command came from, and remediation approvals are off. A permission key left
+out of the file means "anyone"; a listed one restricts. Principals are Slack user ids (U…/W…), user-group
+ids (S…, resolved with usergroups.users.list) or "*".
+
+    accounts:                      # optional names and tags for routing and permissions
+      - {id: "111111111111", name: prod, tags: [production]}
+    routing:                       # every matching route gets the finding; all given criteria must match
+      - {channel: C0PROD, accounts: [prod]}
+      - {channel: C0SECOPS, severities: [critical, high]}
+      - {channel: C0PLATFORM, tags: [production]}
+    default_channel: C0SECURITY    # when no route matches (else: the channel the command came from)
+    permissions:
+      scan: {U0ALICE: [prod], S0SECTEAM: "*"}
+      acknowledge: ["*"]
+      suppress: [S0SECTEAM]
+      remediation_approvers: [U0ALICE]
+    max_suppression_days: 90
+    suppressions_file: suppressions.yml
+    accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rules.errors import ConfigError
+from rules.model import SEVERITIES
+from storage.exceptions import CodeSuppression
+
+DEFAULT_CONFIG = "skywarden.yml"
+DEFAULT_SUPPRESSIONS = "suppressions.yml"
+ANYONE = "*"
+_PRINCIPAL = re.compile(r"^(\*|[UWS][A-Z0-9]{2,})$")
+_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9_-]+)$")
+_TOP_KEYS = {"accounts", "routing", "default_channel", "permissions", "max_suppression_days",
+             "default_suppression_days", "suppressions_file", "accounts_file"}
+_PERMISSION_KEYS = {"scan", "acknowledge", "suppress", "remediation_approvers"}
+
+
+class Secret:
+    """A token whose repr never shows it (logs, tracebacks, settings dumps)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}('**********')"
+
+    def __str__(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    id: str
+    name: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    accounts: tuple[str, ...] = ()  # account ids
+    tags: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    accounts: tuple[AccountConfig, ...] = ()
+    routes: tuple[Route, ...] = ()
+    default_channel: str | None = None
+    scan: Mapping[str, tuple[str, ...]] | None = None  # principal -> account ids, or ("*",)
+    acknowledge: tuple[str, ...] | None = None
+    suppress: tuple[str, ...] | None = None
+    remediation_approvers: tuple[str, ...] = ()
+    max_suppression_days: int = 90
+    default_suppression_days: int = 30
+    suppressions_file: Path | None = None
+    accounts_file: Path | None = None
+    source: str | None = None  # the file it came from
+
+    def account(self, ref: str) -> AccountConfig | None:
+        for account in self.accounts:
+            if ref in (account.id, account.name):
+                return account
+        return None
+
+    def account_id(self, ref: str) -> str:
+        account = self.account(ref)
+        return account.id if account else ref
+
+    def account_name(self, account_id: str) -> str:
+        account = self.account(account_id)
+        return account.name if account else account_id
+
+    @property
+    def approvals_enabled(self) -> bool:
+        return bool(self.remediation_approvers)
+
+
+def _err(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {message}")
+
+
+def _strings(value: Any, source: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str | int):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise _err(source, key, "must be a list of strings")
+    return tuple(str(v) for v in value)
+
+
+def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
+    items = _strings(value, source, key)
+    for item in items:
+        if not _PRINCIPAL.match(item):
+            raise _err(source, key, f"{item!r} is not a Slack user id (U…/W…), user-group id (S…) or '*'")
+    return items
+
+
+def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = None) -> BotConfig:
+    """Validate a configuration mapping; every error names the key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping")
+    for key in sorted(set(data) - _TOP_KEYS):
+        raise _err(source, key, f"unknown key; known: {', '.join(sorted(_TOP_KEYS))}")
+    accounts: list[AccountConfig] = []
+    for index, entry in enumerate(data.get("accounts") or []):
+        key = f"accounts[{index}]"
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise _err(source, key, "needs an id")
+        for extra in sorted(set(entry) - {"id", "name", "tags"}):
+            raise _err(source, f"{key}.{extra}", "unknown key")
+        account_id = str(entry["id"])
+        if not re.fullmatch(r"\d{12}", account_id):
+            raise _err(source, f"{key}.id", f"{account_id!r} is not a 12-digit AWS account id")
+        accounts.append(AccountConfig(account_id, str(entry.get("name") or account_id),
+                                      _strings(entry.get("tags") or [], source, f"{key}.tags")))
+    config = BotConfig(accounts=tuple(accounts))
+    names = {a.name: a.id for a in accounts}
+
+    def account_ids(value: Any, key: str) -> tuple[str, ...]:
+        refs = _strings(value, source, key)
+        if refs == (ANYONE,):
+            return refs
+        out = []
+        for ref in refs:
+            if ref in names:
+                out.append(names[ref])
+            elif re.fullmatch(r"\d{12}", ref):
+                out.append(ref)
+            else:
+                raise _err(source, key, f"unknown account {ref!r} (not an id, nor a name under accounts)")
+        return tuple(out)
+
+    routes: list[Route] = []
+    for index, entry in enumerate(data.get("routing") or []):
+        key = f"routing[{index}]"
+        if not isinstance(entry, dict) or "channel" not in entry:
+            raise _err(source, key, "needs a channel")
+        for extra in sorted(set(entry) - {"channel", "accounts", "tags", "severities"}):
+            raise _err(source, f"{key}.{extra}", "unknown key")
+        channel = str(entry["channel"])
+        if not _CHANNEL.match(channel):
+            raise _err(source, f"{key}.channel", f"{channel!r} is not a channel id (C…) or #name")
+        severities = _strings(entry.get("severities") or [], source, f"{key}.severities")
+        for severity in severities:
+            if severity not in SEVERITIES:
+                raise _err(source, f"{key}.severities", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
+        routes.append(Route(channel, account_ids(entry.get("accounts") or [], f"{key}.accounts"),
+                            _strings(entry.get("tags") or [], source, f"{key}.tags"), severities))
+    default_channel = data.get("default_channel")
+    if default_channel is not None and not _CHANNEL.match(str(default_channel)):
+        raise _err(source, "default_channel", f"{default_channel!r} is not a channel id (C…) or #name")
+
+    permissions = data.get("permissions") or {}
+    if not isinstance(permissions, dict):
+        raise _err(source, "permissions", "must be a mapping")
+    for extra in sorted(set(permissions) - _PERMISSION_KEYS):
+        raise _err(source, f"permissions.{extra}", f"unknown key; known: {', '.join(sorted(_PERMISSION_KEYS))}")
+    scan: dict[str, tuple[str, ...]] | None = None
+    if "scan" in permissions:
+        if not isinstance(permissions["scan"], dict):
+            raise _err(source, "permissions.scan", "must map user or group ids to accounts (or '*')")
+        scan = {}
+        for principal, value in permissions["scan"].items():
+            key = f"permissions.scan.{principal}"
+            _principals([principal], source, key)
+            scan[str(principal)] = account_ids(value, key)
+
+    def optional(key: str) -> tuple[str, ...] | None:
+        return _principals(permissions[key], source, f"permissions.{key}") if key in permissions else None
+
+    ints = {}
+    for key, default in (("max_suppression_days", 90), ("default_suppression_days", 30)):
+        value = data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise _err(source, key, "must be a positive number of days")
+        ints[key] = value
+    ints["default_suppression_days"] = min(ints["default_suppression_days"], ints["max_suppression_days"])
+
+    def path(key: str) -> Path | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise _err(source, key, "must be a path")
+        return (base / value) if base and not Path(value).is_absolute() else Path(value)
+
+    return BotConfig(
+        accounts=config.accounts,
+        routes=tuple(routes),
+        default_channel=str(default_channel) if default_channel else None,
+        scan=scan,
+        acknowledge=optional("acknowledge"),
+        suppress=optional("suppress"),
+        remediation_approvers=optional("remediation_approvers") or (),
+        max_suppression_days=ints["max_suppression_days"],
+        default_suppression_days=ints["default_suppression_days"],
+        suppressions_file=path("suppressions_file"),
+        accounts_file=path("accounts_file"),
+        source=source,
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> BotConfig:
+    """The file named (it must exist), else ./skywarden.yml if present, else the no-configuration defaults."""
+    explicit = path is not None
+    target = Path(path) if explicit else Path(DEFAULT_CONFIG)
+    if not target.exists():
+        if explicit:
+            raise ConfigError(f"{target}: configuration file not found")
+        return BotConfig()
+    try:
+        data = yaml.safe_load(target.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{target}: cannot read configuration: {exc}") from exc
+    return parse_config(data, str(target), target.parent)
+
+
+def _expiry(value: Any, source: str, key: str) -> str:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, date):
+        moment = datetime.combine(value, dtime.min, tzinfo=UTC)
+    else:
+        try:
+            moment = datetime.combine(date.fromisoformat(str(value)), dtime.min, tzinfo=UTC)
+        except ValueError as exc:
+            raise _err(source, key, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def load_suppressions(path: str | os.PathLike[str]) -> list[CodeSuppression]:
+    """suppressions.yml: exceptions as code, reviewed in git.
+
+        suppressions:
+          - rule: aws-s3-bucket-versioning
+            resource: arn:aws:s3:::logs-archive   # or account: "111111111111" for the rule in a whole account
+            reason: archive bucket, replicated elsewhere
+            until: 2026-12-31
+            by: alice@example.com
+    """
+    target = Path(path)
+    source = str(target)
+    try:
+        data = yaml.safe_load(target.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{source}: cannot read suppressions: {exc}") from exc
+    if not isinstance(data, dict) or set(data) - {"suppressions"}:
+        raise ConfigError(f"{source}: the file holds one key, 'suppressions', a list")
+    entries = data.get("suppressions") or []
+    if not isinstance(entries, list):
+        raise _err(source, "suppressions", "must be a list")
+    out: list[CodeSuppression] = []
+    for index, entry in enumerate(entries):
+        key = f"suppressions[{index}]"
+        if not isinstance(entry, dict):
+            raise _err(source, key, "must be a mapping")
+        for extra in sorted(set(entry) - {"rule", "resource", "account", "provider", "reason", "until", "by"}):
+            raise _err(source, f"{key}.{extra}", "unknown key")
+        for required in ("rule", "reason", "until", "by"):
+            if not entry.get(required):
+                raise _err(source, f"{key}.{required}", "is required")
+        if bool(entry.get("resource")) == bool(entry.get("account")):
+            raise _err(source, key, "name exactly one of resource (this resource) or account (the rule in it)")
+        out.append(CodeSuppression(
+            rule_id=str(entry["rule"]), reason=str(entry["reason"]), created_by=str(entry["by"]),
+            expires_at=_expiry(entry["until"], source, f"{key}.until"), provider=str(entry.get("provider", "aws")),
+            account_id=str(entry["account"]) if entry.get("account") else None,
+            resource_id=str(entry["resource"]) if entry.get("resource") else None,
+        ))
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: Secret | None = None
+    app_token: Secret | None = None
+    signing_secret: Secret | None = None
+    api_url: str | None = None
+    config: BotConfig = field(default_factory=BotConfig)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, config: BotConfig | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def secret(name: str) -> Secret | None:
+            value = env.get(name, "").strip()
+            return Secret(value) if value else None
+
+        api_url = env.get("SLACK_API_URL", "").strip() or None
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"  # WebClient joins method names onto it
+        return cls(secret("SLACK_BOT_TOKEN"), secret("SLACK_APP_TOKEN"), secret("SLACK_SIGNING_SECRET"), api_url,
+                   config or BotConfig())
+
+    def check(self, http: bool) -> None:
+        """Fail fast, naming the variable, before anything connects."""
+        if not self.bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: give the bot user OAuth token (xoxb-...)")
+        if not str(self.bot_token).startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if http:
+            if not self.signing_secret:
+                raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it")
+        else:
+            if not self.app_token:
+                raise ConfigError(
+                    "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) with "
+                    "connections:write; or run `skywarden serve --http --port N` with SLACK_SIGNING_SECRET"
+                )
+            if not str(self.app_token).startswith("xapp-"):
+                raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+
+
+class Access:
+    """Who may do what, from the configuration; user groups resolved through an injected lookup (cached)."""
+
+    def __init__(self, config: BotConfig, group_members: Callable[[str], set[str]] | None = None,
+                 ttl_s: float = 300.0) -> None:
+        self.config = config
+        self._lookup = group_members
+        self._cache: dict[str, tuple[float, set[str]]] = {}
+        self._ttl = ttl_s
+
+    def _members(self, group: str) -> set[str]:
+        hit = self._cache.get(group)
+        if hit and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        members = self._lookup(group) if self._lookup else set()
+        self._cache[group] = (time.monotonic(), members)
+        return members
+
+    def _is(self, user: str, principals: tuple[str, ...] | None) -> bool:
+        if principals is None:
+            return True
+        for principal in principals:
+            if principal in (ANYONE, user):
+                return True
+            if principal.startswith("S") and user in self._members(principal):
+                return True
+        return False
+
+    def scan_accounts(self, user: str) -> set[str] | None:
+        """The account ids a user may scan; None means all."""
+        if self.config.scan is None:
+            return None
+        allowed: set[str] = set()
+        for principal, accounts in self.config.scan.items():
+            if self._is(user, (principal,)):
+                if ANYONE in accounts:
+                    return None
+                allowed.update(accounts)
+        return allowed
+
+    def can_scan(self, user: str, accounts: list[str]) -> tuple[bool, str]:
+        allowed = self.scan_accounts(user)
+        if allowed is None:
+            return True, ""
+        wanted = accounts or [a.id for a in self.config.accounts]
+        if not wanted:
+            return False, "you may scan only named accounts: give one (scan aws <account>)"
+        denied = [a for a in wanted if a not in allowed]
+        if denied:
+            return False, f"you are not allowed to scan {self.config.account_name(denied[0])} (permissions.scan)"
+        return True, ""
+
+    def can_acknowledge(self, user: str) -> tuple[bool, str]:
+        ok = self._is(user, self.config.acknowledge)
+        return ok, "" if ok else "you are not allowed to acknowledge findings (permissions.acknowledge)"
+
+    def can_suppress(self, user: str) -> tuple[bool, str]:
+        ok = self._is(user, self.config.suppress)
+        return ok, "" if ok else "you are not allowed to suppress findings (permissions.suppress)"
+
+    def can_request_remediation(self, user: str, account_id: str) -> tuple[bool, str]:
+        # Asking for a fix is as strong as asking for a scan of that account; approving is the approvers' job.
+        ok, _ = self.can_scan(user, [account_id])
+        return ok, "" if ok else "you may request remediation only in accounts you may scan (permissions.scan)"
