@@ -1,0 +1,121 @@
+"""S3 remediations: block public access, default encryption, versioning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+
+ALL_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code"))
+
+
+def _bucket(resource: Any) -> tuple[str, str]:
+    return resource.name, resource.region
+
+
+def _plan(action_: RemediationAction, resource: Any, summary: str, calls: tuple[ApiCall, ...],
+          before: Mapping[str, Any], after: Mapping[str, Any]) -> Plan:
+    return Plan(action_.name, resource.id, resource.type, resource.account_id, resource.region, summary,
+                calls, dict(before), dict(after))
+
+
+@action
+class BlockPublicAccess(RemediationAction):
+    name = "aws.s3.block_public_access"
+    resource_type = "aws.s3.bucket"
+    title = "Turn on all four Block Public Access settings of the bucket"
+    permissions = ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock")
+
+    def plan(self, resource: Any, client: ClientFactory) -> Plan:
+        bucket, region = _bucket(resource)
+        try:
+            current = client("s3", region).get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        except ClientError as exc:
+            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+                raise
+            current = None
+        calls: tuple[ApiCall, ...] = ()
+        if current != ALL_BLOCKED:
+            calls = (ApiCall("s3", "put_public_access_block",
+                             {"Bucket": bucket, "PublicAccessBlockConfiguration": dict(ALL_BLOCKED)}, region),)
+        return _plan(self, resource, f"Block all public access to bucket {bucket}", calls,
+                     {"PublicAccessBlockConfiguration": current}, {"PublicAccessBlockConfiguration": ALL_BLOCKED})
+
+    def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
+        bucket = plan.resource_id.split(":::", 1)[1]
+        previous = undo["before"]["PublicAccessBlockConfiguration"]
+        if previous is None:
+            return (ApiCall("s3", "delete_public_access_block", {"Bucket": bucket}, plan.region),)
+        return (ApiCall("s3", "put_public_access_block",
+                        {"Bucket": bucket, "PublicAccessBlockConfiguration": previous}, plan.region),)
+
+
+@action
+class EnableDefaultEncryption(RemediationAction):
+    name = "aws.s3.enable_default_encryption"
+    resource_type = "aws.s3.bucket"
+    title = "Set SSE-S3 (AES256) default encryption on the bucket"
+    permissions = ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration")
+    CONFIG = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+
+    def plan(self, resource: Any, client: ClientFactory) -> Plan:
+        bucket, region = _bucket(resource)
+        try:
+            current = client("s3", region).get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        except ClientError as exc:
+            if _code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+                raise
+            current = None
+        calls: tuple[ApiCall, ...] = ()
+        if not current or not current.get("Rules"):
+            calls = (ApiCall("s3", "put_bucket_encryption",
+                             {"Bucket": bucket, "ServerSideEncryptionConfiguration": self.CONFIG}, region),)
+        return _plan(self, resource, f"Encrypt new objects in {bucket} with SSE-S3 by default", calls,
+                     {"ServerSideEncryptionConfiguration": current},
+                     {"ServerSideEncryptionConfiguration": current if not calls else self.CONFIG})
+
+    def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
+        bucket = plan.resource_id.split(":::", 1)[1]
+        previous = undo["before"]["ServerSideEncryptionConfiguration"]
+        if not previous:
+            return (ApiCall("s3", "delete_bucket_encryption", {"Bucket": bucket}, plan.region),)
+        return (ApiCall("s3", "put_bucket_encryption",
+                        {"Bucket": bucket, "ServerSideEncryptionConfiguration": previous}, plan.region),)
+
+
+@action
+class EnableVersioning(RemediationAction):
+    name = "aws.s3.enable_versioning"
+    resource_type = "aws.s3.bucket"
+    title = "Enable versioning on the bucket"
+    permissions = ("s3:GetBucketVersioning", "s3:PutBucketVersioning")
+
+    def plan(self, resource: Any, client: ClientFactory) -> Plan:
+        bucket, region = _bucket(resource)
+        status = client("s3", region).get_bucket_versioning(Bucket=bucket).get("Status")
+        calls: tuple[ApiCall, ...] = ()
+        if status != "Enabled":
+            calls = (ApiCall("s3", "put_bucket_versioning",
+                             {"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}}, region),)
+        return _plan(self, resource, f"Enable versioning on {bucket}", calls,
+                     {"Status": status}, {"Status": "Enabled"})
+
+    def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
+        # A bucket can never return to "never versioned"; Suspended is the closest previous state.
+        bucket = plan.resource_id.split(":::", 1)[1]
+        if undo["before"]["Status"] == "Enabled":
+            return ()
+        return (ApiCall("s3", "put_bucket_versioning",
+                        {"Bucket": bucket, "VersioningConfiguration": {"Status": "Suspended"}}, plan.region),)
