@@ -118,6 +118,56 @@ def scan_aws_command(
     print_scan_summary(outcome)
 
 
+@scan.command("azure")
+@click.option(
+    "--subscription", "subscriptions", multiple=True, help="Subscription id (repeatable; default: all visible)."
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["default", "cli", "environment", "managed-identity"]),
+    help="Credential source (default: SKYWARDEN_AZURE_AUTH or DefaultAzureCredential).",
+)
+@click.option("--cloud", type=click.Choice(["public", "china", "usgov"]), help="Azure cloud (default: public).")
+@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
+@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
+@click.pass_obj
+def scan_azure_command(
+    obj: dict[str, Any],
+    subscriptions: tuple[str, ...],
+    auth: str | None,
+    cloud: str | None,
+    fmt: str,
+    output: str | None,
+    rule_paths: tuple[str, ...],
+    workers: int,
+) -> None:
+    """Scan Azure subscriptions, store the results and print the failed checks.
+
+    The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
+    """
+    from bot.progress import ScanProgress
+    from bot.scanning_azure import AzureScope, scan_azure
+    from scanners.azure.credentials import AzureSettings
+
+    rules = _load(rule_paths)
+    settings = AzureSettings.resolve(auth=auth, cloud=cloud)
+    db = open_db(obj["db"])
+    with ScanProgress() as progress:
+        outcome = scan_azure(
+            db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
+            on_plan=progress.plan, on_result=progress.advance,
+        )
+    rows = [
+        row
+        for row in query_findings(db, states=ACTIVE_STATES, provider="azure", accounts=list(outcome.inventory.accounts))
+        if row["last_scan_id"] == outcome.scan_id
+    ]
+    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    print_scan_summary(outcome)
+
+
 def print_scan_summary(outcome: Any) -> None:
     summary = outcome.summary
     click.echo(
