@@ -40,8 +40,14 @@ ROOT_VIRTUAL_MFA_SUFFIX = ":mfa/root-account-mfa-device"
 # Credential report cells that mean "no value" rather than a time or a flag.
 _REPORT_NONE = {"N/A", "not_supported", "no_information", ""}
 # User properties filled from the credential report: all of them ERROR together when the report is missing.
-REPORT_KEYS = ("credential_report", "password_enabled", "password_last_used", "password_last_changed",
-               "mfa_active", "access_keys")
+REPORT_KEYS = (
+    "credential_report",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "mfa_active",
+    "access_keys",
+)
 ROOT_REPORT_KEYS = ("credential_report", "password_last_used", "mfa_active", "access_keys")
 
 # Generating a report usually takes seconds; wait with a growing delay but never more than this in total.
