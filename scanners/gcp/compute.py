@@ -1,0 +1,68 @@
+"""Compute Engine: instances, firewall rules, networks, subnetworks and project-wide metadata."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from scanners.gcp.assets import GcpContext, data_of, is_true, metadata_items
+from scanners.model import Resource
+from scanners.registry import collector
+
+# Cloud Asset type -> the resource type built from it.
+TYPES = {
+    "compute.googleapis.com/Instance": "gcp.compute.instance",
+    "compute.googleapis.com/Firewall": "gcp.compute.firewall",
+    "compute.googleapis.com/Network": "gcp.compute.network",
+    "compute.googleapis.com/Subnetwork": "gcp.compute.subnetwork",
+    "compute.googleapis.com/Project": "gcp.compute.project",
+}
+_DEFAULT_SA = re.compile(r"^\d+-compute@developer\.gserviceaccount\.com$")
+FULL_API_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+@collector(*TYPES.values(), service="compute", regional=False)
+def compute(ctx: GcpContext) -> Iterator[Resource]:
+    """One listing for every Compute asset type the rules need (not the ones they do not)."""
+    asset_types = [asset_type for asset_type, rtype in TYPES.items() if ctx.wants(rtype)]
+    if not asset_types:
+        return
+    for asset in ctx.list_assets(asset_types):
+        rtype = TYPES.get(asset.get("assetType", ""))
+        if rtype is None:
+            continue
+        data = data_of(asset)
+        if rtype == "gcp.compute.instance":
+            yield ctx.resource(rtype, asset, instance_properties(data), name=data.get("name"), tags=data.get("labels"))
+        elif rtype == "gcp.compute.project":
+            items = metadata_items(data.get("commonInstanceMetadata"))
+            properties = {**data, "metadata_items": items, "os_login_enabled": is_true(items.get("enable-oslogin"))}
+            yield ctx.resource(rtype, asset, properties, name=data.get("name") or ctx.project_id)
+        else:
+            yield ctx.resource(rtype, asset, data, name=data.get("name"))
+
+
+def instance_properties(data: dict[str, Any]) -> dict[str, Any]:
+    """The instance as the Compute API returns it, plus the facts CIS section 4 asks about.
+
+    ``metadata_items`` flattens metadata; ``serial_port_enabled``/``block_project_ssh_keys``/``os_login``
+    read it the way Compute does (string booleans); ``default_service_account`` and
+    ``default_sa_full_api_access`` look at the attached service account; ``has_external_ip`` is any
+    access config on any interface; ``is_gke_node`` marks the VMs CIS excludes.
+    """
+    items = metadata_items(data.get("metadata"))
+    accounts = data.get("serviceAccounts") or []
+    default = [a for a in accounts if _DEFAULT_SA.match(str(a.get("email", "")))]
+    labels = data.get("labels") or {}
+    return {
+        **data,
+        "metadata_items": items,
+        "serial_port_enabled": is_true(items.get("serial-port-enable", "false")),
+        "block_project_ssh_keys": is_true(items.get("block-project-ssh-keys", "false")),
+        "os_login": items.get("enable-oslogin"),
+        "default_service_account": bool(default),
+        "default_sa_full_api_access": any(FULL_API_SCOPE in (a.get("scopes") or []) for a in default),
+        "has_external_ip": any(nic.get("accessConfigs") for nic in data.get("networkInterfaces") or []),
+        "is_gke_node": str(data.get("name", "")).startswith("gke-") and "goog-gke-node" in labels,
+    }

@@ -1,0 +1,73 @@
+"""Connection settings for Google Cloud: which credentials, and which Cloud Asset endpoint.
+
+Credentials are Application Default Credentials unless a key file is named (``--credentials-file``, or
+the standard ``GOOGLE_APPLICATION_CREDENTIALS``). The endpoint is Google's unless
+``SKYWARDEN_GCP_ASSET_ENDPOINT`` (or the configuration) names another one, as Private Service Connect
+users need; an endpoint without a scheme means https.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rules.errors import CollectionError
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+ASSET_ENDPOINT_ENV = "SKYWARDEN_GCP_ASSET_ENDPOINT"
+CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+
+
+@dataclass(frozen=True, slots=True)
+class GcpSettings:
+    credentials_file: str | None = None
+    asset_endpoint: str | None = None
+
+    @classmethod
+    def resolve(cls, credentials_file: str | None = None, asset_endpoint: str | None = None) -> GcpSettings:
+        """Explicit values win over the environment; unset means ADC and Google's endpoint."""
+        return cls(
+            credentials_file=credentials_file or None,
+            asset_endpoint=asset_endpoint or os.environ.get(ASSET_ENDPOINT_ENV) or None,
+        )
+
+
+def load_credentials(settings: GcpSettings, scope_label: str) -> Any:
+    """Build the credentials the settings choose, or raise CollectionError naming the scope and the fix.
+
+    Nothing is refreshed here: the first API call does that, and a rejected key then shows up as an
+    InvalidCredentials coverage gap of the units it affects.
+    """
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    path, source = settings.credentials_file, "--credentials-file"
+    if not path and os.environ.get(CREDENTIALS_ENV):
+        path, source = os.environ[CREDENTIALS_ENV], CREDENTIALS_ENV
+    if path:
+        if not Path(path).is_file():
+            raise CollectionError(f"cannot scan {scope_label}: credentials file {path} (from {source}) does not exist")
+        try:
+            credentials, _ = google.auth.load_credentials_from_file(path, scopes=list(SCOPES))
+        except (DefaultCredentialsError, ValueError) as exc:
+            raise CollectionError(f"cannot scan {scope_label}: credentials file {path} (from {source}): {exc}") from exc
+        return credentials
+    try:
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
+    except DefaultCredentialsError as exc:
+        raise CollectionError(
+            f"no Google Cloud credentials to scan {scope_label}: pass --credentials-file, set {CREDENTIALS_ENV},"
+            " or run `gcloud auth application-default login`"
+        ) from exc
+    return credentials
+
+
+def asset_client(credentials: Any, endpoint: str | None = None) -> Any:
+    """A Cloud Asset client over REST (no gRPC channel to manage), at ``endpoint`` when one is set."""
+    from google.api_core.client_options import ClientOptions
+    from google.cloud import asset_v1
+
+    options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+    return asset_v1.AssetServiceClient(transport="rest", credentials=credentials, client_options=options)

@@ -1,0 +1,527 @@
+"""A two-project test estate: ``acme-bad`` breaks every GCP rule, ``acme-good`` satisfies every one.
+
+``EXPECTED`` lists (rule id, resource id, outcome) so each rule has at least one FAIL and one PASS case.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from scanners.gcp.standin import CloudAssetStandIn
+
+BAD, GOOD = "acme-bad", "acme-good"
+NUMBERS = {BAD: "1001", GOOD: "1002"}
+FULL_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def bucket_id(name: str) -> str:
+    return f"//storage.googleapis.com/{name}"
+
+
+def compute_id(project: str, kind: str, name: str, where: str = "global") -> str:
+    return f"//compute.googleapis.com/projects/{project}/{where}/{kind}/{name}"
+
+
+def sql_id(project: str, name: str) -> str:
+    return f"//cloudsql.googleapis.com/projects/{project}/instances/{name}"
+
+
+def key_id(project: str, name: str) -> str:
+    return f"//cloudkms.googleapis.com/projects/{project}/locations/global/keyRings/ring/cryptoKeys/{name}"
+
+
+def policy_id(project: str) -> str:
+    return f"//cloudresourcemanager.googleapis.com/projects/{NUMBERS[project]}"
+
+
+def sa_key_id(project: str, key: str) -> str:
+    return f"//iam.googleapis.com/projects/{project}/serviceAccounts/1234/keys/{key}"
+
+
+def sinks_id(project: str) -> str:
+    return f"//logging.googleapis.com/projects/{project}/sinks"
+
+
+def seed(standin: CloudAssetStandIn) -> None:
+    standin.add_project(
+        BAD,
+        NUMBERS[BAD],
+        "Acme (bad)",
+        ancestors=("folders/200", "organizations/100"),
+        iam_policy={
+            "bindings": [
+                {"role": "roles/owner", "members": ["user:alice@acme.example"]},
+                {"role": "roles/editor", "members": [f"serviceAccount:deployer@{BAD}.iam.gserviceaccount.com"]},
+                {"role": "roles/iam.serviceAccountUser", "members": ["user:bob@acme.example"]},
+            ],
+            "auditConfigs": [{"service": "allServices", "auditLogConfigs": [{"logType": "DATA_WRITE"}]}],
+        },
+    )
+    standin.add_project(
+        GOOD,
+        NUMBERS[GOOD],
+        "Acme (good)",
+        ancestors=("organizations/100",),
+        iam_policy={
+            "bindings": [
+                {"role": "roles/owner", "members": ["group:admins@acme.example"]},
+                # Google's default compute account is not user-managed: CIS 1.5 leaves it out.
+                {
+                    "role": "roles/editor",
+                    "members": [f"serviceAccount:{NUMBERS[GOOD]}-compute@developer.gserviceaccount.com"],
+                },
+                {"role": "roles/viewer", "members": ["user:carol@acme.example"]},
+                {
+                    "role": "roles/storage.admin",
+                    "members": ["serviceAccount:app@acme-good.iam.gserviceaccount.com"],
+                    "condition": {"title": "only logs", "expression": "resource.name.startsWith('logs')"},
+                },
+            ],
+            "auditConfigs": [
+                {
+                    "service": "allServices",
+                    "auditLogConfigs": [{"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}],
+                }
+            ],
+        },
+    )
+    _storage(standin)
+    _compute(standin)
+    _sql(standin)
+    _kms(standin)
+    _iam_and_logging(standin)
+
+
+def _storage(s: CloudAssetStandIn) -> None:
+    public = {"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers", "projectViewer:acme-bad"]}]}
+    s.add_asset(
+        BAD,
+        "storage.googleapis.com/Bucket",
+        bucket_id("bad-public"),
+        {
+            "name": "bad-public",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": False}},
+            "labels": {"team": "web"},
+        },
+        location="US",
+        iam_policy=public,
+    )
+    s.add_asset(
+        GOOD,
+        "storage.googleapis.com/Bucket",
+        bucket_id("good-private"),
+        {"name": "good-private", "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}},
+        location="EUROPE-WEST1",
+        iam_policy={"bindings": [{"role": "roles/storage.objectViewer", "members": ["projectViewer:acme-good"]}]},
+    )
+    # A public grant that public access prevention overrides is not public.
+    s.add_asset(
+        GOOD,
+        "storage.googleapis.com/Bucket",
+        bucket_id("good-pap"),
+        {
+            "name": "good-pap",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"},
+        },
+        location="US",
+        iam_policy=public,
+    )
+
+
+def _firewall(project: str, name: str, ranges: list[str], allowed: list[dict], disabled: bool = False) -> dict:
+    return {
+        "name": name,
+        "network": f"projects/{project}/global/networks/prod-vpc",
+        "direction": "INGRESS",
+        "priority": 1000,
+        "sourceRanges": ranges,
+        "allowed": allowed,
+        "disabled": disabled,
+    }
+
+
+def _compute(s: CloudAssetStandIn) -> None:
+    fw = "compute.googleapis.com/Firewall"
+    for project, name, ranges, allowed, disabled in [
+        (BAD, "allow-ssh-world", ["0.0.0.0/0"], [{"IPProtocol": "tcp", "ports": ["22", "80"]}], False),
+        (BAD, "allow-all-world", ["10.0.0.0/8", "0.0.0.0/0"], [{"IPProtocol": "all"}], False),
+        (BAD, "allow-rdp-range", ["0.0.0.0/0"], [{"IPProtocol": "tcp", "ports": ["3000-4000"]}], False),
+        (GOOD, "allow-ssh-office", ["203.0.113.0/24"], [{"IPProtocol": "tcp", "ports": ["22", "3389"]}], False),
+        (GOOD, "ssh-world-disabled", ["0.0.0.0/0"], [{"IPProtocol": "tcp", "ports": ["22"]}], True),
+    ]:
+        s.add_asset(
+            project, fw, compute_id(project, "firewalls", name), _firewall(project, name, ranges, allowed, disabled)
+        )
+    net = "compute.googleapis.com/Network"
+    s.add_asset(BAD, net, compute_id(BAD, "networks", "default"), {"name": "default", "autoCreateSubnetworks": True})
+    s.add_asset(
+        BAD, net, compute_id(BAD, "networks", "legacy-net"), {"name": "legacy-net", "IPv4Range": "10.240.0.0/16"}
+    )
+    s.add_asset(
+        GOOD, net, compute_id(GOOD, "networks", "prod-vpc"), {"name": "prod-vpc", "autoCreateSubnetworks": False}
+    )
+    sub = "compute.googleapis.com/Subnetwork"
+    s.add_asset(
+        BAD,
+        sub,
+        compute_id(BAD, "subnetworks", "sub-nologs", "regions/us-central1"),
+        {"name": "sub-nologs", "purpose": "PRIVATE", "ipCidrRange": "10.0.0.0/24"},
+        location="us-central1",
+    )
+    s.add_asset(
+        GOOD,
+        sub,
+        compute_id(GOOD, "subnetworks", "sub-logs", "regions/europe-west1"),
+        {"name": "sub-logs", "ipCidrRange": "10.1.0.0/24", "logConfig": {"enable": True}},
+        location="europe-west1",
+    )
+    s.add_asset(
+        GOOD,
+        sub,
+        compute_id(GOOD, "subnetworks", "proxy-only", "regions/europe-west1"),
+        {"name": "proxy-only", "purpose": "REGIONAL_MANAGED_PROXY"},
+        location="europe-west1",
+    )
+    vm = "compute.googleapis.com/Instance"
+    s.add_asset(
+        BAD,
+        vm,
+        compute_id(BAD, "instances", "web-1", "zones/us-central1-a"),
+        {
+            "name": "web-1",
+            "status": "RUNNING",
+            "canIpForward": True,
+            "labels": {"env": "prod"},
+            "serviceAccounts": [
+                {"email": f"{NUMBERS[BAD]}-compute@developer.gserviceaccount.com", "scopes": [FULL_SCOPE]}
+            ],
+            "metadata": {"items": [{"key": "serial-port-enable", "value": "TRUE"}]},
+            "networkInterfaces": [
+                {"network": "default", "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "natIP": "203.0.113.7"}]}
+            ],
+        },
+        location="us-central1-a",
+    )
+    s.add_asset(
+        BAD,
+        vm,
+        compute_id(BAD, "instances", "batch-1", "zones/us-central1-a"),
+        {
+            "name": "batch-1",
+            "status": "RUNNING",
+            "serviceAccounts": [
+                {
+                    "email": f"{NUMBERS[BAD]}-compute@developer.gserviceaccount.com",
+                    "scopes": ["https://www.googleapis.com/auth/devstorage.read_only"],
+                }
+            ],
+            "metadata": {"items": [{"key": "block-project-ssh-keys", "value": "false"}]},
+            "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": False},
+            "networkInterfaces": [{"network": "default"}],
+        },
+        location="us-central1-a",
+    )
+    s.add_asset(
+        GOOD,
+        vm,
+        compute_id(GOOD, "instances", "app-1", "zones/europe-west1-b"),
+        {
+            "name": "app-1",
+            "status": "RUNNING",
+            "canIpForward": False,
+            "serviceAccounts": [{"email": "app@acme-good.iam.gserviceaccount.com", "scopes": [FULL_SCOPE]}],
+            "metadata": {
+                "items": [
+                    {"key": "block-project-ssh-keys", "value": "TRUE"},
+                    {"key": "serial-port-enable", "value": "0"},
+                ]
+            },
+            "shieldedInstanceConfig": {
+                "enableSecureBoot": False,
+                "enableVtpm": True,
+                "enableIntegrityMonitoring": True,
+            },
+            "networkInterfaces": [{"network": "prod-vpc"}],
+        },
+        location="europe-west1-b",
+    )
+    # GKE manages its nodes: CIS excludes them from the service-account, SSH-key and IP rules.
+    s.add_asset(
+        GOOD,
+        vm,
+        compute_id(GOOD, "instances", "gke-pool-1", "zones/europe-west1-b"),
+        {
+            "name": "gke-pool-1",
+            "canIpForward": True,
+            "labels": {"goog-gke-node": ""},
+            "serviceAccounts": [
+                {"email": f"{NUMBERS[GOOD]}-compute@developer.gserviceaccount.com", "scopes": [FULL_SCOPE]}
+            ],
+            "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": True},
+            "networkInterfaces": [{"network": "prod-vpc", "accessConfigs": [{"type": "ONE_TO_ONE_NAT"}]}],
+        },
+        location="europe-west1-b",
+    )
+    proj = "compute.googleapis.com/Project"
+    s.add_asset(
+        BAD,
+        proj,
+        f"//compute.googleapis.com/projects/{BAD}",
+        {"name": BAD, "commonInstanceMetadata": {"items": [{"key": "enable-oslogin", "value": "FALSE"}]}},
+    )
+    s.add_asset(
+        GOOD,
+        proj,
+        f"//compute.googleapis.com/projects/{GOOD}",
+        {"name": GOOD, "commonInstanceMetadata": {"items": [{"key": "enable-oslogin", "value": "TRUE"}]}},
+    )
+
+
+def _sql(s: CloudAssetStandIn) -> None:
+    t = "sqladmin.googleapis.com/Instance"
+    s.add_asset(
+        BAD,
+        t,
+        sql_id(BAD, "pg-public"),
+        {
+            "name": "pg-public",
+            "databaseVersion": "POSTGRES_15",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "ipAddresses": [{"type": "PRIMARY", "ipAddress": "198.51.100.4"}],
+            "settings": {
+                "ipConfiguration": {
+                    "ipv4Enabled": True,
+                    "requireSsl": False,
+                    "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                    "authorizedNetworks": [{"name": "anywhere", "value": "0.0.0.0/0"}],
+                },
+                "backupConfiguration": {"enabled": False},
+                "userLabels": {"team": "data"},
+            },
+        },
+        location="us-central1",
+    )
+    s.add_asset(
+        BAD,
+        t,
+        sql_id(BAD, "mysql-1"),
+        {
+            "name": "mysql-1",
+            "databaseVersion": "MYSQL_8_0",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {
+                "ipConfiguration": {"ipv4Enabled": False, "requireSsl": True},
+                "backupConfiguration": {"enabled": True},
+                "databaseFlags": [{"name": "local_infile", "value": "on"}],
+            },
+        },
+        location="us-central1",
+    )
+    s.add_asset(
+        GOOD,
+        t,
+        sql_id(GOOD, "pg-private"),
+        {
+            "name": "pg-private",
+            "databaseVersion": "POSTGRES_15",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "ipAddresses": [{"type": "PRIVATE", "ipAddress": "10.3.0.5"}],
+            "settings": {
+                "ipConfiguration": {
+                    "ipv4Enabled": False,
+                    "sslMode": "ENCRYPTED_ONLY",
+                    "authorizedNetworks": [{"value": "203.0.113.0/24"}],
+                },
+                "backupConfiguration": {"enabled": True},
+                "databaseFlags": [
+                    {"name": "log_connections", "value": "on"},
+                    {"name": "log_disconnections", "value": "on"},
+                    {"name": "cloudsql.enable_pgaudit", "value": "on"},
+                ],
+            },
+        },
+        location="europe-west1",
+    )
+    s.add_asset(
+        GOOD,
+        t,
+        sql_id(GOOD, "mysql-2"),
+        {
+            "name": "mysql-2",
+            "databaseVersion": "MYSQL_8_0",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {
+                "ipConfiguration": {"ipv4Enabled": False, "requireSsl": True},
+                "backupConfiguration": {"enabled": True},
+                "databaseFlags": [{"name": "local_infile", "value": "off"}],
+            },
+        },
+        location="europe-west1",
+    )
+
+
+def _kms(s: CloudAssetStandIn) -> None:
+    t = "cloudkms.googleapis.com/CryptoKey"
+    s.add_asset(
+        BAD,
+        t,
+        key_id(BAD, "k-norotate"),
+        {"name": "k-norotate", "purpose": "ENCRYPT_DECRYPT"},
+        iam_policy={"bindings": [{"role": "roles/cloudkms.cryptoKeyDecrypter", "members": ["allAuthenticatedUsers"]}]},
+    )
+    s.add_asset(
+        BAD,
+        t,
+        key_id(BAD, "k-yearly"),
+        {"name": "k-yearly", "purpose": "ENCRYPT_DECRYPT", "rotationPeriod": "31536000s"},
+    )
+    s.add_asset(
+        GOOD,
+        t,
+        key_id(GOOD, "k-ok"),
+        {
+            "name": "k-ok",
+            "purpose": "ENCRYPT_DECRYPT",
+            "rotationPeriod": "7776000s",
+            "nextRotationTime": "2024-06-01T00:00:00Z",
+        },
+        iam_policy={
+            "bindings": [
+                {
+                    "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    "members": ["serviceAccount:app@acme-good.iam.gserviceaccount.com"],
+                }
+            ]
+        },
+    )
+    s.add_asset(GOOD, t, key_id(GOOD, "k-sign"), {"name": "k-sign", "purpose": "ASYMMETRIC_SIGN"})
+
+
+def _iam_and_logging(s: CloudAssetStandIn) -> None:
+    t = "iam.googleapis.com/ServiceAccountKey"
+    recent = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for project, key, key_type, valid_after in [
+        (BAD, "old-user-key", "USER_MANAGED", "2020-01-01T00:00:00Z"),
+        (BAD, "new-user-key", "USER_MANAGED", recent),
+        (GOOD, "system-key", "SYSTEM_MANAGED", "2020-01-01T00:00:00Z"),
+    ]:
+        email = f"deployer@{project}.iam.gserviceaccount.com"
+        s.add_asset(
+            project,
+            t,
+            sa_key_id(project, key),
+            {
+                "name": f"projects/{project}/serviceAccounts/{email}/keys/{key}",
+                "keyType": key_type,
+                "validAfterTime": valid_after,
+                "validBeforeTime": "9999-12-31T23:59:59Z",
+                "keyAlgorithm": "KEY_ALG_RSA_2048",
+            },
+        )
+    sink = "logging.googleapis.com/LogSink"
+    default = {
+        "name": "_Default",
+        "destination": "logging.googleapis.com/projects/x/locations/global/buckets/_Default",
+        "filter": 'NOT LOG_ID("cloudaudit.googleapis.com/activity")',
+    }
+    for project in (BAD, GOOD):
+        s.add_asset(project, sink, f"//logging.googleapis.com/projects/{NUMBERS[project]}/sinks/_Default", default)
+    s.add_asset(
+        BAD,
+        sink,
+        f"//logging.googleapis.com/projects/{NUMBERS[BAD]}/sinks/disabled-all",
+        {"name": "disabled-all", "destination": "storage.googleapis.com/bad-logs", "disabled": True},
+    )
+    s.add_asset(
+        GOOD,
+        sink,
+        f"//logging.googleapis.com/projects/{NUMBERS[GOOD]}/sinks/all-logs",
+        {"name": "all-logs", "destination": "storage.googleapis.com/good-logs", "filter": ""},
+    )
+
+
+FAIL, PASS, NA = "FAIL", "PASS", "NOT_APPLICABLE"
+_fw = lambda p, n: compute_id(p, "firewalls", n)  # noqa: E731
+_vm = lambda p, n, z: compute_id(p, "instances", n, f"zones/{z}")  # noqa: E731
+_VM_RULES = [
+    "gcp-compute-instance-no-default-service-account",
+    "gcp-compute-instance-default-sa-no-full-api-access",
+    "gcp-compute-instance-block-project-ssh-keys",
+    "gcp-compute-instance-serial-port-disabled",
+    "gcp-compute-instance-no-ip-forwarding",
+    "gcp-compute-instance-shielded-vm",
+    "gcp-compute-instance-no-public-ip",
+]
+_PG_RULES = ["gcp-sql-postgres-log-connections", "gcp-sql-postgres-log-disconnections", "gcp-sql-postgres-pgaudit"]
+_PROJECT_RULES = [
+    "gcp-iam-no-primitive-roles-for-users",
+    "gcp-iam-service-account-no-admin-roles",
+    "gcp-iam-no-project-level-service-account-user",
+    "gcp-logging-audit-config-all-services",
+]
+
+EXPECTED: list[tuple[str, str, str]] = [
+    ("gcp-storage-bucket-not-public", bucket_id("bad-public"), FAIL),
+    ("gcp-storage-bucket-not-public", bucket_id("good-private"), PASS),
+    ("gcp-storage-bucket-not-public", bucket_id("good-pap"), PASS),
+    ("gcp-storage-bucket-uniform-access", bucket_id("bad-public"), FAIL),
+    ("gcp-storage-bucket-uniform-access", bucket_id("good-private"), PASS),
+    ("gcp-compute-firewall-no-ssh-from-internet", _fw(BAD, "allow-ssh-world"), FAIL),
+    ("gcp-compute-firewall-no-ssh-from-internet", _fw(BAD, "allow-all-world"), FAIL),
+    ("gcp-compute-firewall-no-ssh-from-internet", _fw(BAD, "allow-rdp-range"), PASS),
+    ("gcp-compute-firewall-no-ssh-from-internet", _fw(GOOD, "allow-ssh-office"), PASS),
+    ("gcp-compute-firewall-no-ssh-from-internet", _fw(GOOD, "ssh-world-disabled"), PASS),
+    ("gcp-compute-firewall-no-rdp-from-internet", _fw(BAD, "allow-rdp-range"), FAIL),
+    ("gcp-compute-firewall-no-rdp-from-internet", _fw(BAD, "allow-all-world"), FAIL),
+    ("gcp-compute-firewall-no-rdp-from-internet", _fw(BAD, "allow-ssh-world"), PASS),
+    ("gcp-compute-firewall-no-rdp-from-internet", _fw(GOOD, "allow-ssh-office"), PASS),
+    ("gcp-compute-network-not-default", compute_id(BAD, "networks", "default"), FAIL),
+    ("gcp-compute-network-not-default", compute_id(GOOD, "networks", "prod-vpc"), PASS),
+    ("gcp-compute-network-not-legacy", compute_id(BAD, "networks", "legacy-net"), FAIL),
+    ("gcp-compute-network-not-legacy", compute_id(GOOD, "networks", "prod-vpc"), PASS),
+    ("gcp-compute-subnetwork-flow-logs", compute_id(BAD, "subnetworks", "sub-nologs", "regions/us-central1"), FAIL),
+    ("gcp-compute-subnetwork-flow-logs", compute_id(GOOD, "subnetworks", "sub-logs", "regions/europe-west1"), PASS),
+    ("gcp-compute-subnetwork-flow-logs", compute_id(GOOD, "subnetworks", "proxy-only", "regions/europe-west1"), NA),
+    *[(rule, _vm(BAD, "web-1", "us-central1-a"), FAIL) for rule in _VM_RULES],
+    *[(rule, _vm(GOOD, "app-1", "europe-west1-b"), PASS) for rule in _VM_RULES],
+    ("gcp-compute-instance-no-default-service-account", _vm(BAD, "batch-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-default-sa-no-full-api-access", _vm(BAD, "batch-1", "us-central1-a"), PASS),
+    ("gcp-compute-instance-block-project-ssh-keys", _vm(BAD, "batch-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-shielded-vm", _vm(BAD, "batch-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-no-public-ip", _vm(BAD, "batch-1", "us-central1-a"), PASS),
+    ("gcp-compute-instance-default-sa-no-full-api-access", _vm(GOOD, "gke-pool-1", "europe-west1-b"), NA),
+    ("gcp-compute-instance-no-public-ip", _vm(GOOD, "gke-pool-1", "europe-west1-b"), NA),
+    ("gcp-compute-project-os-login", f"//compute.googleapis.com/projects/{BAD}", FAIL),
+    ("gcp-compute-project-os-login", f"//compute.googleapis.com/projects/{GOOD}", PASS),
+    ("gcp-sql-instance-require-ssl", sql_id(BAD, "pg-public"), FAIL),
+    ("gcp-sql-instance-require-ssl", sql_id(GOOD, "pg-private"), PASS),
+    ("gcp-sql-instance-require-ssl", sql_id(GOOD, "mysql-2"), PASS),
+    ("gcp-sql-instance-no-world-authorized-network", sql_id(BAD, "pg-public"), FAIL),
+    ("gcp-sql-instance-no-world-authorized-network", sql_id(GOOD, "pg-private"), PASS),
+    ("gcp-sql-instance-no-world-authorized-network", sql_id(GOOD, "mysql-2"), PASS),
+    ("gcp-sql-instance-no-public-ip", sql_id(BAD, "pg-public"), FAIL),
+    ("gcp-sql-instance-no-public-ip", sql_id(GOOD, "pg-private"), PASS),
+    ("gcp-sql-instance-automated-backups", sql_id(BAD, "pg-public"), FAIL),
+    ("gcp-sql-instance-automated-backups", sql_id(GOOD, "pg-private"), PASS),
+    ("gcp-sql-mysql-local-infile-off", sql_id(BAD, "mysql-1"), FAIL),
+    ("gcp-sql-mysql-local-infile-off", sql_id(GOOD, "mysql-2"), PASS),
+    ("gcp-sql-mysql-local-infile-off", sql_id(GOOD, "pg-private"), NA),
+    *[(rule, sql_id(BAD, "pg-public"), FAIL) for rule in _PG_RULES],
+    *[(rule, sql_id(GOOD, "pg-private"), PASS) for rule in _PG_RULES],
+    *[(rule, sql_id(GOOD, "mysql-2"), NA) for rule in _PG_RULES],
+    ("gcp-kms-key-rotation-90-days", key_id(BAD, "k-norotate"), FAIL),
+    ("gcp-kms-key-rotation-90-days", key_id(BAD, "k-yearly"), FAIL),
+    ("gcp-kms-key-rotation-90-days", key_id(GOOD, "k-ok"), PASS),
+    ("gcp-kms-key-rotation-90-days", key_id(GOOD, "k-sign"), NA),
+    ("gcp-kms-key-not-public", key_id(BAD, "k-norotate"), FAIL),
+    ("gcp-kms-key-not-public", key_id(GOOD, "k-ok"), PASS),
+    *[(rule, policy_id(BAD), FAIL) for rule in _PROJECT_RULES],
+    *[(rule, policy_id(GOOD), PASS) for rule in _PROJECT_RULES],
+    ("gcp-iam-service-account-no-user-managed-keys", sa_key_id(BAD, "old-user-key"), FAIL),
+    ("gcp-iam-service-account-no-user-managed-keys", sa_key_id(GOOD, "system-key"), PASS),
+    ("gcp-iam-service-account-key-rotated-90-days", sa_key_id(BAD, "old-user-key"), FAIL),
+    ("gcp-iam-service-account-key-rotated-90-days", sa_key_id(BAD, "new-user-key"), PASS),
+    ("gcp-iam-service-account-key-rotated-90-days", sa_key_id(GOOD, "system-key"), NA),
+    ("gcp-logging-sink-exports-all-entries", sinks_id(BAD), FAIL),
+    ("gcp-logging-sink-exports-all-entries", sinks_id(GOOD), PASS),
+]
