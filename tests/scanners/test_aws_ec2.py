@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSResponse  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from rules.checks.network import first_world_allow  # noqa: E402
-from rules.model import Outcome  # noqa: E402
+from rules.model import Outcome, Rule  # noqa: E402
 from scanners.aws.scan import collect_aws  # noqa: E402
 from scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
 from scanners.aws.vpc import normalise_acl_entries, normalise_permissions  # noqa: E402
@@ -233,8 +233,12 @@ def world() -> Iterator[World]:
 
 
 @pytest.fixture(scope="module")
-def results(world: World) -> dict[tuple[str, str], Outcome]:
-    rules = pack_rules("aws/ec2.yaml", "aws/vpc.yaml")
+def rules() -> list[Rule]:
+    return pack_rules("aws/ec2.yaml", "aws/vpc.yaml")
+
+
+@pytest.fixture(scope="module")
+def results(world: World, rules: list[Rule]) -> dict[tuple[str, str], Outcome]:
     return outcomes(rules, world.inventory.resources)
 
 
@@ -284,10 +288,9 @@ def test_rule_outcome(
     assert results[(rule_id, world.ids[label])] is expected
 
 
-def test_every_rule_has_a_pass_and_a_fail_case():
-    rules = {r.id for r in pack_rules("aws/ec2.yaml", "aws/vpc.yaml")}
+def test_every_rule_has_a_pass_and_a_fail_case(rules: list[Rule]):
     for outcome in (PASS, FAIL):
-        assert rules == {rule for rule, _, expected in EXPECTED if expected is outcome}
+        assert {r.id for r in rules} == {rule for rule, _, expected in EXPECTED if expected is outcome}
 
 
 def test_collection_covered_both_regions(world: World):
@@ -349,8 +352,7 @@ def test_snapshot_permissions(world: World):
     assert ours <= snapshots and len(snapshots - ours) <= 1
 
 
-def test_flow_log_listing_denied_makes_the_flow_log_rule_error(world: World):
-    rules = pack_rules("aws/vpc.yaml")
+def test_flow_log_listing_denied_makes_the_flow_log_rule_error(world: World, rules: list[Rule]):
     vpcs = [r for r in world.no_flow_logs.resources if r.type == "aws.ec2.vpc"]
     assert len(vpcs) >= 3  # the VPCs are still collected
     results = outcomes(rules, vpcs)
