@@ -173,6 +173,8 @@ def base_properties(row: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("sku", "kind", "identity", "managedBy", "zones"):
         if row.get(key) is not None:
             properties.setdefault(key, row[key])
-    if row.get("resourceGroup"):
-        properties.setdefault("resourceGroup", row["resourceGroup"])
+    # From the id, not Resource Graph's lower-cased column, so both inventory sources agree.
+    parts = str(row.get("id", "")).split("/")
+    if len(parts) > 4 and parts[3].lower() == "resourcegroups":
+        properties.setdefault("resourceGroup", parts[4])
     return properties
