@@ -5,6 +5,7 @@ and ``create_app(settings, services) -> App``. Nothing here runs at import time;
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,8 +58,10 @@ class Services:
         """One connection per thread: a transaction on one thread must never swallow another's statements."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = open_db(self.db_path, migrate=not getattr(self, "_migrated", False))
-            self._migrated = True
+            if not getattr(self, "_migrated", False):
+                open_db(self.db_path).close()  # creates the file and applies the migrations once
+                self._migrated = True
+            db = _open_immediate(self.db_path)
             self._local.db = db
         return db
 
@@ -72,6 +75,31 @@ class Services:
 
     def close(self) -> None:
         self.orchestrator.shutdown()
+
+
+class _ImmediateConnection(sqlite3.Connection):
+    """Turns sqlite-utils' ``BEGIN`` into ``BEGIN IMMEDIATE``.
+
+    Why: reconcile's transaction reads before it writes; in WAL mode, if another connection (a button
+    click, an audit record) commits in between, the write upgrade fails at once with "database is locked"
+    instead of waiting for the busy timeout, and the scan is lost. Taking the write lock at BEGIN makes
+    concurrent writers queue. (Better fixed in storage/db.open_db for every caller.)
+    """
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        if sql.strip().rstrip(";").upper() in ("BEGIN", "BEGIN TRANSACTION", "BEGIN DEFERRED"):
+            sql = "BEGIN IMMEDIATE"
+        return super().execute(sql, *args)
+
+
+def _open_immediate(path: str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None,
+                           factory=_ImmediateConnection)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
 
 
 def make_client(token: str, base_url: str | None = None, retries: int = 2, backoff_s: float = 0.5) -> WebClient:
@@ -121,3 +149,129 @@ def create_app(settings: Settings, services: Services, process_before_response: 
             respond(response_type="ephemeral", replace_original=False, **blocks.notice(text).payload())
 
     return app
+
+
+def build_services(settings: Settings, db_path: str) -> Services:
+    """Production wiring: rule packs, catalogues, the AWS runner, a retrying WebClient; suppressions.yml synced."""
+    from rules.frameworks import load_catalogues
+    from rules.loader import load_rules
+
+    rules = load_rules()
+    assert settings.bot_token is not None
+    client = make_client(str(settings.bot_token), settings.api_url)
+    services = Services(db_path, settings.config, {r.id: r for r in rules}, aws_scan_runner(rules, settings.config),
+                        client, load_catalogues())
+    sync_suppressions_file(services)
+    return services
+
+
+def sync_suppressions_file(services: Services) -> Any:
+    """Load suppressions.yml (the configured path, else ./suppressions.yml if present) into the database."""
+    from pathlib import Path
+
+    from bot.settings import DEFAULT_SUPPRESSIONS, load_suppressions
+    from storage.db import now
+    from storage.exceptions import sync_code_suppressions
+
+    path = services.config.suppressions_file or Path(DEFAULT_SUPPRESSIONS)
+    if services.config.suppressions_file is None and not path.exists():
+        return None
+    sync = sync_code_suppressions(services.db, load_suppressions(path), now())
+    if sync.suppressed or sync.reopened:
+        services.publisher.refresh([*sync.suppressed, *sync.reopened])
+    return sync
+
+
+def verify_token(client: WebClient) -> dict[str, Any]:
+    """auth.test before anything else, so a bad token is one clear line, not a Bolt traceback."""
+    from urllib.error import URLError
+
+    try:
+        return dict(client.auth_test().data)  # type: ignore[arg-type]
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else str(exc)
+        raise SkywardenError(f"SLACK_BOT_TOKEN was refused by Slack ({error})") from exc
+    except (URLError, OSError) as exc:
+        raise SkywardenError(f"cannot reach the Slack Web API at {client.base_url}: {exc}") from exc
+
+
+class _Handler:
+    """HTTP mode: POST /slack/events -> app.dispatch (signature verified there); threads, TCP_NODELAY."""
+
+    @staticmethod
+    def make(app: App, path: str = "/slack/events") -> type:
+        from http.server import BaseHTTPRequestHandler
+
+        from slack_bolt import BoltRequest
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("http: " + fmt, *args)
+
+            def _send(self, status: int, body: str, headers: Mapping[str, Any]) -> None:
+                data = body.encode()
+                self.send_response(status)
+                for key, values in headers.items():
+                    if key.lower() == "content-length":
+                        continue
+                    for value in values if isinstance(values, list | tuple) else [values]:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                if self.path.split("?")[0] != path:
+                    self._send(404, "not found", {})
+                    return
+                headers = {k.lower(): [v] for k, v in self.headers.items()}
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                response = app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+                self._send(response.status, response.body, response.headers)
+
+        return Handler
+
+
+def http_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> Any:
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer((host, port), _Handler.make(app))
+    server.daemon_threads = True
+    return server
+
+
+def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
+    """Run the bot until interrupted: Socket Mode by default, HTTP at /slack/events with --http."""
+    settings.check(http)
+    assert settings.bot_token is not None
+    services = build_services(settings, db_path)
+    identity = verify_token(services.client)  # type: ignore[arg-type]
+    app = create_app(settings, services, token_verification=False)
+    services.orchestrator.start_outbox_timer()
+    services.publisher.flush()  # whatever an earlier run could not send
+    log.info("connected as %s in %s", identity.get("user"), identity.get("team"))
+    try:
+        if http:
+            server = http_server(app, host, port)
+            print(f"Skywarden listening on http://{host}:{server.server_address[1]}/slack/events", flush=True)
+            server.serve_forever()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(app, app_token=str(settings.app_token))
+            try:
+                handler.connect()
+            except SlackApiError as exc:
+                error = exc.response.get("error") if exc.response is not None else exc
+                raise SkywardenError(f"SLACK_APP_TOKEN was refused by Slack ({error})") from exc
+            print("Skywarden connected in Socket Mode", flush=True)
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
