@@ -118,6 +118,63 @@ def scan_aws_command(
     print_scan_summary(outcome)
 
 
+@scan.command("gcp")
+@click.option("--project", "projects", multiple=True, help="Project id (repeatable, or comma-separated).")
+@click.option("--folder", help="Scan every active project under this folder (id or folders/ID).")
+@click.option("--organization", help="Scan every active project in this organization (id or organizations/ID).")
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False),
+    help="Service account key or other credentials file (default: GOOGLE_APPLICATION_CREDENTIALS, then ADC).",
+)
+@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
+@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
+@click.pass_obj
+def scan_gcp_command(
+    obj: dict[str, Any],
+    projects: tuple[str, ...],
+    folder: str | None,
+    organization: str | None,
+    credentials_file: str | None,
+    fmt: str,
+    output: str | None,
+    rule_paths: tuple[str, ...],
+    workers: int,
+) -> None:
+    """Scan Google Cloud projects, store the results and print the failed checks.
+
+    The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
+    Service Connect).
+    """
+    from bot.progress import ScanProgress
+    from bot.scanning_gcp import scan_gcp
+    from scanners.gcp.credentials import GcpSettings
+    from scanners.gcp.scan import GcpScope
+
+    rules = _load(rule_paths)
+    scope = GcpScope(projects=_split(projects), folder=folder, organization=organization)
+    db = open_db(obj["db"])
+    with ScanProgress() as progress:
+        outcome = scan_gcp(
+            db,
+            rules,
+            scope,
+            settings=GcpSettings.resolve(credentials_file=credentials_file),
+            max_workers=workers,
+            on_plan=progress.plan,
+            on_result=progress.advance,
+        )
+    rows = [
+        row
+        for row in query_findings(db, states=ACTIVE_STATES, provider="gcp", accounts=list(outcome.inventory.accounts))
+        if row["last_scan_id"] == outcome.scan_id
+    ]
+    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    print_scan_summary(outcome)
+
+
 @scan.command("azure")
 @click.option(
     "--subscription", "subscriptions", multiple=True, help="Subscription id (repeatable; default: all visible)."
@@ -323,6 +380,54 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
     from bot.demo import run_demo
 
     run_demo(obj["db"] if obj["db"] != "skywarden.db" else "skywarden-demo.db", fresh=not keep_db)
+
+
+
+# ---------------------------------------------------------------- Slack bot (serve, chat, suppressions)
+@main.command()
+@click.option("--http", "http", is_flag=True, help="HTTP mode at /slack/events (default: Socket Mode).")
+@click.option("--port", default=3000, show_default=True, help="HTTP mode: port to listen on.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to bind.")
+@click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG", help="Bot configuration (default ./skywarden.yml).")
+@click.pass_obj
+def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: str | None) -> None:
+    """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, or --http with SLACK_SIGNING_SECRET."""
+    from bot.app import serve as serve_bot
+    from bot.settings import Settings, load_config
+
+    settings = Settings.from_env(config=load_config(config_path))
+    serve_bot(settings, obj["db"], http=http, host=host, port=port)
+
+
+@main.command()
+@click.option("--user", default="console", show_default=True, help="Who you are for permissions and the audit log.")
+@click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG", help="Bot configuration (default ./skywarden.yml).")
+@click.pass_obj
+def chat(obj: dict[str, Any], user: str, config_path: str | None) -> None:
+    """The bot's commands and buttons in this terminal (no Slack workspace needed)."""
+    from bot.chat import console_services, run_chat
+    from bot.settings import load_config
+
+    services = console_services(obj["db"], load_config(config_path))
+    try:
+        run_chat(services, user=user)
+    finally:
+        services.close()
+
+
+@main.group("suppressions")
+def suppressions_group() -> None:
+    """Suppressions kept as code (suppressions.yml)."""
+
+
+@suppressions_group.command("validate")
+@click.argument("path", default="suppressions.yml", type=click.Path(exists=True, dir_okay=False))
+def suppressions_validate(path: str) -> None:
+    """Check a suppressions file; every problem names the entry and the key."""
+    from bot.settings import load_suppressions
+
+    entries = load_suppressions(path)
+    click.echo(f"{len(entries)} suppression(s) in {path} are valid")
 
 
 if __name__ == "__main__":
