@@ -430,5 +430,15 @@ def suppressions_validate(path: str) -> None:
     click.echo(f"{len(entries)} suppression(s) in {path} are valid")
 
 
+def _register_remediation() -> None:
+    from bot.cli_remediation import audit, remediate
+
+    main.add_command(remediate)
+    main.add_command(audit)
+
+
+_register_remediation()
+
+
 if __name__ == "__main__":
     main()

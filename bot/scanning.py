@@ -5,6 +5,7 @@ Shared by the CLI, the demo and (later) the Slack bot and the scheduler.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ def _account_id(selector: str) -> str:
 
 
 def _with_regions(spec: AccountSpec, regions: Sequence[str]) -> AccountSpec:
-    return AccountSpec(spec.id, spec.name, spec.role_arn, spec.external_id, tuple(regions))
+    return dataclasses.replace(spec, regions=tuple(regions))
 
 
 def scan_aws(

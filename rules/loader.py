@@ -17,7 +17,7 @@ import yaml
 from rules.checks import load_all as load_checks
 from rules.conditions import compile_condition
 from rules.errors import RulePackError, RuleValidationError
-from rules.frameworks import load_catalogues
+from rules.frameworks import FAST_LOADER, load_catalogues
 from rules.model import SEVERITIES, Framework, Rule
 
 BUILTIN_PACKS = Path(__file__).parent / "packs"
@@ -69,7 +69,7 @@ def _load_file(
 ) -> list[Rule]:
     name = str(file)
     try:
-        data = yaml.safe_load(file.read_text())
+        data = yaml.load(file.read_text(), Loader=FAST_LOADER)
     except OSError as exc:
         errors.append(RuleValidationError(name, None, None, f"cannot read: {exc.strerror or exc}"))
         return []

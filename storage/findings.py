@@ -225,3 +225,21 @@ def get_finding(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row["frameworks"] = loads(row["frameworks"]) or {}
     return row
+
+
+def set_state(
+    db: sqlite_utils.Database, fid: str, state: str, by: str, at: str, from_states: Iterable[str] | None = None
+) -> bool:
+    """Change a finding's state (optionally only from given states); False when nothing matched."""
+    sql = "UPDATE findings SET state = ?, state_changed_by = ?, state_changed_at = ?"
+    params: list[Any] = [state, by, at]
+    if state in (RESOLVED, REMEDIATED):
+        sql += ", resolved_at = ?"
+        params.append(at)
+    sql += " WHERE id = ?"
+    params.append(fid)
+    if from_states is not None:
+        allowed = list(from_states)
+        sql += f" AND state IN ({','.join('?' for _ in allowed)})"
+        params.extend(allowed)
+    return db.execute(sql, params).rowcount == 1

@@ -178,3 +178,34 @@ def m002_bot(db: sqlite_utils.Database) -> None:
     # "Never post twice": at most one live message per finding and channel, enforced by the database.
     db.execute("CREATE UNIQUE INDEX slack_messages_live ON slack_messages(finding_id, channel) WHERE active = 1")
     db.execute("CREATE INDEX slack_messages_outbox ON slack_messages(outbox_id)")
+
+
+@MIGRATIONS()
+def m003_remediations(db: sqlite_utils.Database) -> None:
+    """Remediation requests: the approved plan, who asked and who approved, results, undo state."""
+    db.execute(
+        """
+        CREATE TABLE remediations (
+            id INTEGER PRIMARY KEY,
+            finding_id TEXT NOT NULL,
+            kind TEXT NOT NULL,             -- 'fix' or 'undo'
+            undo_of INTEGER REFERENCES remediations(id),
+            action TEXT NOT NULL,
+            plan TEXT NOT NULL,             -- JSON: the exact calls and before/after shown to the approver
+            state TEXT NOT NULL,            -- requested, approved, rejected, expired, applied, verified,
+                                            -- failed, noop, undone
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            decided_by TEXT,
+            decided_at TEXT,
+            result TEXT,                    -- JSON: API calls with responses or errors
+            undo_state TEXT,                -- JSON: what undo needs (e.g. the exact permissions revoked)
+            verification TEXT,              -- JSON: outcome of the re-collect and re-evaluate
+            message TEXT,                   -- the sentence shown to people
+            approval_channel TEXT,
+            approval_ts TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX remediations_finding ON remediations(finding_id)")

@@ -29,6 +29,8 @@ class AccountSpec:
     role_arn: str | None = None
     external_id: str | None = None
     regions: tuple[str, ...] = ()
+    # A separate, write-capable role used only to apply approved remediations; scanning never uses it.
+    remediation_role_arn: str | None = None
 
 
 @dataclass
@@ -60,15 +62,16 @@ def load_accounts_file(path: Path) -> AccountsFile:
         where = f"accounts[{index}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: {where} must be a mapping")
-        bad = sorted(set(entry) - {"id", "name", "role_arn", "external_id", "regions"})
+        bad = sorted(set(entry) - {"id", "name", "role_arn", "external_id", "regions", "remediation_role_arn"})
         if bad:
             raise ConfigError(f"{path}: {where}.{bad[0]} is not a known key")
         account_id = str(entry["id"]) if entry.get("id") is not None else None
         if account_id is not None and not _ACCOUNT_ID.match(account_id):
             raise ConfigError(f"{path}: {where}.id {account_id!r} is not a 12-digit AWS account id")
         role_arn = entry.get("role_arn")
-        if role_arn is not None and not str(role_arn).startswith("arn:"):
-            raise ConfigError(f"{path}: {where}.role_arn {role_arn!r} is not an ARN")
+        for key in ("role_arn", "remediation_role_arn"):
+            if entry.get(key) is not None and not str(entry[key]).startswith("arn:"):
+                raise ConfigError(f"{path}: {where}.{key} {entry[key]!r} is not an ARN")
         if account_id is None and role_arn is None:
             raise ConfigError(f"{path}: {where} needs an id or a role_arn")
         if account_id is None:
@@ -80,6 +83,7 @@ def load_accounts_file(path: Path) -> AccountsFile:
                 role_arn=role_arn,
                 external_id=entry.get("external_id"),
                 regions=_regions(path, f"{where}.regions", entry.get("regions")),
+                remediation_role_arn=entry.get("remediation_role_arn"),
             )
         )
     org = data.get("organization")
