@@ -12,17 +12,17 @@ from scanners.azure.standin import StaticToken
 from tests.support.aws import outcomes, pack_rules
 
 F, P, NA = Outcome.FAIL, Outcome.PASS, Outcome.NOT_APPLICABLE
-ALERTS = (
-    "create-policy-assignment",
-    "delete-policy-assignment",
-    "create-update-nsg",
-    "delete-nsg",
-    "create-update-security-solution",
-    "delete-security-solution",
-    "create-update-sql-firewall-rule",
-    "delete-sql-firewall-rule",
-    "create-update-public-ip",
-    "delete-public-ip",
+ALERTS = (  # full ids, so the meta-lint finds every rule named in a test
+    "azure-monitor-alert-create-policy-assignment",
+    "azure-monitor-alert-delete-policy-assignment",
+    "azure-monitor-alert-create-update-nsg",
+    "azure-monitor-alert-delete-nsg",
+    "azure-monitor-alert-create-update-security-solution",
+    "azure-monitor-alert-delete-security-solution",
+    "azure-monitor-alert-create-update-sql-firewall-rule",
+    "azure-monitor-alert-delete-sql-firewall-rule",
+    "azure-monitor-alert-create-update-public-ip",
+    "azure-monitor-alert-delete-public-ip",
 )
 
 EXPECTED = (
@@ -94,8 +94,8 @@ EXPECTED = (
         ("azure-monitor-activity-log-categories", "acme-sandbox monitoring", F),
         ("azure-monitor-activity-log-categories", "acme-prod monitoring", P),
     ]
-    + [(f"azure-monitor-alert-{a}", "acme-sandbox monitoring", F) for a in ALERTS]
-    + [(f"azure-monitor-alert-{a}", "acme-prod monitoring", P) for a in ALERTS]
+    + [(a, "acme-sandbox monitoring", F) for a in ALERTS]
+    + [(a, "acme-prod monitoring", P) for a in ALERTS]
 )
 
 
