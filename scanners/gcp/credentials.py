@@ -43,17 +43,13 @@ def load_credentials(settings: GcpSettings, scope_label: str) -> Any:
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
-    path, source = settings.credentials_file, "--credentials-file"
-    if not path and os.environ.get(CREDENTIALS_ENV):
-        path, source = os.environ[CREDENTIALS_ENV], CREDENTIALS_ENV
-    if path:
-        if not Path(path).is_file():
-            raise CollectionError(f"cannot scan {scope_label}: credentials file {path} (from {source}) does not exist")
-        try:
-            credentials, _ = google.auth.load_credentials_from_file(path, scopes=list(SCOPES))
-        except (DefaultCredentialsError, ValueError) as exc:
-            raise CollectionError(f"cannot scan {scope_label}: credentials file {path} (from {source}): {exc}") from exc
-        return credentials
+    if settings.credentials_file:
+        return _from_file(settings.credentials_file, scope_label)
+    explicit = os.environ.get(CREDENTIALS_ENV)
+    if explicit and not Path(explicit).is_file():
+        raise CollectionError(
+            f"cannot scan {scope_label}: credentials file {explicit} (from {CREDENTIALS_ENV}) does not exist"
+        )
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except DefaultCredentialsError as exc:
@@ -71,3 +67,36 @@ def asset_client(credentials: Any, endpoint: str | None = None) -> Any:
 
     options = ClientOptions(api_endpoint=endpoint) if endpoint else None
     return asset_v1.AssetServiceClient(transport="rest", credentials=credentials, client_options=options)
+
+
+def _from_file(path: str, scope_label: str) -> Any:
+    """A service account key or an authorized-user file named on the command line.
+
+    Only these two types are read from a named file: google-auth deprecates loading arbitrary credential
+    configurations (which can name executables and URLs) from a path. Anything else can still be used
+    through GOOGLE_APPLICATION_CREDENTIALS, the standard and explicitly trusted route.
+    """
+    import json
+
+    from google.auth.exceptions import GoogleAuthError
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
+
+    where = f"cannot scan {scope_label}: credentials file {path} (from --credentials-file)"
+    try:
+        kind = json.loads(Path(path).read_text()).get("type")
+    except FileNotFoundError:
+        raise CollectionError(f"{where} does not exist") from None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CollectionError(f"{where} is not a JSON credentials file: {exc}") from exc
+    try:
+        if kind == "service_account":
+            return service_account.Credentials.from_service_account_file(path, scopes=list(SCOPES))
+        if kind == "authorized_user":
+            return user_credentials.Credentials.from_authorized_user_file(path, scopes=list(SCOPES))
+    except (GoogleAuthError, ValueError, KeyError) as exc:
+        raise CollectionError(f"{where}: {exc}") from exc
+    raise CollectionError(
+        f"{where} has type {kind!r}; --credentials-file takes service_account or authorized_user files,"
+        f" other types work through {CREDENTIALS_ENV}"
+    )

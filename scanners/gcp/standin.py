@@ -147,7 +147,9 @@ class CloudAssetStandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cloud-asset-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="cloud-asset-standin", daemon=True
+        )
         self._thread.start()
         return self.endpoint
 
