@@ -225,63 +225,6 @@ def scan_azure_command(
     print_scan_summary(outcome)
 
 
-@scan.command("gcp")
-@click.option("--project", "projects", multiple=True, help="Project id (repeatable, or comma-separated).")
-@click.option("--folder", help="Scan every active project under this folder (id or folders/ID).")
-@click.option("--organization", help="Scan every active project in this organization (id or organizations/ID).")
-@click.option(
-    "--credentials-file",
-    type=click.Path(dir_okay=False),
-    help="Service account key or other credentials file (default: GOOGLE_APPLICATION_CREDENTIALS, then ADC).",
-)
-@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
-@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
-@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
-@click.pass_obj
-def scan_gcp_command(
-    obj: dict[str, Any],
-    projects: tuple[str, ...],
-    folder: str | None,
-    organization: str | None,
-    credentials_file: str | None,
-    fmt: str,
-    output: str | None,
-    rule_paths: tuple[str, ...],
-    workers: int,
-) -> None:
-    """Scan Google Cloud projects, store the results and print the failed checks.
-
-    The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
-    Service Connect).
-    """
-    from bot.progress import ScanProgress
-    from bot.scanning_gcp import scan_gcp
-    from scanners.gcp.credentials import GcpSettings
-    from scanners.gcp.scan import GcpScope
-
-    rules = _load(rule_paths)
-    scope = GcpScope(projects=_split(projects), folder=folder, organization=organization)
-    db = open_db(obj["db"])
-    with ScanProgress() as progress:
-        outcome = scan_gcp(
-            db,
-            rules,
-            scope,
-            settings=GcpSettings.resolve(credentials_file=credentials_file),
-            max_workers=workers,
-            on_plan=progress.plan,
-            on_result=progress.advance,
-        )
-    rows = [
-        row
-        for row in query_findings(db, states=ACTIVE_STATES, provider="gcp", accounts=list(outcome.inventory.accounts))
-        if row["last_scan_id"] == outcome.scan_id
-    ]
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
-    print_scan_summary(outcome)
-
-
 def print_scan_summary(outcome: Any) -> None:
     summary = outcome.summary
     click.echo(
