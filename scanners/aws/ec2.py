@@ -21,7 +21,6 @@ def instances(ctx: AwsContext) -> Iterator[Resource]:
                 continue
             properties = dict(instance)
             properties["OwnerId"] = reservation.get("OwnerId")
-            properties["has_public_ip"] = bool(instance.get("PublicIpAddress"))
             yield ctx.resource(
                 "aws.ec2.instance",
                 ctx.arn("ec2", f"instance/{instance['InstanceId']}", ctx.region),
