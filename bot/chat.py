@@ -30,7 +30,7 @@ _BUTTON_HINT = {
 
 def _mrkdwn_to_text(text: str) -> str:
     text = re.sub(r"<@([A-Z0-9]+)>", r"@\1", text)
-    text = re.sub(r":[a-z_]+: ?", "", text)
+    text = re.sub(r"(?:^|(?<=\s)):[a-z_]+: ", "", text)  # emoji, never the ':aws:' inside an ARN
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
 
 
