@@ -59,12 +59,18 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
             Path(db_file + suffix).unlink(missing_ok=True)
     rules = load_rules()
     db = open_db(db_file)
-    with mock_aws():
+    # Started by hand, not `with`: the estate stays up for the chat console offered at the end.
+    mock = mock_aws()
+    mock.start()
+    try:
         session = boto3.Session(region_name=DEMO_REGIONS[0])
         click.echo(f"Seeding a demo AWS estate in an embedded emulator ({', '.join(DEMO_REGIONS)})...")
         seeded = seed_demo_estate(session, DEMO_REGIONS)
         click.echo(f"Scanning it with {len(rules)} rules...")
         outcome = scan_aws(db, rules, AwsScope(regions=DEMO_REGIONS), session=session)
+    except BaseException:
+        mock.stop()
+        raise
     print_scan_summary(outcome)
     rows = query_findings(db, states=ACTIVE_STATES, provider="aws")
     click.echo("")
@@ -86,9 +92,39 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
         click.echo(f"  #{row['number']:<4} {row['severity']:<8} {row['title']}  [{row.get('resource_name')}]")
     click.echo("")
     click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
+    try:
+        _offer_chat(db_file, rules, session)
+    finally:
+        mock.stop()
     return {"seeded": seeded, "scan_id": outcome.scan_id, "findings": len(rows)}
 
 
 def _severity_line(rows: list[dict[str, Any]]) -> str:
     counts = Counter(row["severity"] for row in rows)
     return "By severity: " + ", ".join(f"{sev} {counts.get(sev, 0)}" for sev in SEVERITIES)
+
+
+def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
+    """On a terminal, continue in `skywarden chat` against the same embedded estate: the whole loop, no Slack."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    click.echo("")
+    if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
+        return
+    from bot.chat import console_services, run_chat
+    from bot.scanning import AwsScope, scan_aws
+    from bot.settings import BotConfig
+
+    def demo_runner(db: Any, request: Any) -> Any:
+        # `scan aws demo` names the embedded estate; it is the only account there is.
+        return scan_aws(db, rules, AwsScope(regions=request.regions or DEMO_REGIONS), session=session,
+                        trigger="console", requested_by=request.requested_by)
+
+    services = console_services(db_file, BotConfig(), demo_runner)
+    click.echo("Try: findings critical · ack 3 · suppress 4 --reason \"test bucket\" --days 30 · scan aws demo")
+    try:
+        run_chat(services, user="demo")
+    finally:
+        services.close()
