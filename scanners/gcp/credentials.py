@@ -18,6 +18,7 @@ from rules.errors import CollectionError
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ASSET_ENDPOINT_ENV = "SKYWARDEN_GCP_ASSET_ENDPOINT"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+POOL_SIZE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,17 @@ def asset_client(credentials: Any, endpoint: str | None = None) -> Any:
     from google.cloud import asset_v1
 
     options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-    return asset_v1.AssetServiceClient(transport="rest", credentials=credentials, client_options=options)
+    client = asset_v1.AssetServiceClient(transport="rest", credentials=credentials, client_options=options)
+    # One client serves every collection unit; requests' default pool of 10 connections would make the
+    # 16 default workers open and discard connections (and log a warning each time).
+    session = getattr(getattr(client, "_transport", None), "_session", None)
+    if session is not None:
+        import requests
+
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+    return client
 
 
 def _from_file(path: str, scope_label: str) -> Any:

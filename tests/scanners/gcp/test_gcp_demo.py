@@ -1,0 +1,23 @@
+"""The GCP demo estate scans end to end and shows failures and passes across the pack."""
+
+from __future__ import annotations
+
+from bot.demo_gcp import run_gcp_demo_scan
+from rules.loader import BUILTIN_PACKS, load_rules
+from scanners.gcp.demo import DATA, SANDBOX, WEB
+from storage.findings import query_findings
+
+
+def test_demo_estate_scan(fresh_db):
+    rules = load_rules([BUILTIN_PACKS / "gcp"])
+    outcome = run_gcp_demo_scan(fresh_db, rules)
+    assert outcome.status == "succeeded" and not outcome.report.errors
+    assert sorted(outcome.inventory.accounts) == sorted([DATA, WEB, SANDBOX])
+    assert len(outcome.inventory.coverage) == 3 * 6  # three projects, six asset-type groups
+    failing = {f.rule.id for f in outcome.report.failures}
+    assert len(failing) >= 25  # the estate shows most of the pack
+    findings = query_findings(fresh_db, states=("open",), provider="gcp")
+    assert {f["account_id"] for f in findings} == {WEB, DATA, SANDBOX}
+    public = {f["resource_id"] for f in findings if f["rule_id"] == "gcp-storage-bucket-not-public"}
+    assert public == {"//storage.googleapis.com/acme-storefront-assets", "//storage.googleapis.com/acme-sandbox-share"}
+    assert outcome.summary["outcomes"]["pass"] > 0  # the data project is mostly right
