@@ -72,9 +72,19 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
         mock.stop()
         raise
     print_scan_summary(outcome)
-    rows = query_findings(db, states=ACTIVE_STATES, provider="aws")
+    click.echo(f"AWS: {len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions")
+    resources = {"aws": len(outcome.inventory.resources)}
+    for provider, scan_other in _other_clouds():
+        click.echo(f"Scanning the demo {provider.upper()} estate (a loopback stand-in of its API)...")
+        other = scan_other(db, rules)
+        print_scan_summary(other)
+        resources[provider] = len(other.inventory.resources)
+    rows = query_findings(db, states=ACTIVE_STATES)
     click.echo("")
-    click.echo(f"{len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions; {len(rows)} findings")
+    click.echo(f"{sum(resources.values())} resources in {len(resources)} clouds; {len(rows)} findings")
+    by_provider = Counter(row["provider"] for row in rows)
+    click.echo("By cloud: " + ", ".join(
+        f"{p} {by_provider.get(p, 0)} findings on {n} resources" for p, n in resources.items()))
     click.echo(_severity_line(rows))
     click.echo("")
     click.echo("By framework (controls checked by at least one rule; passing = no open finding):")
@@ -97,6 +107,14 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     finally:
         mock.stop()
     return {"seeded": seeded, "scan_id": outcome.scan_id, "findings": len(rows)}
+
+
+def _other_clouds() -> list[tuple[str, Any]]:
+    """The Azure and GCP demo scans, each against its in-process loopback stand-in."""
+    from bot.demo_azure import scan_azure_demo
+    from bot.demo_gcp import run_gcp_demo_scan
+
+    return [("azure", scan_azure_demo), ("gcp", run_gcp_demo_scan)]
 
 
 def _severity_line(rows: list[dict[str, Any]]) -> str:
