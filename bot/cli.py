@@ -320,8 +320,8 @@ def rules_list(fmt: str, rule_paths: tuple[str, ...]) -> None:
         click.echo(json.dumps([rule.summary() for rule in rules], indent=2))
         return
     for rule in rules:
-        cis = ",".join(rule.frameworks.get("cis-aws-3.0", ())) or "-"
-        click.echo(f"{rule.id:<55} {rule.severity:<8} {rule.resource_type:<32} cis {cis}")
+        cis = " ".join(f"{key}:{','.join(ids)}" for key, ids in rule.frameworks.items() if key.startswith("cis-"))
+        click.echo(f"{rule.id:<55} {rule.severity:<8} {rule.resource_type:<32} {cis or '-'}")
     click.echo(f"{len(rules)} rules", err=True)
 
 
