@@ -538,19 +538,45 @@ def _seed_cloudtrail_and_monitoring(seeder: _Seeder, region: str) -> None:
     logs.put_retention_policy(logGroupName=group, retentionInDays=365)
     seeder.add("logs.log_group")
 
-    # Single-region, no log file validation, no KMS: CIS 3.1, 3.2 and 3.5 fail on it.
+    # The organisation trail: multi-region, validated and delivering to CloudWatch Logs (so section 4 can
+    # pass where a filter has an alarm), but not KMS-encrypted (CIS 3.5) and its bucket has no access logging.
     cloudtrail = seeder.client("cloudtrail", region)
     cloudtrail.create_trail(
-        Name="acme-management-trail",
+        Name="acme-org-trail",
         S3BucketName="acme-cloudtrail-logs",
-        IsMultiRegionTrail=False,
-        EnableLogFileValidation=False,
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
         IncludeGlobalServiceEvents=True,
         CloudWatchLogsLogGroupArn=f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}:*",
         CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/acme-cloudtrail-to-cloudwatch",
         TagsList=[{"Key": "team", "Value": "security"}],
     )
-    cloudtrail.start_logging(Name="acme-management-trail")
+    # Set explicitly: moto answers a new trail with no selectors where AWS reports the default (all management
+    # events). S3 object-level logging for writes only: CIS 3.8 passes, 3.9 (reads) fails.
+    cloudtrail.put_event_selectors(
+        TrailName="acme-org-trail",
+        EventSelectors=[
+            {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []},
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": False,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+            },
+        ],
+    )
+    cloudtrail.start_logging(Name="acme-org-trail")
+    seeder.add("cloudtrail.trail")
+    # A team's own trail from before the organisation trail: single-region, no log file validation, no KMS.
+    # Same home region: a single-region trail homed elsewhere is only visible to describe_trails there.
+    legacy = cloudtrail
+    legacy.create_trail(
+        Name="acme-legacy-audit-trail",
+        S3BucketName="acme-cloudtrail-logs",
+        IsMultiRegionTrail=False,
+        EnableLogFileValidation=False,
+        IncludeGlobalServiceEvents=False,
+    )
+    legacy.start_logging(Name="acme-legacy-audit-trail")
     seeder.add("cloudtrail.trail")
 
     sns = seeder.client("sns", region)

@@ -43,6 +43,7 @@ TWINS = [
     ("aws.rds.db_instance", "payments-db", "orders-db"),
     ("aws.rds.db_snapshot", "payments-db-pre-migration", "orders-db-weekly"),
     ("aws.efs.file_system", "shared-media-efs", "ml-datasets-efs"),
+    ("aws.cloudtrail.trail", "acme-legacy-audit-trail", "acme-org-trail"),
 ]
 
 
@@ -179,11 +180,34 @@ def test_headline_misconfigurations_are_found(demo, results, resource_type, name
     assert results[(rule_id, resource.id)] is Outcome.FAIL
 
 
-def test_regional_settings_differ_between_regions(demo, results):
-    """EBS default encryption on in one region and off in the other."""
+@pytest.mark.parametrize(
+    "rule_id",
+    ["aws-ec2-ebs-default-encryption", "aws-config-recorder-enabled", "aws-securityhub-enabled"],
+)
+def test_region_level_settings_differ_between_regions(demo, results, rule_id):
+    """EBS default encryption, AWS Config and Security Hub are on in the primary region only."""
     _, rules, outcome = demo
-    rule: Rule = next(r for r in rules if r.id == "aws-ec2-ebs-default-encryption")
+    rule: Rule = next(r for r in rules if r.id == rule_id)
     by_region = {
         r.region: results[(rule.id, r.id)] for r in outcome.inventory.resources if r.type == rule.resource_type
     }
     assert by_region == {"us-east-1": Outcome.PASS, "eu-west-1": Outcome.FAIL}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "expected"),
+    [
+        ("aws-cloudwatch-alarm-unauthorized-api-calls", Outcome.PASS),  # filter, alarm, subscribed topic
+        ("aws-cloudwatch-alarm-root-usage", Outcome.PASS),
+        ("aws-cloudwatch-alarm-console-signin-without-mfa", Outcome.FAIL),  # filter but no alarm
+        ("aws-cloudwatch-alarm-vpc-changes", Outcome.FAIL),  # no filter at all
+        ("aws-cloudtrail-multi-region-logging", Outcome.PASS),
+        ("aws-cloudtrail-s3-data-events-write", Outcome.PASS),
+        ("aws-cloudtrail-s3-data-events-read", Outcome.FAIL),
+    ],
+)
+def test_account_level_monitoring_is_partly_in_place(demo, results, rule_id, expected):
+    _, rules, outcome = demo
+    rule: Rule = next(r for r in rules if r.id == rule_id)
+    found = [results[(rule.id, r.id)] for r in outcome.inventory.resources if r.type == rule.resource_type]
+    assert found == [expected]
