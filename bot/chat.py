@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import blocks, commands, ids
 from bot.posting import FlushResult, render_finding
-from storage.exceptions import ExceptionSync
-from storage.findings import OPEN, get_finding
+from storage.exceptions import ExceptionSync, find_finding
+from storage.findings import OPEN
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -71,7 +71,7 @@ class ConsolePublisher:
         self.out = out
 
     def _number(self, finding_id: str) -> Any:
-        finding = get_finding(self.services.db, finding_id)
+        finding = find_finding(self.services.db, finding_id)
         return finding["number"] if finding else finding_id
 
     def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
@@ -86,7 +86,7 @@ class ConsolePublisher:
         fresh = [*result.new, *result.reopened, *sync.reopened]
         shown = 0
         for fid in dict.fromkeys(fresh):
-            finding = get_finding(db, fid)
+            finding = find_finding(db, fid)
             if finding and finding["state"] == OPEN:
                 shown += 1
                 if shown <= 10:
@@ -143,12 +143,12 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
     reply = commands.dispatch(services, line, who)
 
     def number_of(finding_id: str) -> Any:
-        finding = get_finding(services.db, finding_id)
+        finding = find_finding(services.db, finding_id)
         return finding["number"] if finding else finding_id
 
     text = render(reply.message, number_of)
     if reply.ok and words and words[0] in ("ack", "suppress", "revoke") and reply.changed:
-        finding = get_finding(services.db, reply.changed[0])
+        finding = find_finding(services.db, reply.changed[0])
         if finding:
             text += "\n" + render(render_finding(services, finding), number_of)
     return text

@@ -18,7 +18,8 @@ from rules.frameworks import posture
 from rules.model import SEVERITIES
 from storage import audit, exceptions
 from storage.db import now
-from storage.findings import ACKNOWLEDGED, OPEN, get_finding
+from storage.exceptions import find_finding
+from storage.findings import ACKNOWLEDGED, OPEN
 from storage.scans import coverage_for, recent_scans
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
     total = next(iter(db.query(f"SELECT COUNT(*) AS n FROM findings WHERE {clause}", params)))["n"]
     rank = "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " ELSE 9 END"
     rows = [
-        get_finding(db, row["id"])
+        find_finding(db, row["id"])
         for row in db.query(f"SELECT id FROM findings WHERE {clause} ORDER BY {rank}, number LIMIT ? OFFSET ?",
                             [*params, PER_PAGE, (page - 1) * PER_PAGE])
     ]
@@ -228,7 +229,7 @@ def _suppressions(services: Services, args: list[str], who: Who) -> Reply:
 # ---------------------------------------------------------------- decisions (buttons and console)
 def acknowledge(services: Services, who: Who, ref: str) -> Reply:
     allowed, why = services.access.can_acknowledge(who.user)
-    finding = get_finding(services.db, ref)
+    finding = find_finding(services.db, ref)
     if not allowed:
         return _refuse(services, who, "acknowledge", why, finding["id"] if finding else None)
     decision = exceptions.acknowledge(services.db, ref, who.user, now())
@@ -255,7 +256,7 @@ def validate_suppression(services: Services, reason: str, until: date | None) ->
 
 def suppress(services: Services, who: Who, ref: str, reason: str, until: date | None, scope: str) -> Reply:
     db = services.db
-    finding = get_finding(db, ref)
+    finding = find_finding(db, ref)
     allowed, why = services.access.can_suppress(who.user)
     if not allowed:
         return _refuse(services, who, "suppress", why, finding["id"] if finding else None)
@@ -299,7 +300,7 @@ class RemediationRequest:
 
 def remediate(services: Services, who: Who, ref: str) -> tuple[Reply, RemediationRequest | None]:
     db = services.db
-    finding = get_finding(db, ref)
+    finding = find_finding(db, ref)
     if finding is None:
         return Reply(blocks.notice(f"no finding {ref}"), ok=False), None
     rule = services.rules.get(finding["rule_id"])

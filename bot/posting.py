@@ -19,8 +19,8 @@ from bot import blocks
 from bot.settings import BotConfig
 from storage import outbox, slack_messages
 from storage.db import now
-from storage.exceptions import ExceptionSync, exception_for
-from storage.findings import ACTIVE_STATES, OPEN, get_finding
+from storage.exceptions import ExceptionSync, exception_for, find_finding
+from storage.findings import ACTIVE_STATES, OPEN
 from storage.scans import coverage_for
 
 if TYPE_CHECKING:
@@ -93,11 +93,11 @@ class SlackPublisher:
         fallback = request.origin_channel
         result = outcome.reconcile
         for message in slack_messages.retire(db, result.resolved):
-            finding = get_finding(db, message["finding_id"])
+            finding = find_finding(db, message["finding_id"])
             if finding:
                 self._update(message, render_finding(services, finding, with_buttons=False))
         for message in slack_messages.retire(db, sync.reopened):
-            finding = get_finding(db, message["finding_id"])
+            finding = find_finding(db, message["finding_id"])
             if finding:
                 self._update(message, render_finding(
                     services, finding, note="The suppression ended; posted again below.", with_buttons=False))
@@ -116,7 +116,7 @@ class SlackPublisher:
         news: dict[str, Counter[str]] = defaultdict(Counter)
         for kind, fids in (("new", result.new), ("reopened", result.reopened), ("resolved", result.resolved)):
             for fid in fids:
-                finding = get_finding(db, fid)
+                finding = find_finding(db, fid)
                 if finding:
                     for channel in channels_for(config, finding["account_id"], finding["severity"], fallback):
                         news[channel][kind] += 1
@@ -128,7 +128,7 @@ class SlackPublisher:
         ]
         live = slack_messages.live_channels(db, [c["id"] for c in candidates])
         for row in candidates:
-            finding = get_finding(db, row["id"])  # decoded frameworks
+            finding = find_finding(db, row["id"])  # decoded frameworks
             assert finding is not None
             for channel in channels_for(config, finding["account_id"], finding["severity"], fallback):
                 if (finding["id"], channel) not in live:
@@ -176,7 +176,7 @@ class SlackPublisher:
         """Show the current state of these findings on every live message."""
         db = self.services.db
         for fid in finding_ids:
-            finding = get_finding(db, fid)
+            finding = find_finding(db, fid)
             if finding is None:
                 continue
             rendered = render_finding(self.services, finding)

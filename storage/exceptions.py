@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from storage import audit
+from storage.db import loads
 from storage.findings import ACKNOWLEDGED, OPEN, SUPPRESSED, get_finding
 
 SCOPES = ("resource", "rule")
@@ -31,6 +32,18 @@ _COVERS = (
     "((e.scope = 'resource' AND e.resource_id = f.resource_id) OR "
     "(e.scope = 'rule' AND e.provider = f.provider AND e.account_id = f.account_id))"
 )
+
+
+def find_finding(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
+    """A finding by id first, then by short number.
+
+    Why not get_finding alone: it reads any all-digit ref as a number, and a 20-hex-digit finding id is all
+    digits about once in 12,000 findings; a button carrying such an id would act on another finding."""
+    rows = list(db.query("SELECT * FROM findings WHERE id = ?", [ref]))
+    if rows:
+        rows[0]["frameworks"] = loads(rows[0]["frameworks"]) or {}
+        return rows[0]
+    return get_finding(db, ref) if ref.isdigit() else None
 
 
 @dataclass
@@ -71,7 +84,7 @@ def _describe_state(finding: dict[str, Any]) -> str:
 
 
 def acknowledge(db: sqlite_utils.Database, ref: str, actor: str, at: str) -> Decision:
-    finding = get_finding(db, ref)
+    finding = find_finding(db, ref)
     if finding is None:
         return Decision(False, f"no finding {ref}")
     with _immediate(db):
@@ -81,7 +94,7 @@ def acknowledge(db: sqlite_utils.Database, ref: str, actor: str, at: str) -> Dec
         ).rowcount
         if changed:
             audit.record(db, "acknowledged", actor, finding_id=finding["id"], at=at)
-    fresh = get_finding(db, finding["id"])
+    fresh = find_finding(db, finding["id"])
     if not changed:
         return Decision(False, _describe_state(fresh or finding), fresh)
     return Decision(True, f"finding #{finding['number']} acknowledged", fresh, [finding["id"]])
@@ -101,7 +114,7 @@ def suppress(
         raise ValueError(f"scope must be one of {SCOPES}")
     if not reason.strip():
         return Decision(False, "a suppression needs a reason")
-    finding = get_finding(db, ref)
+    finding = find_finding(db, ref)
     if finding is None:
         return Decision(False, f"no finding {ref}")
     with _immediate(db):
@@ -136,7 +149,7 @@ def suppress(
                 audit.record(db, "suppressed", actor, finding_id=fid, at=at,
                              details={"exception_id": exception_id, "reason": reason.strip(),
                                       "until": expires_at, "scope": scope, "source": source})
-    fresh = get_finding(db, finding["id"])
+    fresh = find_finding(db, finding["id"])
     if not changed:
         return Decision(False, _describe_state(fresh or finding), fresh)
     return Decision(True, f"finding #{finding['number']} suppressed", fresh, affected, exception_id)

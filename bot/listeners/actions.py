@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks, commands, ids
 from bot.posting import render_finding
 from storage.db import now
-from storage.exceptions import list_exceptions
-from storage.findings import ACKNOWLEDGED, OPEN, get_finding
+from storage.exceptions import find_finding, list_exceptions
+from storage.findings import ACKNOWLEDGED, OPEN
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -38,7 +38,7 @@ def register(reg: Registrar, services: Services) -> None:
         if not reply.ok:
             _tell(respond, reply)
         elif _is_ephemeral(body):
-            finding = get_finding(services.db, action["value"])
+            finding = find_finding(services.db, action["value"])
             if finding:
                 respond(replace_original=True, **render_finding(services, finding).payload())
 
@@ -46,7 +46,7 @@ def register(reg: Registrar, services: Services) -> None:
     def on_suppress(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any) -> None:
         ack()
         who = _who(body)
-        finding = get_finding(services.db, action["value"])
+        finding = find_finding(services.db, action["value"])
         allowed, why = services.access.can_suppress(who.user)
         if not allowed:
             _tell(respond, commands._refuse(services, who, "suppress", why, finding["id"] if finding else None))

@@ -76,3 +76,12 @@ def test_expiry_reopens_only_what_no_other_exception_covers(fresh_db):
     assert get_finding(fresh_db, target)["state"] == "suppressed"
     sync = apply_exceptions(fresh_db, "2026-06-02T00:00:00+00:00")
     assert sync.reopened == [target] and get_finding(fresh_db, target)["state"] == "open"
+
+
+def test_an_all_digit_finding_id_is_never_read_as_a_number(fresh_db):
+    seed(fresh_db, bucket("a", blocked=False), bucket("b", blocked=False))
+    digits = "0" * 19 + "2"  # a valid 20-hex-digit id that is also the number 2
+    first = next(iter(fresh_db.query("SELECT id FROM findings WHERE number = 1")))["id"]
+    fresh_db.execute("UPDATE findings SET id = ? WHERE id = ?", [digits, first])
+    assert acknowledge(fresh_db, digits, "U1", "2026-01-01").ok
+    assert get_finding(fresh_db, "1")["state"] == "acknowledged" and get_finding(fresh_db, "2")["state"] == "open"
