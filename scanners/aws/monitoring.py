@@ -63,8 +63,6 @@ def cis_monitoring(ctx: AwsContext) -> Iterator[Resource]:
 
 def _trail_facts(ctx: AwsContext, trail: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
     name = trail.get("Name", "")
-    for part, error in (trail.get("errors") or {}).items():
-        unknown.append(f"trail {name} {part}: {error}")
     status = trail.get("status")
     group_arn = trail.get("CloudWatchLogsLogGroupArn") or ""
     # arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*
@@ -96,6 +94,11 @@ def _trail_facts(ctx: AwsContext, trail: dict[str, Any], unknown: list[str]) -> 
         and group_ok
         and facts["log_group_account"] == ctx.account_id
     )
+    # An unreadable status or selector only leaves the outcome open for a trail that could otherwise carry
+    # the chain; a single-region trail or one without a log group here fails whatever they say.
+    if facts["IsMultiRegionTrail"] and group_ok and facts["log_group_account"] == ctx.account_id:
+        for part, error in (trail.get("errors") or {}).items():
+            unknown.append(f"trail {name} {part}: {error}")
     return facts
 
 

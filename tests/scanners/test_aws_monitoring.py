@@ -8,10 +8,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from rules.model import Outcome, Rule
-from scanners.aws.monitoring import RESOURCE_TYPE
+from scanners.aws.context import AwsAccountClients, AwsContext
+from scanners.aws.monitoring import RESOURCE_TYPE, cis_monitoring
 from scanners.model import Inventory, Resource
 from tests.support.aws import ACCOUNT, outcomes, pack_rules, scan_inventory
 
@@ -67,6 +69,25 @@ CIS_PATTERNS = {
     '($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || '
     '($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || '
     '($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }',
+}
+
+
+RULE_IDS = {
+    "4.1": "aws-cloudwatch-alarm-unauthorized-api-calls",
+    "4.2": "aws-cloudwatch-alarm-console-signin-without-mfa",
+    "4.3": "aws-cloudwatch-alarm-root-usage",
+    "4.4": "aws-cloudwatch-alarm-iam-policy-changes",
+    "4.5": "aws-cloudwatch-alarm-cloudtrail-config-changes",
+    "4.6": "aws-cloudwatch-alarm-console-auth-failures",
+    "4.7": "aws-cloudwatch-alarm-kms-key-disable-or-deletion",
+    "4.8": "aws-cloudwatch-alarm-s3-bucket-policy-changes",
+    "4.9": "aws-cloudwatch-alarm-config-changes",
+    "4.10": "aws-cloudwatch-alarm-security-group-changes",
+    "4.11": "aws-cloudwatch-alarm-nacl-changes",
+    "4.12": "aws-cloudwatch-alarm-network-gateway-changes",
+    "4.13": "aws-cloudwatch-alarm-route-table-changes",
+    "4.14": "aws-cloudwatch-alarm-vpc-changes",
+    "4.15": "aws-cloudwatch-alarm-organizations-changes",
 }
 
 
@@ -175,6 +196,7 @@ def test_collected_chain(scans: Scans) -> None:
 
 
 def test_every_cis_monitoring_control_has_a_rule() -> None:
+    assert {cis: rule.id for cis, rule in RULES.items()} == RULE_IDS
     assert sorted(RULES) == sorted(CIS_PATTERNS)
 
 
@@ -283,3 +305,17 @@ def test_unreadable_part_errors_unless_the_chain_is_proven() -> None:
     assert _evaluate(_resource(unknown=unknown)) is Outcome.PASS
     broken = _resource(unknown=unknown, alarms=[])
     assert _evaluate(broken) is Outcome.ERROR
+
+
+def test_denied_trail_status_errors_instead_of_failing(scans: Scans) -> None:
+    # Runs inside the module's moto session, after the chain is complete: with get_trail_status denied the
+    # scanner cannot tell whether the trail logs, so no control may FAIL (or PASS).
+    def deny(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "AccessDeniedException", "Message": "denied by the test"}
+        return AWSResponse("https://cloudtrail", 400, {}, None), {"Error": error, "ResponseMetadata": {}}
+
+    session = boto3.Session(region_name="us-east-1")
+    session.events.register("before-call.cloudtrail.GetTrailStatus", deny)
+    (resource,) = cis_monitoring(AwsContext(AwsAccountClients(session, ACCOUNT, "test"), "global"))
+    assert resource.properties["unknown"] == ["trail regional-trail status: AccessDenied"]
+    assert {_evaluate(resource, cis) for cis in CIS_PATTERNS} == {Outcome.ERROR}
