@@ -705,22 +705,27 @@ def _seed_config_and_security_hub(seeder: _Seeder, region: str) -> None:
 # --- Benchmark estate ---------------------------------------------------------------------------------
 
 # Share of each type in a scaled estate, roughly what a mid-sized account holds.
+# Each instance also brings its root volume (counted as a volume).
 SCALED_MIX = (
-    ("ec2.security_group", 0.22),
-    ("ec2.volume", 0.22),
+    ("ec2.security_group", 0.23),
+    ("ec2.volume", 0.15),
     ("ec2.snapshot", 0.10),
+    ("ec2.instance", 0.05),
     ("iam.user", 0.14),
     ("iam.policy", 0.06),
     ("s3.bucket", 0.10),
     ("kms.key", 0.08),
-    ("logs.log_group", 0.08),
+    ("rds.db_instance", 0.02),
+    ("rds.db_snapshot", 0.02),
 )
+INSTANCE_BATCH = 20
 
 
 def scaled_plan(resources: int) -> dict[str, int]:
-    """How many of each type ``seed_scaled_estate`` creates for ``resources`` (remainder to the first)."""
+    """How many of each type ``seed_scaled_estate`` creates (instances add as many root volumes again)."""
     plan = {kind: int(resources * share) for kind, share in SCALED_MIX}
-    plan[SCALED_MIX[0][0]] += resources - sum(plan.values())
+    root_volumes = plan["ec2.instance"]
+    plan[SCALED_MIX[0][0]] += resources - sum(plan.values()) - root_volumes
     return plan
 
 
@@ -768,9 +773,52 @@ def seed_scaled_estate(session: boto3.Session, regions: Sequence[str], resources
             kms.enable_key_rotation(KeyId=key_id)
         seeder.add("kms.key")
 
-    for i in range(plan["logs.log_group"]):
-        seeder.client("logs", region_of(i)).create_log_group(logGroupName=f"/bench/app-{i:05d}")
-        seeder.add("logs.log_group")
+    for index, region in enumerate(regions):
+        count = len(range(index, plan["ec2.instance"], len(regions)))
+        ec2 = seeder.client("ec2", region)
+        ami = _ami(ec2) if count else ""
+        for batch, start in enumerate(range(0, count, INSTANCE_BATCH)):
+            size = min(INSTANCE_BATCH, count - start)
+            tokens = "optional" if batch % 3 == 0 else "required"
+            ec2.run_instances(
+                ImageId=ami,
+                MinCount=size,
+                MaxCount=size,
+                InstanceType="t3.micro",
+                MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+            )
+            seeder.add("ec2.instance", size)
+            seeder.add("ec2.volume", size)  # the root volume
+
+    databases: dict[str, list[str]] = {region: [] for region in regions}
+    for i in range(plan["rds.db_instance"]):
+        region, name = region_of(i), f"bench-db-{i:05d}"
+        seeder.client("rds", region).create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            MasterUsername="bench",
+            MasterUserPassword="bench-password-1",
+            PubliclyAccessible=i % 5 == 0,
+            StorageEncrypted=i % 4 != 0,
+            BackupRetentionPeriod=0 if i % 6 == 0 else 7,
+        )
+        databases[region].append(name)
+        seeder.add("rds.db_instance")
+    for i in range(plan["rds.db_snapshot"]):
+        region = region_of(i)
+        if not databases[region]:
+            continue
+        rds = seeder.client("rds", region)
+        snapshot = f"bench-db-snapshot-{i:05d}"
+        source = databases[region][i // len(regions) % len(databases[region])]
+        rds.create_db_snapshot(DBSnapshotIdentifier=snapshot, DBInstanceIdentifier=source)
+        if i % 10 == 0:
+            rds.modify_db_snapshot_attribute(
+                DBSnapshotIdentifier=snapshot, AttributeName="restore", ValuesToAdd=["all"]
+            )
+        seeder.add("rds.db_snapshot")
 
     volumes: dict[str, list[str]] = {region: [] for region in regions}
     for i in range(plan["ec2.volume"]):
