@@ -5,7 +5,6 @@ and ``create_app(settings, services) -> App``. Nothing here runs at import time;
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,10 +57,8 @@ class Services:
         """One connection per thread: a transaction on one thread must never swallow another's statements."""
         db = getattr(self._local, "db", None)
         if db is None:
-            if not getattr(self, "_migrated", False):
-                open_db(self.db_path).close()  # creates the file and applies the migrations once
-                self._migrated = True
-            db = _open_immediate(self.db_path)
+            db = open_db(self.db_path, migrate=not getattr(self, "_migrated", False))
+            self._migrated = True
             self._local.db = db
         return db
 
@@ -75,31 +72,6 @@ class Services:
 
     def close(self) -> None:
         self.orchestrator.shutdown()
-
-
-class _ImmediateConnection(sqlite3.Connection):
-    """Turns sqlite-utils' ``BEGIN`` into ``BEGIN IMMEDIATE``.
-
-    Why: reconcile's transaction reads before it writes; in WAL mode, if another connection (a button
-    click, an audit record) commits in between, the write upgrade fails at once with "database is locked"
-    instead of waiting for the busy timeout, and the scan is lost. Taking the write lock at BEGIN makes
-    concurrent writers queue. (Better fixed in storage/db.open_db for every caller.)
-    """
-
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        if sql.strip().rstrip(";").upper() in ("BEGIN", "BEGIN TRANSACTION", "BEGIN DEFERRED"):
-            sql = "BEGIN IMMEDIATE"
-        return super().execute(sql, *args)
-
-
-def _open_immediate(path: str) -> sqlite_utils.Database:
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None,
-                           factory=_ImmediateConnection)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
 
 
 def make_client(token: str, base_url: str | None = None, retries: int = 2, backoff_s: float = 0.5) -> WebClient:

@@ -216,9 +216,10 @@ def query_findings(
 
 
 def get_finding(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
-    """A finding by id, or by its short number."""
-    sql = "SELECT * FROM findings WHERE number = ?" if ref.isdigit() else "SELECT * FROM findings WHERE id = ?"
-    rows = list(db.query(sql, [int(ref) if ref.isdigit() else ref]))
+    """A finding by id first, then by its short number (an id can be all digits, rarely but really)."""
+    rows = list(db.query("SELECT * FROM findings WHERE id = ?", [ref]))
+    if not rows and ref.isdigit():
+        rows = list(db.query("SELECT * FROM findings WHERE number = ?", [int(ref)]))
     return _decode(rows[0]) if rows else None
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bot.app import _open_immediate
 from bot.orchestrator import ScanRequest
+from storage.db import open_db
 from storage.exceptions import CodeSuppression, acknowledge, apply_exceptions, suppress, sync_code_suppressions
 from storage.findings import finding_id, get_finding
 from tests.bot.helpers import FakeEstate, bucket
@@ -26,7 +26,7 @@ def test_concurrent_suppressions_from_separate_connections_have_one_effect(fresh
     barrier = threading.Barrier(6)
 
     def go(i):
-        db = _open_immediate(path)
+        db = open_db(path, migrate=False)
         barrier.wait()
         if i % 2:
             results.append(suppress(db, target, f"U{i}", "why", "2099-01-01T00:00:00+00:00", "2026-01-01", "rule"))
