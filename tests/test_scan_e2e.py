@@ -19,7 +19,9 @@ from rules.loader import load_rules
 from rules.model import Control, Framework
 from storage.findings import query_findings
 
-CATALOGUES = {"cis-aws-3.0": Framework("cis-aws-3.0", "CIS", "3.0.0", {"3.6": Control("3.6", "KMS rotation", "3", True)})}
+CATALOGUES = {
+    "cis-aws-3.0": Framework("cis-aws-3.0", "CIS", "3.0.0", {"3.6": Control("3.6", "KMS rotation", "3", True)})
+}
 RULE = """
 id: test-kms-rotation
 title: KMS key rotation is enabled

@@ -54,7 +54,11 @@ def holds(node, props) -> bool:
         ({"key": "r", "op": "port_in_range", "value": 22}, {"r": {"FromPort": -1, "ToPort": -1}}, True),
         ({"key": "r", "op": "port_in_range", "value": 3389}, {"r": "3000-4000"}, True),
         ({"key": "length(a)", "op": "eq", "value": 2}, {"a": [1, 2]}, True),
-        ({"all": [{"key": "a", "op": "eq", "value": 1}, {"key": "b", "op": "eq", "value": 2}]}, {"a": 1, "b": 3}, False),
+        (
+            {"all": [{"key": "a", "op": "eq", "value": 1}, {"key": "b", "op": "eq", "value": 2}]},
+            {"a": 1, "b": 3},
+            False,
+        ),
         ({"any": [{"key": "a", "op": "eq", "value": 1}, {"key": "b", "op": "eq", "value": 2}]}, {"a": 1, "b": 3}, True),
         ({"not": {"key": "a", "op": "eq", "value": 1}}, {"a": 1}, False),
         ({"any_item": "rules", "match": {"key": "port", "op": "eq", "value": 22}}, {"rules": [{"port": 22}]}, True),

@@ -13,8 +13,12 @@ from rules.loader import load_rules
 from rules.model import Control, Framework
 
 CATALOGUES = {
-    "cis-aws-3.0": Framework("cis-aws-3.0", "CIS", "3.0.0", {"2.1.4": Control("2.1.4", "Block public access", "2", True)}),
-    "nist-800-53-r5": Framework("nist-800-53-r5", "NIST", "r5", {"AC-3": Control("AC-3", "Access Enforcement", "AC", True)}),
+    "cis-aws-3.0": Framework(
+        "cis-aws-3.0", "CIS", "3.0.0", {"2.1.4": Control("2.1.4", "Block public access", "2", True)}
+    ),
+    "nist-800-53-r5": Framework(
+        "nist-800-53-r5", "NIST", "r5", {"AC-3": Control("AC-3", "Access Enforcement", "AC", True)}
+    ),
 }
 
 GOOD = """
