@@ -63,6 +63,28 @@ def main(ctx: click.Context, db: str | None, verbose: int) -> None:
     ctx.obj = {"db": str(db_path(db))}
 
 
+def _scan_output_options(command: Any) -> Any:
+    """The options every `scan <cloud>` command shares, and the context object."""
+    for decorator in reversed((
+        click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True),
+        click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout."),
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
+                     help="Rule files/directories."),
+        click.option("--workers", default=16, show_default=True, help="Concurrent collection units."),
+        click.pass_obj,
+    )):
+        command = decorator(command)
+    return command
+
+
+def _report_scan(db: Any, rules: list[Rule], provider: str, outcome: Any, fmt: str, output: str | None) -> None:
+    """Print the checks that failed in this scan (findings in any active state), then the summary on stderr."""
+    scanned = query_findings(db, states=ACTIVE_STATES, provider=provider, accounts=list(outcome.inventory.accounts))
+    rows = [row for row in scanned if row["last_scan_id"] == outcome.scan_id]
+    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    print_scan_summary(outcome)
+
+
 # ---------------------------------------------------------------- scan
 @main.group()
 def scan() -> None:
@@ -75,11 +97,7 @@ def scan() -> None:
 @click.option("--accounts-file", type=click.Path(dir_okay=False), help="YAML file listing accounts and roles.")
 @click.option("--org-role", help="Discover accounts with AWS Organizations and assume this role name in each.")
 @click.option("--profile", help="AWS profile (default: boto3's standard credential chain).")
-@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
-@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
-@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
-@click.pass_obj
+@_scan_output_options
 def scan_aws_command(
     obj: dict[str, Any],
     accounts: tuple[str, ...],
@@ -109,13 +127,7 @@ def scan_aws_command(
         outcome = scan_aws(
             db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance
         )
-    rows = [
-        row
-        for row in query_findings(db, states=ACTIVE_STATES, provider="aws", accounts=list(outcome.inventory.accounts))
-        if row["last_scan_id"] == outcome.scan_id
-    ]
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
-    print_scan_summary(outcome)
+    _report_scan(db, rules, "aws", outcome, fmt, output)
 
 
 @scan.command("gcp")
@@ -127,11 +139,7 @@ def scan_aws_command(
     type=click.Path(dir_okay=False),
     help="Service account key or other credentials file (default: GOOGLE_APPLICATION_CREDENTIALS, then ADC).",
 )
-@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
-@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
-@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
-@click.pass_obj
+@_scan_output_options
 def scan_gcp_command(
     obj: dict[str, Any],
     projects: tuple[str, ...],
@@ -166,13 +174,7 @@ def scan_gcp_command(
             on_plan=progress.plan,
             on_result=progress.advance,
         )
-    rows = [
-        row
-        for row in query_findings(db, states=ACTIVE_STATES, provider="gcp", accounts=list(outcome.inventory.accounts))
-        if row["last_scan_id"] == outcome.scan_id
-    ]
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
-    print_scan_summary(outcome)
+    _report_scan(db, rules, "gcp", outcome, fmt, output)
 
 
 @scan.command("azure")
@@ -185,11 +187,7 @@ def scan_gcp_command(
     help="Credential source (default: SKYWARDEN_AZURE_AUTH or DefaultAzureCredential).",
 )
 @click.option("--cloud", type=click.Choice(["public", "china", "usgov"]), help="Azure cloud (default: public).")
-@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the findings here instead of stdout.")
-@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True), help="Rule files/directories.")
-@click.option("--workers", default=16, show_default=True, help="Concurrent collection units.")
-@click.pass_obj
+@_scan_output_options
 def scan_azure_command(
     obj: dict[str, Any],
     subscriptions: tuple[str, ...],
@@ -216,13 +214,7 @@ def scan_azure_command(
             db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
             on_plan=progress.plan, on_result=progress.advance,
         )
-    rows = [
-        row
-        for row in query_findings(db, states=ACTIVE_STATES, provider="azure", accounts=list(outcome.inventory.accounts))
-        if row["last_scan_id"] == outcome.scan_id
-    ]
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
-    print_scan_summary(outcome)
+    _report_scan(db, rules, "azure", outcome, fmt, output)
 
 
 def print_scan_summary(outcome: Any) -> None:
