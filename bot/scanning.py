@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from rules.engine import Engine, EvaluationReport
-from rules.errors import CollectionError, ConfigError
+from rules.errors import CollectionError, ConfigError, SkywardenError
 from rules.model import Rule
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import (
@@ -51,6 +53,52 @@ class AwsScope:
             "accounts_file": str(self.accounts_file) if self.accounts_file else None,
             "organization_role": self.organization_role,
         }
+
+
+class ScanTimeout(SkywardenError):
+    pass
+
+
+class ScanControl:
+    """Cooperative timeout between the orchestrator and a running scan. A thread cannot be killed, so the
+    scan checks in: after collection (``checkpoint``) and right before its final transaction (``commit``).
+    Once committing, the watchdog lets it finish; once expired, the scan stores nothing."""
+
+    def __init__(self, timeout_s: float | None = None) -> None:
+        self.deadline = time.monotonic() + timeout_s if timeout_s else None
+        self.timeout_s = timeout_s
+        self.scan_id: int | None = None
+        self.state = "running"  # running -> committing | expired
+        self._lock = threading.Lock()
+
+    def started(self, scan_id: int) -> None:
+        self.scan_id = scan_id
+
+    def _check(self) -> None:
+        if self.state == "expired" or (self.deadline is not None and time.monotonic() >= self.deadline):
+            self.state = "expired"
+            raise ScanTimeout(f"timed out after {self.timeout_s:g} s; nothing was stored or resolved")
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self._check()
+
+    def commit(self) -> None:
+        with self._lock:
+            self._check()
+            self.state = "committing"
+
+    def expire(self) -> bool:
+        """The watchdog's side: True when the scan had not started committing (it will now store nothing)."""
+        with self._lock:
+            if self.state != "running":
+                return False
+            self.state = "expired"
+            return True
+
+    @property
+    def expired(self) -> bool:
+        return self.state == "expired"
 
 
 @dataclass
@@ -115,6 +163,7 @@ def scan_aws(
     requested_by: str | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
+    control: ScanControl | None = None,
 ) -> ScanOutcome:
     """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected."""
     session = session or base_session(scope.profile)
@@ -131,7 +180,7 @@ def scan_aws(
             on_plan=on_plan,
         )
 
-    return run_scan(db, rules, "aws", scope.describe(), collect, trigger, requested_by)
+    return run_scan(db, rules, "aws", scope.describe(), collect, trigger, requested_by, control)
 
 
 def run_scan(
@@ -142,34 +191,46 @@ def run_scan(
     collect: Callable[[frozenset[str]], Inventory],
     trigger: str = "cli",
     requested_by: str | None = None,
+    control: ScanControl | None = None,
 ) -> ScanOutcome:
     """The provider-independent part of a scan: record it, collect what the rules need, evaluate, reconcile.
 
     ``collect`` receives the resource types the provider's rules read and returns the inventory with its
     coverage. Raises CollectionError when no collection unit succeeded.
+
+    Crash safety: reconcile (inventory, findings, their events) and finish_scan commit in ONE transaction at
+    the very end. A process killed before that commit leaves a 'running' scan that changed no finding
+    (marked 'interrupted' at the next start); killed after it, the scan is complete.
     """
     engine = Engine([rule for rule in rules if rule.provider == provider])
     scan_id = scans.start_scan(db, provider, scope, trigger, requested_by)
+    if control is not None:
+        control.started(scan_id)
     try:
         inventory = collect(engine.resource_types)
+        if control is not None:
+            control.checkpoint()
         scans.record_coverage(db, scan_id, inventory.coverage)
         report = engine.evaluate(inventory.resources)
-        result = reconcile(db, scan_id, inventory, report, now())
+        succeeded = sum(1 for unit in inventory.coverage if unit.ok)
+        status = "succeeded" if not inventory.gaps else ("partial" if succeeded else "failed")
+        if control is not None:
+            control.commit()
+        with db.atomic():
+            result = reconcile(db, scan_id, inventory, report, now())
+            summary = {
+                "accounts": inventory.accounts,
+                "regions": inventory.regions,
+                "resources": len(inventory.resources),
+                "evaluations": report.evaluated,
+                "outcomes": {outcome.value: count for outcome, count in report.counts.items()},
+                "coverage": {"units": len(inventory.coverage), "failed": len(inventory.gaps)},
+                **result.summary(),
+            }
+            scans.finish_scan(db, scan_id, status, summary)
     except BaseException as exc:
         scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    succeeded = sum(1 for unit in inventory.coverage if unit.ok)
-    status = "succeeded" if not inventory.gaps else ("partial" if succeeded else "failed")
-    summary = {
-        "accounts": inventory.accounts,
-        "regions": inventory.regions,
-        "resources": len(inventory.resources),
-        "evaluations": report.evaluated,
-        "outcomes": {outcome.value: count for outcome, count in report.counts.items()},
-        "coverage": {"units": len(inventory.coverage), "failed": len(inventory.gaps)},
-        **result.summary(),
-    }
-    scans.finish_scan(db, scan_id, status, summary)
     if status == "failed":
         first = inventory.gaps[0] if inventory.gaps else None
         reason = f"{first.error_class}: {first.message}" if first else "no collection unit ran"

@@ -209,3 +209,54 @@ def m003_remediations(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX remediations_finding ON remediations(finding_id)")
+
+
+@MIGRATIONS()
+def m004_scheduling(db: sqlite_utils.Database) -> None:
+    """Scan schedules and suppression-expiry reminders.
+
+    Schedules are plain rows here, not APScheduler's SQLAlchemy job store: that store pickles each job with a
+    "module:function" reference, silently deletes the row when the function moves, and is opaque to
+    migrations and backups (design/TESTING.md section 5). The scheduler loads these rows at start instead.
+    """
+    db.execute(
+        """
+        CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            accounts TEXT NOT NULL,         -- JSON list of account ids; empty = every account
+            regions TEXT NOT NULL,          -- JSON list; empty = the accounts' regions
+            cron TEXT NOT NULL,             -- 5 fields (crontab) or 6 (seconds first)
+            timezone TEXT NOT NULL,
+            channel TEXT,                   -- where results go when no route matches (like the command's channel)
+            source TEXT NOT NULL,           -- 'slack', 'cli' or 'config' (skywarden.yml)
+            config_key TEXT UNIQUE,         -- identity of a skywarden.yml entry
+            paused INTEGER NOT NULL DEFAULT 0,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,       -- the scheduler reloads a job when this changes
+            removed_at TEXT,
+            removed_by TEXT,
+            last_run_at TEXT,               -- the last fire time handled (run, joined or skipped)
+            last_outcome TEXT,
+            last_scan_id INTEGER
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE suppression_reminders (
+            id INTEGER PRIMARY KEY,
+            exception_id INTEGER NOT NULL REFERENCES exceptions(id),
+            expires_at TEXT NOT NULL,       -- the expiry announced: an extended suppression is announced again
+            channel TEXT NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            announced_at TEXT NOT NULL,
+            decision TEXT,                  -- 'extended' or 'let_expire'; set once
+            decided_by TEXT,
+            decided_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX suppression_reminders_once ON suppression_reminders(exception_id, expires_at,"
+               " channel)")
