@@ -19,9 +19,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot import blocks
-from bot.commands import RemediationRequest, default_remediation_handoff
 from bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
 from bot.posting import Publisher, SlackPublisher
+from bot.remediation import RemediationEnvironment
+from bot.remediation_slack import SlackRemediation
 from bot.settings import Access, BotConfig, Settings
 from rules.errors import SkywardenError
 from rules.model import Framework, Rule
@@ -38,12 +39,13 @@ class Services:
     scan_runner: ScanRunner
     client: WebClient | None = None
     catalogues: Mapping[str, Framework] = field(default_factory=dict)
-    remediation_handoff: Callable[[RemediationRequest], str] = default_remediation_handoff
+    remediation_env: RemediationEnvironment | None = None  # None: remediation from chat is unavailable
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     scan_workers: int = 2
     publisher: Publisher = field(init=False)
     orchestrator: Orchestrator = field(init=False)
     access: Access = field(init=False)
+    remediation: SlackRemediation = field(init=False)
 
     def __post_init__(self) -> None:
         self._local = threading.local()
@@ -51,6 +53,7 @@ class Services:
         self.access = Access(self.config, self._group_members if self.client else None)
         self.publisher = SlackPublisher(self)
         self.orchestrator = Orchestrator(self, self.scan_workers)
+        self.remediation = SlackRemediation(self)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -72,6 +75,7 @@ class Services:
 
     def close(self) -> None:
         self.orchestrator.shutdown()
+        self.remediation.shutdown()
 
 
 def make_client(token: str, base_url: str | None = None, retries: int = 2, backoff_s: float = 0.5) -> WebClient:
@@ -93,6 +97,15 @@ def aws_scan_runner(rules: list[Rule], config: BotConfig) -> ScanRunner:
         return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by)
 
     return run
+
+
+def aws_remediation_environment(config: BotConfig) -> RemediationEnvironment:
+    """Remediation clients from each account's remediation_role_arn in the accounts file; boto3's chain otherwise."""
+    from bot.remediation_aws import AwsRemediationEnvironment
+    from scanners.aws.session import base_session, load_accounts_file
+
+    specs = load_accounts_file(config.accounts_file).accounts if config.accounts_file else []
+    return AwsRemediationEnvironment(base_session(), specs)
 
 
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
@@ -132,7 +145,7 @@ def build_services(settings: Settings, db_path: str) -> Services:
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
     services = Services(db_path, settings.config, {r.id: r for r in rules}, aws_scan_runner(rules, settings.config),
-                        client, load_catalogues())
+                        client, load_catalogues(), remediation_env=aws_remediation_environment(settings.config))
     sync_suppressions_file(services)
     return services
 

@@ -207,6 +207,8 @@ def finding_buttons(finding: Mapping[str, Any], remediation_action: str | None) 
         buttons.append(button("Suppress", ids.SUPPRESS, finding["id"]))
     if remediation_action and state in ("open", "acknowledged"):
         buttons.append(button("Remediate", ids.REMEDIATE, finding["id"], style="primary"))
+    if remediation_action and state == "remediated":
+        buttons.append(button("Undo", ids.UNDO, finding["id"]))
     return buttons
 
 
@@ -348,6 +350,7 @@ def usage(problem: str | None = None) -> Message:
         "• `posture [framework]`: controls passing and failing per framework",
         "• `suppressions`: active suppressions, with Revoke",
         "• `ack <n>` · `suppress <n> --reason \"...\" [--days N] [--scope rule]` · `revoke <id>` · `remediate <n>`",
+        "• `approve <request>` · `reject <request>` · `undo <n>`: remediation approvals (four-eyes)",
         "• `help`: this message",
     ]
     if problem:
@@ -389,20 +392,6 @@ def suppress_modal(finding: Mapping[str, Any], today: date, default_days: int, m
 
 def _option(text: str, value: str) -> Block:
     return {"text": plain(text, 75), "value": value}
-
-
-def remediate_modal(finding: Mapping[str, Any], action: str, handoff: str) -> Block:
-    return {
-        "type": "modal",
-        "callback_id": ids.REMEDIATE_MODAL,
-        "title": plain("Remediate", 24),
-        "close": plain("Close", 24),
-        "blocks": [
-            section(f"{severity_label(finding['severity'])} `#{finding['number']}` {escape(finding['title'])}\n"
-                    f"Automated action: `{action}`"),
-            section(escape(handoff)),
-        ],
-    }
 
 
 # ---------------------------------------------------------------- App Home

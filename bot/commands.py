@@ -287,57 +287,40 @@ def revoke(services: Services, who: Who, exception_id: int) -> Reply:
     return Reply(blocks.notice(decision.message), ok=False)
 
 
-@dataclass(frozen=True)
-class RemediationRequest:
-    """What the Remediate button hands to the remediation flow (a later issue plans, approves and applies)."""
-
-    finding: dict[str, Any]
-    action: str
-    requested_by: str
-    approvers: tuple[str, ...]  # empty: approvals are off in the configuration
-    channel: str | None
+def remediate(services: Services, who: Who, ref: str) -> Reply:
+    """`remediate N`: plan, request and send to the approvers (the Remediate button shows the plan first)."""
+    return services.remediation.request(who, ref)
 
 
-def remediate(services: Services, who: Who, ref: str) -> tuple[Reply, RemediationRequest | None]:
-    db = services.db
-    finding = find_finding(db, ref)
-    if finding is None:
-        return Reply(blocks.notice(f"no finding {ref}"), ok=False), None
-    rule = services.rules.get(finding["rule_id"])
-    action = getattr(rule, "remediation_action", None)
-    if not action:
-        return Reply(blocks.notice(f"finding #{finding['number']} has no automated remediation"), ok=False), None
-    allowed, why = services.access.can_request_remediation(who.user, finding["account_id"])
-    if not allowed:
-        return _refuse(services, who, "remediate", why, finding["id"]), None
-    request = RemediationRequest(finding, action, who.user, services.config.remediation_approvers, who.channel)
-    audit.record(db, "remediation_requested", who.user, finding_id=finding["id"],
-                 details={"action": action, "source": who.source})
-    text = services.remediation_handoff(request)
-    return Reply(blocks.notice(text)), request
+def undo(services: Services, who: Who, ref: str) -> Reply:
+    """`undo N` (and the Undo button): ask to restore the state recorded before the last fix; same approvals."""
+    return services.remediation.request(who, ref, undo=True)
 
 
-def default_remediation_handoff(request: RemediationRequest) -> str:
-    """Stands where the remediation flow (its own issue) plugs in: it will plan, ask approvers, apply, verify.
-
-    Until then it says so honestly; the request itself is already in the audit log."""
-    approvals = ("approvals are off in the configuration" if not request.approvers
-                 else f"approvers: {', '.join(request.approvers)}")
-    return (
-        f"Remediation of finding #{request.finding['number']} with `{request.action}` was recorded. "
-        "Planning the change (what exactly would be modified), approving and applying it are handled by the "
-        f"remediation flow, which is not part of this version yet ({approvals}). Nothing was changed."
-    )
+def decide_remediation(services: Services, who: Who, request_id: int, approve: bool) -> Reply:
+    """`approve R` / `reject R`: decided in the background; the console waits for the outcome, Slack shows it
+    on the approval request and the finding (and privately tells a refused approver)."""
+    future = services.remediation.decide(who, request_id, approve)
+    if who.source == "console":
+        return future.result(timeout=600)
+    verb = "Approving" if approve else "Rejecting"
+    return Reply(blocks.notice(f"{verb} request {request_id}: the outcome will show on the approval request."))
 
 
 def _decision_command(services: Services, args: list[str], who: Who, name: str) -> Reply:
-    if not args or len(args) > 1 and name in ("ack", "revoke", "remediate"):
+    if not args or len(args) > 1 and name in ("ack", "revoke", "remediate", "undo", "approve", "reject"):
         raise UsageError(f"{name} <number>")
     ref = args[0].lstrip("#")
     if name == "ack":
         return acknowledge(services, who, ref)
     if name == "remediate":
-        return remediate(services, who, ref)[0]
+        return remediate(services, who, ref)
+    if name == "undo":
+        return undo(services, who, ref)
+    if name in ("approve", "reject"):
+        if not ref.isdigit():
+            raise UsageError(f"{name} <remediation request id> (it is on the approval request)")
+        return decide_remediation(services, who, int(ref), approve=name == "approve")
     if name == "revoke":
         if not ref.isdigit():
             raise UsageError("revoke <suppression id> (see `suppressions`)")
@@ -371,5 +354,8 @@ _COMMANDS = {
     "suppress": lambda s, a, w: _decision_command(s, a, w, "suppress"),
     "revoke": lambda s, a, w: _decision_command(s, a, w, "revoke"),
     "remediate": lambda s, a, w: _decision_command(s, a, w, "remediate"),
+    "undo": lambda s, a, w: _decision_command(s, a, w, "undo"),
+    "approve": lambda s, a, w: _decision_command(s, a, w, "approve"),
+    "reject": lambda s, a, w: _decision_command(s, a, w, "reject"),
 }
 COMMAND_NAMES = tuple(_COMMANDS)

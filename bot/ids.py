@@ -14,12 +14,16 @@ ACKNOWLEDGE = "finding_acknowledge"
 SUPPRESS = "finding_suppress"
 REMEDIATE = "finding_remediate"
 REVOKE = "suppression_revoke"
-ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE)
+UNDO = "finding_undo"  # on a remediated finding: ask for the recorded previous state back
+# On an approval request; their value carries the remediation request id.
+APPROVE = "remediation_approve"
+REJECT = "remediation_reject"
+ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE, UNDO, APPROVE, REJECT)
 
 # Modals (callback_id).
 SUPPRESS_MODAL = "suppress_modal"
-REMEDIATE_MODAL = "remediate_modal"  # informational: no submit button, so no submission listener
-VIEWS = (SUPPRESS_MODAL,)
+REMEDIATE_MODAL = "remediate_modal"  # the plan, submitted as "Request approval"
+VIEWS = (SUPPRESS_MODAL, REMEDIATE_MODAL)
 
 # Inputs of the suppress modal: (block_id, action_id).
 REASON = ("reason_block", "reason")

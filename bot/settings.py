@@ -16,7 +16,11 @@ ids (S…, resolved with usergroups.users.list) or "*".
       scan: {U0ALICE: [prod], S0SECTEAM: "*"}
       acknowledge: ["*"]
       suppress: [S0SECTEAM]
-      remediation_approvers: [U0ALICE]
+      remediation_approvers: [U0ALICE, S0SECLEADS]   # none: remediation from Slack is off
+    remediation:
+      approval_channel: C0APPROVALS  # where approval requests go; omitted: a direct message to each approver
+      self_approval_accounts: [sandbox]  # accounts where the requester may approve their own fix
+      request_expiry_hours: 24       # an approval request older than this cannot be approved
     max_suppression_days: 90
     suppressions_file: suppressions.yml
     accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
@@ -46,8 +50,9 @@ ANYONE = "*"
 _PRINCIPAL = re.compile(r"^(\*|[UWS][A-Z0-9]{2,})$")
 _CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9_-]+)$")
 _TOP_KEYS = {"accounts", "routing", "default_channel", "permissions", "max_suppression_days",
-             "default_suppression_days", "suppressions_file", "accounts_file"}
+             "default_suppression_days", "suppressions_file", "accounts_file", "remediation"}
 _PERMISSION_KEYS = {"scan", "acknowledge", "suppress", "remediation_approvers"}
+_REMEDIATION_KEYS = {"approval_channel", "self_approval_accounts", "request_expiry_hours"}
 
 
 class Secret:
@@ -90,6 +95,9 @@ class BotConfig:
     acknowledge: tuple[str, ...] | None = None
     suppress: tuple[str, ...] | None = None
     remediation_approvers: tuple[str, ...] = ()
+    approval_channel: str | None = None  # None: approval requests go to each approver by direct message
+    self_approval_accounts: tuple[str, ...] = ()  # account ids
+    request_expiry_hours: int = 24
     max_suppression_days: int = 90
     default_suppression_days: int = 30
     suppressions_file: Path | None = None
@@ -218,6 +226,25 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         ints[key] = value
     ints["default_suppression_days"] = min(ints["default_suppression_days"], ints["max_suppression_days"])
 
+    remediation = data.get("remediation") or {}
+    if not isinstance(remediation, dict):
+        raise _err(source, "remediation", "must be a mapping")
+    for extra in sorted(set(remediation) - _REMEDIATION_KEYS):
+        raise _err(source, f"remediation.{extra}", f"unknown key; known: {', '.join(sorted(_REMEDIATION_KEYS))}")
+    approval_channel = remediation.get("approval_channel")
+    if approval_channel is not None and not _CHANNEL.match(str(approval_channel)):
+        raise _err(source, "remediation.approval_channel", f"{approval_channel!r} is not a channel id (C…) or #name")
+    expiry_hours = remediation.get("request_expiry_hours", 24)
+    if not isinstance(expiry_hours, int) or isinstance(expiry_hours, bool) or expiry_hours < 1:
+        raise _err(source, "remediation.request_expiry_hours", "must be a positive number of hours")
+    approvers = optional("remediation_approvers") or ()
+    sandboxes = account_ids(remediation.get("self_approval_accounts") or [], "remediation.self_approval_accounts")
+    if ANYONE in sandboxes:
+        raise _err(source, "remediation.self_approval_accounts", "name the sandbox accounts; '*' would end four-eyes")
+    if ANYONE in approvers and approval_channel is None:
+        # Direct messages need people to send them to; "anyone" can only be asked in a channel.
+        raise _err(source, "permissions.remediation_approvers", "'*' needs remediation.approval_channel")
+
     def path(key: str) -> Path | None:
         value = data.get(key)
         if value is None:
@@ -233,7 +260,10 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         scan=scan,
         acknowledge=optional("acknowledge"),
         suppress=optional("suppress"),
-        remediation_approvers=optional("remediation_approvers") or (),
+        remediation_approvers=approvers,
+        approval_channel=str(approval_channel) if approval_channel else None,
+        self_approval_accounts=sandboxes,
+        request_expiry_hours=expiry_hours,
         max_suppression_days=ints["max_suppression_days"],
         default_suppression_days=ints["default_suppression_days"],
         suppressions_file=path("suppressions_file"),
@@ -412,6 +442,15 @@ class Access:
     def can_suppress(self, user: str) -> tuple[bool, str]:
         ok = self._is(user, self.config.suppress)
         return ok, "" if ok else "you are not allowed to suppress findings (permissions.suppress)"
+
+    def remediation_approvers(self) -> set[str] | None:
+        """The user ids who may approve a remediation now (groups expanded); None means anyone."""
+        if ANYONE in self.config.remediation_approvers:
+            return None
+        users: set[str] = set()
+        for principal in self.config.remediation_approvers:
+            users.update(self._members(principal) if principal.startswith("S") else {principal})
+        return users
 
     def can_request_remediation(self, user: str, account_id: str) -> tuple[bool, str]:
         # Asking for a fix is as strong as asking for a scan of that account; approving is the approvers' job.

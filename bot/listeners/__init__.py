@@ -40,9 +40,9 @@ class Registrar:
 
 
 def register_all(app: App, services: Services) -> dict[str, list[str]]:
-    from bot.listeners import actions, commands, events, views
+    from bot.listeners import actions, commands, events, remediation, views
 
     reg = Registrar(app)
-    for module in (commands, events, actions, views):
+    for module in (commands, events, actions, views, remediation):
         module.register(reg, services)
     return reg.registered

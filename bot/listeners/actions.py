@@ -60,16 +60,6 @@ def register(reg: Registrar, services: Services) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.suppress_modal(
             finding, today, services.config.default_suppression_days, services.config.max_suppression_days, metadata))
 
-    @reg.action(ids.REMEDIATE)
-    def on_remediate(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any) -> None:
-        ack()
-        reply, request = commands.remediate(services, _who(body), action["value"])
-        if request is None:
-            _tell(respond, reply)
-            return
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=blocks.remediate_modal(request.finding, request.action, reply.message.text))
-
     @reg.action(ids.REVOKE)
     def on_revoke(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         ack()

@@ -331,27 +331,15 @@ def test_an_expired_suppression_reopens_at_the_next_scan_and_is_posted_again(sca
     assert "suppression ended" in json.dumps([c.args for c in slack.of("chat.update")]).lower()
 
 
-def test_remediate_hands_over_to_the_remediation_flow_without_faking_a_plan(scanned, app, services, slack):
-    handed: list = []
-
-    def handoff(request):
-        handed.append(request)
-        return "handed to the remediation flow"
-
-    services.remediation_handoff = handoff
+def test_remediate_without_approvers_explains_privately_and_changes_nothing(scanned, app, services, slack):
+    # The full remediation flow is in tests/bot/test_remediation_slack.py (moto); with no approvers it is off.
     click(app, ids.REMEDIATE, fid("open"))
-    (opened,) = slack.of("views.open")
-    assert opened.args["view"]["callback_id"] == ids.REMEDIATE_MODAL
-    assert "handed to the remediation flow" in json.dumps(opened.args["view"]) and "submit" not in opened.args["view"]
-    assert handed[0].action == "aws.s3.block_public_access" and handed[0].requested_by == "U0ALICE"
-    assert events_of(services, "remediation_requested")[0]["details"]["action"] == "aws.s3.block_public_access"
+    assert slack.of("views.open") == []
+    (told,) = slack.of("chat.postEphemeral")
+    assert told.args["user"] == "U0ALICE" and "no remediation approvers are configured" in told.args["text"]
+    assert "Nothing was changed" in told.args["text"]
+    assert list(services.db.query("SELECT COUNT(*) AS n FROM remediations"))[0]["n"] == 0
     assert get_finding(services.db, fid("open"))["state"] == "open"
-
-
-def test_default_handoff_says_nothing_was_changed(scanned, app, slack):
-    click(app, ids.REMEDIATE, fid("open"))
-    text = json.dumps(slack.of("views.open")[0].args["view"])
-    assert "Nothing was changed" in text and "approvals are off" in text
 
 
 def test_a_second_scan_of_the_same_scope_is_told_so(app, services, estate):

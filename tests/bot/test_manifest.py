@@ -21,6 +21,7 @@ METHOD_SCOPES = {
     "chat_postEphemeral": "chat:write",
     "views_open": None,
     "views_publish": None,
+    "views_update": None,
     "usergroups_users_list": "usergroups:read",
 }
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "app_home_opened": None}
@@ -58,9 +59,18 @@ def test_scopes_are_exactly_the_ones_the_code_uses(app):
 
 def test_every_button_in_blocks_has_a_listener(app):
     from bot import blocks
+    from bot.remediation_blocks import approval_message
 
     finding = {"id": "f", "number": 1, "state": "open"}
     buttons = {b["action_id"] for b in blocks.finding_buttons(finding, "aws.s3.x")}
+    buttons |= {b["action_id"] for b in blocks.finding_buttons({**finding, "state": "remediated"}, "aws.s3.x")}
+    plan = {"action": "aws.s3.x", "summary": "s", "calls": [], "before": {}, "after": {}}
+    request = {"id": 1, "kind": "fix", "state": "requested", "requested_by": "U1", "expires_at": "2030-01-01T00:00",
+               "plan": plan}
+    full = {**finding, "severity": "high", "title": "t", "resource_id": "r", "account_id": "1", "region": "g",
+            "rule_id": "x"}
+    approval = approval_message(request, full).blocks
+    buttons |= {e["action_id"] for b in approval if b["type"] == "actions" for e in b["elements"]}
     exceptions = [{"id": 1, "rule_id": "r", "resource_id": "x", "account_id": "1", "created_by": "U1",
                    "expires_at": None, "reason": "r", "source": "slack", "scope": "resource"}]
     listing = blocks.suppressions_list(exceptions).blocks
