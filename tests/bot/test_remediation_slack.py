@@ -1,0 +1,302 @@
+"""Remediation from Slack end to end: signed requests into the app, the Web API stand-in recording every call,
+the real S3 collector, rules and remediation action against moto in-process, and rows in SQLite.
+
+One moto session for the module; each test scans a fresh bucket of its own into a fresh database."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from bot import ids
+from bot.app import Services, make_client
+from bot.remediation_aws import AwsRemediationEnvironment
+from bot.scanning import AwsScope, scan_aws
+from bot.settings import BotConfig
+from storage import audit, remediations
+from storage.findings import finding_id, get_finding
+from tests.bot.helpers import TEAM, click, interactive, make_app, slash
+from tests.support.aws import ACCOUNT, pack_rules
+
+RULE = "aws-s3-bucket-block-public-access"
+APPROVALS = "C0APPROVE"
+FINDINGS = "C0TEAM"
+REQUESTER, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
+ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return pack_rules("aws/s3.yaml")
+
+
+class World:
+    """A scanned bucket, the services and app around it, and shortcuts for the clicks of the flow."""
+
+    def __init__(self, tmp_path, slack, rules, bucket, config):
+        self.slack, self.bucket = slack, bucket
+        self.session = boto3.Session(region_name="us-east-1")
+        session = self.session
+
+        def runner(db, request):
+            return scan_aws(db, rules, AwsScope(regions=["us-east-1"]), session=session, trigger=request.trigger,
+                            requested_by=request.requested_by)
+
+        client = make_client("xoxb-test", slack.base_url, retries=1, backoff_s=0.01)
+        tmp_path.mkdir()
+        self.services = Services(str(tmp_path / "bot.db"), config, {r.id: r for r in rules}, runner, client,
+                                 remediation_env=AwsRemediationEnvironment(session))
+        self.app = make_app(self.services)
+        assert slash(self.app, "scan aws us-east-1", user=REQUESTER, channel=FINDINGS).status == 200
+        self.services.orchestrator.wait_idle()
+        self.fid = finding_id(RULE, f"arn:aws:s3:::{bucket}")
+        assert self.state() == "open"
+        self.finding_ts = self.message_ts()
+
+    def message_ts(self):
+        rows = list(self.services.db.query("SELECT ts FROM slack_messages WHERE finding_id = ? AND active = 1",
+                                           [self.fid]))
+        assert len(rows) == 1 and rows[0]["ts"]
+        return rows[0]["ts"]
+
+    def state(self):
+        return get_finding(self.services.db, self.fid)["state"]
+
+    def block(self):
+        try:
+            return boto3.client("s3", region_name="us-east-1").get_public_access_block(
+                Bucket=self.bucket)["PublicAccessBlockConfiguration"]
+        except ClientError:
+            return None
+
+    def remediate_click(self, user=REQUESTER):
+        click(self.app, ids.REMEDIATE, self.fid, user=user, channel=FINDINGS, ts=self.finding_ts)
+        return self.slack.of("views.update")[-1].args["view"] if self.slack.of("views.update") else None
+
+    def submit(self, view, user=REQUESTER):
+        payload = {
+            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "A0APP",
+            "trigger_id": "trig-4",
+            "view": {"id": "V0VIEW", "type": "modal", "callback_id": view["callback_id"],
+                     "private_metadata": view["private_metadata"], "state": {"values": {}}},
+        }
+        assert interactive(self.app, payload).status == 200
+        request = list(self.services.db.query("SELECT id FROM remediations ORDER BY id DESC LIMIT 1"))[0]
+        return remediations.get(self.services.db, request["id"])
+
+    def request(self, user=REQUESTER):
+        view = self.remediate_click(user)
+        assert "submit" in view, json.dumps(view)
+        return self.submit(view, user)
+
+    def approve(self, request, user, action=ids.APPROVE):
+        click(self.app, action, str(request["id"]), user=user, channel=request["approval_channel"],
+              ts=request["approval_ts"])
+        self.services.remediation.wait_idle()
+        return remediations.get(self.services.db, request["id"])
+
+    def updates(self, ts):
+        return [c.args for c in self.slack.of("chat.update") if c.args["ts"] == ts]
+
+    def told(self, user):
+        return [json.dumps([c.args["text"], c.args.get("blocks")]) for c in self.slack.of("chat.postEphemeral")
+                if c.args["user"] == user]
+
+    def audit(self, action):
+        return [e for e in audit.events(self.services.db, finding_id=self.fid) if e["action"] == action]
+
+
+@pytest.fixture
+def make_world(aws, rules, slack, tmp_path, request):
+    made = []
+
+    def make(**config):
+        bucket = f"rs{len(made)}-{request.node.name.replace('_', '-')[5:40].lower().strip('-')}"
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+        base = {"remediation_approvers": (BOB, CAROL), "approval_channel": APPROVALS}
+        world = World(tmp_path / str(len(made)), slack, rules, bucket, BotConfig(**{**base, **config}))
+        made.append(world)
+        return world
+
+    yield make
+    for world in made:
+        world.services.close()
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.delete_bucket(Bucket=world.bucket)  # later tests scan fewer buckets
+
+
+def buttons(args):
+    return [e["action_id"] for b in args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_full_flow_plan_request_approve_verify_then_undo(make_world, slack):
+    world = make_world()
+    # Remediate: the modal opens at once, then shows the real plan read from the bucket.
+    view = world.remediate_click()
+    assert slack.of("views.open")[0].args["view"]["callback_id"] == ids.REMEDIATE_MODAL
+    text = json.dumps(view)
+    assert view["submit"]["text"] == "Request approval"
+    assert "s3.put_public_access_block" in text and world.bucket in text and "RestrictPublicBuckets" in text
+    assert "*Before*" in text and "*After*" in text
+    assert world.block() is None and remediations.for_finding(world.services.db, world.fid) == []
+
+    request = world.submit(view)
+    assert request["state"] == "requested" and request["requested_by"] == REQUESTER
+    (approval,) = [c.args for c in slack.of("chat.postMessage") if c.args["channel"] == APPROVALS]
+    assert buttons(approval) == [ids.APPROVE, ids.REJECT]
+    body = json.dumps(approval["blocks"])
+    assert f"<@{REQUESTER}>" in body and "s3.put_public_access_block" in body and world.bucket in body
+    assert (request["approval_channel"], request["approval_ts"]) == (APPROVALS, approval_ts := request["approval_ts"])
+    assert any("posted for approval" in t for t in world.told(REQUESTER))
+    assert "waiting for approval" in json.dumps(world.updates(world.finding_ts)[-1]["blocks"])
+
+    done = world.approve(request, BOB)
+    assert done["state"] == "verified" and done["decided_by"] == BOB
+    assert world.block() == ALL_BLOCKED  # really changed in the account
+    assert world.state() == "remediated"
+    approval_after = world.updates(approval_ts)[-1]
+    assert "Remediated and verified" in json.dumps(approval_after["blocks"]) and buttons(approval_after) == []
+    finding_after = world.updates(world.finding_ts)[-1]
+    assert "Remediated" in json.dumps(finding_after["blocks"]) and buttons(finding_after) == [ids.UNDO]
+    for expected in ("remediation_requested", "remediation_approved", "remediation_applied", "remediation_verified"):
+        assert world.audit(expected), expected
+
+    # Undo from the finding's message: the same approval flow, by someone else.
+    click(world.app, ids.UNDO, world.fid, user=CAROL, channel=FINDINGS, ts=world.finding_ts)
+    undo = remediations.get(world.services.db, done["id"] + 1)
+    assert undo["kind"] == "undo" and undo["requested_by"] == CAROL
+    assert "Undo request" in json.dumps([c.args for c in slack.of("chat.postMessage")][-1]["blocks"])
+    assert world.approve(undo, CAROL)["state"] == "requested"  # four-eyes for undo too
+    assert any("four-eyes" in t for t in world.told(CAROL))
+    assert world.approve(undo, BOB)["state"] == "undone"
+    assert world.block() is None and world.state() == "open"
+    assert ids.REMEDIATE in buttons(world.updates(world.finding_ts)[-1])
+    assert world.audit("undo_applied")
+
+
+def test_self_approval_refused_and_allowed_only_in_a_sandbox_account(make_world):
+    world = make_world()
+    request = world.request(user=BOB)  # an approver asks
+    assert world.approve(request, BOB)["state"] == "requested"
+    assert any("four-eyes" in t for t in world.told(BOB))
+    assert world.block() is None and world.state() == "open"
+    assert world.audit("remediation_refused")[-1]["actor"] == BOB
+
+    sandbox = make_world(self_approval_accounts=(ACCOUNT,))
+    request = sandbox.request(user=BOB)
+    assert sandbox.approve(request, BOB)["state"] == "verified"
+    assert sandbox.block() == ALL_BLOCKED
+
+
+def test_non_approver_is_refused_privately(make_world):
+    world = make_world()
+    request = world.request()
+    assert world.approve(request, MALLORY)["state"] == "requested"
+    assert any("not a remediation approver" in t for t in world.told(MALLORY))
+    assert world.updates(request["approval_ts"]) == []  # the approval request is untouched
+    assert world.block() is None
+    refused = world.audit("remediation_refused")[-1]
+    assert refused["actor"] == MALLORY and "not a remediation approver" in refused["details"]["reason"]
+    assert world.approve(request, CAROL, action=ids.REJECT)["state"] == "rejected"
+    assert "Rejected by" in json.dumps(world.updates(request["approval_ts"])[-1]["blocks"])
+    assert world.state() == "open"
+
+
+def test_concurrent_approvals_apply_once(make_world):
+    world = make_world()
+    request = world.request()
+    puts = []
+    world.session.events.register("before-call.s3.PutPublicAccessBlock", lambda **kw: puts.append(1))
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def approve(user):
+        barrier.wait()
+        response = click(world.app, ids.APPROVE, str(request["id"]), user=user, channel=APPROVALS,
+                         ts=request["approval_ts"])
+        statuses.append(response.status)
+
+    threads = [threading.Thread(target=approve, args=(u,)) for u in (BOB, CAROL, BOB, CAROL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    world.services.remediation.wait_idle()
+    assert statuses == [200] * 4
+    assert len(puts) == 1 and world.block() == ALL_BLOCKED
+    assert remediations.get(world.services.db, request["id"])["state"] == "verified"
+    assert len(world.audit("remediation_applied")) == 1
+    refusals = [t for u in (BOB, CAROL) for t in world.told(u) if "already" in t]
+    assert len(refusals) == 3
+
+
+def test_expired_request_is_refused_and_shown_expired(make_world):
+    world = make_world(request_expiry_hours=2)
+    request = world.request()
+    later = world.services.clock() + timedelta(hours=3)
+    world.services.clock = lambda: later
+    assert world.approve(request, BOB)["state"] == "expired"
+    assert any("expired" in t for t in world.told(BOB))
+    shown = world.updates(request["approval_ts"])[-1]
+    assert "Expired" in json.dumps(shown["blocks"]) and buttons(shown) == []
+    assert world.block() is None and world.state() == "open"
+
+
+def test_access_denied_on_apply_leaves_the_finding_open_and_says_why(make_world):
+    world = make_world()
+    request = world.request()
+
+    def deny(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to PutPublicAccessBlock"}},
+                          "PutPublicAccessBlock")
+
+    world.session.events.register("before-call.s3.PutPublicAccessBlock", deny)
+    done = world.approve(request, BOB)
+    assert done["state"] == "failed" and "AccessDenied" in done["message"]
+    assert world.block() is None and world.state() == "open"
+    approval = json.dumps(world.updates(request["approval_ts"])[-1]["blocks"])
+    assert "Failed" in approval and "AccessDenied" in approval and "stays open" in approval
+    finding = world.updates(world.finding_ts)[-1]
+    assert "AccessDenied" in json.dumps(finding["blocks"]) and ids.REMEDIATE in buttons(finding)
+    assert world.audit("remediation_failed")
+
+
+def test_planning_problems_show_in_the_modal(make_world):
+    world = make_world()
+
+    def deny(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no read"}}, "GetPublicAccessBlock")
+
+    handler_id = "before-call.s3.GetPublicAccessBlock"
+    world.session.events.register(handler_id, deny, unique_id="deny-read")
+    view = world.remediate_click()
+    assert "submit" not in view and "Cannot plan" in json.dumps(view) and "AccessDenied" in json.dumps(view)
+    world.session.events.unregister(handler_id, unique_id="deny-read")
+
+    boto3.client("s3", region_name="us-east-1").put_public_access_block(
+        Bucket=world.bucket, PublicAccessBlockConfiguration=ALL_BLOCKED)
+    view = world.remediate_click()
+    assert "submit" not in view and "already compliant" in json.dumps(view)
+    assert remediations.for_finding(world.services.db, world.fid) == []
+
+
+def test_remediation_off_without_approvers(make_world, slack):
+    world = make_world(remediation_approvers=(), approval_channel=None)
+    started = time.monotonic()
+    assert world.remediate_click() is None and slack.of("views.open") == []
+    assert any("no remediation approvers are configured" in t for t in world.told(REQUESTER))
+    assert time.monotonic() - started < 2
