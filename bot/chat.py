@@ -25,7 +25,11 @@ _BUTTON_HINT = {
     ids.SUPPRESS: 'suppress {n} --reason "..." --days 30',
     ids.REMEDIATE: "remediate {n}",
     ids.REVOKE: "revoke {value}",
+    ids.UNDO: "undo {n}",
+    ids.APPROVE: "approve {value}",
+    ids.REJECT: "reject {value}",
 }
+_BY_VALUE = (ids.REVOKE, ids.APPROVE, ids.REJECT)  # their value is an id, not a finding
 
 
 def _mrkdwn_to_text(text: str) -> str:
@@ -59,7 +63,7 @@ def render(message: blocks.Message, number_of: Callable[[str], Any] | None = Non
 def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> str:
     template = _BUTTON_HINT.get(element.get("action_id", ""), element["text"]["text"])
     value = element.get("value", "")
-    number = number_of(value) if number_of and element.get("action_id") != ids.REVOKE else value
+    number = number_of(value) if number_of and element.get("action_id") not in _BY_VALUE else value
     return template.format(n=number, value=value)
 
 
@@ -105,7 +109,8 @@ class ConsolePublisher:
 
 
 HELP = """Type a command as you would after /warden (help, scan aws, status, findings, posture, suppressions),
-or a button as a command: ack N, suppress N --reason "..." [--days N] [--scope rule], revoke ID, remediate N.
+or a button as a command: ack N, suppress N --reason "..." [--days N] [--scope rule], revoke ID, remediate N,
+approve R, reject R, undo N (remediation requests need an approver other than the requester).
 quit (or Ctrl-D) leaves."""
 
 
@@ -156,7 +161,7 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from bot.app import Services, aws_scan_runner, sync_suppressions_file
+    from bot.app import Services, aws_remediation_environment, aws_scan_runner, sync_suppressions_file
     from rules.errors import SkywardenError
     from rules.frameworks import load_catalogues
     from rules.loader import load_rules
@@ -167,6 +172,6 @@ def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Serv
     except SkywardenError:
         rules, catalogues = [], {}
     services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or aws_scan_runner(rules, config),
-                        None, catalogues)
+                        None, catalogues, remediation_env=aws_remediation_environment(config))
     sync_suppressions_file(services)
     return services
