@@ -41,7 +41,7 @@ class Services:
     catalogues: Mapping[str, Framework] = field(default_factory=dict)
     remediation_env: RemediationEnvironment | None = None  # None: remediation from chat is unavailable
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    scan_workers: int = 2
+    scan_workers: int | None = None  # None: scans.max_concurrent from the configuration
     publisher: Publisher = field(init=False)
     orchestrator: Orchestrator = field(init=False)
     access: Access = field(init=False)
@@ -52,7 +52,10 @@ class Services:
         self.db  # noqa: B018 - apply migrations once, before any worker thread opens its own connection
         self.access = Access(self.config, self._group_members if self.client else None)
         self.publisher = SlackPublisher(self)
-        self.orchestrator = Orchestrator(self, self.scan_workers)
+        policy = self.config.scans
+        self.orchestrator = Orchestrator(self, self.scan_workers or policy.max_concurrent, policy.timeout_s,
+                                         policy.quiet)
+        self.scheduler: Any = None  # bot.jobs.ScanScheduler, once `serve` (or a test) starts one
         self.remediation = SlackRemediation(self)
 
     @property
@@ -73,7 +76,14 @@ class Services:
             log.warning("cannot read user group %s: %s", group, exc.response.get("error"))
             return set()
 
+    def schedule_changed(self) -> None:
+        """A schedule was added, removed, paused or resumed here: apply it now (others are seen by polling)."""
+        if self.scheduler is not None:
+            self.scheduler.sync()
+
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.orchestrator.shutdown()
         self.remediation.shutdown()
 
@@ -94,7 +104,8 @@ def aws_scan_runner(rules: list[Rule], config: BotConfig) -> ScanRunner:
         from bot.scanning import AwsScope, scan_aws
 
         scope = AwsScope(accounts=request.accounts, regions=request.regions, accounts_file=config.accounts_file)
-        return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by)
+        return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by,
+                        control=request.control)
 
     return run
 
@@ -237,6 +248,9 @@ def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0
     services = build_services(settings, db_path)
     identity = verify_token(services.client)  # type: ignore[arg-type]
     app = create_app(settings, services, token_verification=False)
+    from bot.jobs import ScanScheduler
+
+    ScanScheduler(services).start()  # marks scans a dead process left running as interrupted, first
     services.orchestrator.start_outbox_timer()
     services.publisher.flush()  # whatever an earlier run could not send
     log.info("connected as %s in %s", identity.get("user"), identity.get("team"))

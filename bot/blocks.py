@@ -346,6 +346,8 @@ def usage(problem: str | None = None) -> Message:
         f"*Usage*: `{ids.COMMAND} <command>` or mention me",
         "• `scan aws [account] [region ...]`: scan in the background, results to the team channels",
         "• `status`: recent scans and their coverage gaps",
+        "• `schedule add aws <account|all> \"0 6 * * 1-5\" [#channel] [--tz Zone]` · `schedule list` · "
+        "`schedule remove|pause|resume <id>`: scheduled scans",
         "• `findings [account] [severity] [page N]`: open findings",
         "• `posture [framework]`: controls passing and failing per framework",
         "• `suppressions`: active suppressions, with Revoke",

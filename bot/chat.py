@@ -35,7 +35,8 @@ _BY_VALUE = (ids.REVOKE, ids.APPROVE, ids.REJECT)  # their value is an id, not a
 def _mrkdwn_to_text(text: str) -> str:
     text = re.sub(r"<@([A-Z0-9]+)>", r"@\1", text)
     text = re.sub(r"(?:^|(?<=\s)):[a-z_]+: ", "", text)  # emoji, never the ':aws:' inside an ARN
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
+    text = re.sub(r"\*(\S(?:[^*]*?\S)?)\*", r"\1", text)  # bold markers only: a cron's "* * 1-5" stays
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def render(message: blocks.Message, number_of: Callable[[str], Any] | None = None) -> str:

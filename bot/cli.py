@@ -432,5 +432,14 @@ def _register_remediation() -> None:
 _register_remediation()
 
 
+def _register_schedule() -> None:
+    from bot.cli_schedule import schedule
+
+    main.add_command(schedule)
+
+
+_register_schedule()
+
+
 if __name__ == "__main__":
     main()

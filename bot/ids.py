@@ -18,7 +18,10 @@ UNDO = "finding_undo"  # on a remediated finding: ask for the recorded previous 
 # On an approval request; their value carries the remediation request id.
 APPROVE = "remediation_approve"
 REJECT = "remediation_reject"
-ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE, UNDO, APPROVE, REJECT)
+# On a suppression-expiry reminder (bot/housekeeping.py); their value is "<exception id>|<expiry announced>".
+EXTEND_SUPPRESSION = "suppression_extend"
+LET_EXPIRE = "suppression_let_expire"
+ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE, UNDO, APPROVE, REJECT, EXTEND_SUPPRESSION, LET_EXPIRE)
 
 # Modals (callback_id).
 SUPPRESS_MODAL = "suppress_modal"

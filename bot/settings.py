@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
 from rules.errors import ConfigError
 from rules.model import SEVERITIES
 from storage.exceptions import CodeSuppression
@@ -103,6 +104,8 @@ class BotConfig:
     suppressions_file: Path | None = None
     accounts_file: Path | None = None
     source: str | None = None  # the file it came from
+    schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
+    scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:
@@ -141,6 +144,9 @@ def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
         if not _PRINCIPAL.match(item):
             raise _err(source, key, f"{item!r} is not a Slack user id (U…/W…), user-group id (S…) or '*'")
     return items
+
+
+_TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
 
 
 def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = None) -> BotConfig:
@@ -225,6 +231,7 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
             raise _err(source, key, "must be a positive number of days")
         ints[key] = value
     ints["default_suppression_days"] = min(ints["default_suppression_days"], ints["max_suppression_days"])
+    scans = parse_scan_policy(data.get("scans"), source)
 
     remediation = data.get("remediation") or {}
     if not isinstance(remediation, dict):
@@ -269,6 +276,8 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         suppressions_file=path("suppressions_file"),
         accounts_file=path("accounts_file"),
         source=source,
+        schedules=parse_schedules(data.get("schedules"), source, account_ids, scans.timezone),
+        scans=scans,
     )
 
 

@@ -109,3 +109,9 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row["regions"] = loads(row["regions"]) or []
     row["paused"] = bool(row["paused"])
     return row
+
+
+def record_result(db: sqlite_utils.Database, schedule_id: int, outcome: str, scan_id: int | None) -> None:
+    """How the scan a schedule started ended (the fire time stays as recorded by record_run)."""
+    db.execute("UPDATE schedules SET last_outcome = ?, last_scan_id = COALESCE(?, last_scan_id) WHERE id = ?",
+               [outcome, scan_id, schedule_id])

@@ -40,9 +40,9 @@ class Registrar:
 
 
 def register_all(app: App, services: Services) -> dict[str, list[str]]:
-    from bot.listeners import actions, commands, events, remediation, views
+    from bot.listeners import actions, commands, events, housekeeping, remediation, views
 
     reg = Registrar(app)
-    for module in (commands, events, actions, views, remediation):
+    for module in (commands, events, actions, views, remediation, housekeeping):
         module.register(reg, services)
     return reg.registered

@@ -57,7 +57,7 @@ def test_scopes_are_exactly_the_ones_the_code_uses(app):
     assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(needed)
 
 
-def test_every_button_in_blocks_has_a_listener(app):
+def test_every_button_in_blocks_has_a_listener(app, services):
     from bot import blocks
     from bot.remediation_blocks import approval_message
 
@@ -75,4 +75,11 @@ def test_every_button_in_blocks_has_a_listener(app):
                    "expires_at": None, "reason": "r", "source": "slack", "scope": "resource"}]
     listing = blocks.suppressions_list(exceptions).blocks
     buttons |= {b["accessory"]["action_id"] for b in listing if "accessory" in b}
+    from datetime import UTC, datetime
+
+    from bot.housekeeping import reminder_message
+
+    reminder = reminder_message(services, {**exceptions[0], "expires_at": "2030-01-01T00:00:00+00:00"},
+                                datetime(2029, 12, 28, tzinfo=UTC)).blocks
+    buttons |= {e["action_id"] for b in reminder if b["type"] == "actions" for e in b["elements"]}
     assert buttons == set(app.skywarden_registered["actions"])
