@@ -80,9 +80,9 @@ def seed_demo_estate(session: boto3.Session, regions: Sequence[str] = DEMO_REGIO
     _seed_s3(seeder, primary, secondary)
     _seed_iam(seeder)
     keys = _seed_kms(seeder, primary, secondary)
-    _seed_network(seeder, primary, prod=True)
+    _seed_network(seeder, primary, keys["acme-prod-data"], prod=True)
     if secondary != primary:
-        _seed_network(seeder, secondary, prod=False)
+        _seed_network(seeder, secondary, keys["acme-prod-data-eu"], prod=False)
     _seed_cloudtrail_and_monitoring(seeder, primary)
     _seed_rds(seeder, primary, secondary, keys)
     _seed_efs(seeder, primary, secondary)
@@ -411,7 +411,7 @@ def _security_group(seeder: _Seeder, ec2: Any, vpc_id: str, name: str, descripti
     return str(group_id)
 
 
-def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
+def _seed_network(seeder: _Seeder, region: str, data_key: str, prod: bool) -> None:
     """The primary region is the well-kept production one; the secondary holds staging and the legacy mess."""
     ec2 = seeder.client("ec2", region)
     ami = _ami(ec2)
@@ -510,6 +510,9 @@ def _seed_network(seeder: _Seeder, region: str, prod: bool) -> None:
             Size=50,
             VolumeType="gp3",
             Encrypted=encrypted,
+            # Acme's own key: without one moto invents alias/aws/ebs as a *customer* managed key (AWS manages
+            # it), which the rotation rule would then flag.
+            **({"KmsKeyId": data_key} if encrypted else {}),
             TagSpecifications=[{"ResourceType": "volume", "Tags": _tags(Name=name)}],
         )["VolumeId"]
         seeder.add("ec2.volume")
