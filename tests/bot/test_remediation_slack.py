@@ -15,9 +15,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from bot import ids
+from bot import commands, ids
 from bot.app import Services, make_client
 from bot.remediation_aws import AwsRemediationEnvironment
+from bot.remediation_slack import approval_messages
 from bot.scanning import AwsScope, scan_aws
 from bot.settings import BotConfig
 from storage import audit, remediations
@@ -300,3 +301,61 @@ def test_remediation_off_without_approvers(make_world, slack):
     assert world.remediate_click() is None and slack.of("views.open") == []
     assert any("no remediation approvers are configured" in t for t in world.told(REQUESTER))
     assert time.monotonic() - started < 2
+
+
+def test_typed_commands_remediate_approve_undo(make_world):
+    world = make_world()
+    number = get_finding(world.services.db, world.fid)["number"]
+    reply = json.dumps(json.loads(slash(world.app, f"remediate {number}", user=REQUESTER, channel=FINDINGS).body))
+    assert "s3.put_public_access_block" in reply and "posted for approval" in reply
+    request = remediations.for_finding(world.services.db, world.fid)[-1]
+    reply = json.loads(slash(world.app, f"approve {request['id']}", user=BOB, channel=APPROVALS).body)
+    assert f"Approving request {request['id']}" in reply["text"]
+    world.services.remediation.wait_idle()
+    assert world.block() == ALL_BLOCKED and world.state() == "remediated"
+    # The console waits for the outcome and shows it.
+    undo = commands.dispatch(world.services, f"undo {number}", commands.Who(CAROL, None, "console"))
+    assert undo.ok, undo.message.text
+    undo_id = remediations.for_finding(world.services.db, world.fid)[-1]["id"]
+    outcome = commands.dispatch(world.services, f"approve {undo_id}", commands.Who(BOB, None, "console"))
+    assert outcome.ok and "Undone" in outcome.message.text
+    assert world.block() is None and world.state() == "open"
+    assert "reject <remediation request id>" in slash(world.app, "reject abc", user=BOB).body
+
+
+def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
+    slack.usergroups["S0LEADS"] = [CAROL, REQUESTER]
+    world = make_world(remediation_approvers=(BOB, "S0LEADS"), approval_channel=None)
+    request = world.request()
+    sent = sorted(c.args["channel"] for c in slack.of("chat.postMessage") if c.args["channel"].startswith("U"))
+    assert sent == [BOB, CAROL]  # every approver but the requester, the group expanded
+    assert sorted(request["approval_channel"].split()) == [BOB, CAROL]
+    carol_dm = dict(approval_messages(request))[CAROL]
+    click(world.app, ids.APPROVE, str(request["id"]), user=CAROL, channel=CAROL, ts=carol_dm)
+    world.services.remediation.wait_idle()
+    assert world.state() == "remediated"
+    for channel, ts in approval_messages(request):
+        assert "Remediated and verified" in json.dumps(world.updates(ts)[-1]["blocks"]), channel
+
+
+def test_remediation_settings():
+    from bot.settings import Access, parse_config
+    from rules.errors import ConfigError
+
+    config = parse_config({
+        "accounts": [{"id": ACCOUNT, "name": "sandbox"}],
+        "permissions": {"remediation_approvers": ["U0BOB", "S0LEADS"]},
+        "remediation": {"approval_channel": "C0APPROVE", "self_approval_accounts": ["sandbox"],
+                        "request_expiry_hours": 4},
+    })
+    assert (config.approval_channel, config.self_approval_accounts, config.request_expiry_hours) == (
+        "C0APPROVE", (ACCOUNT,), 4)
+    assert parse_config({}).request_expiry_hours == 24 and parse_config({}).approval_channel is None
+    assert Access(config, lambda group: {"U0CAROL"}).remediation_approvers() == {"U0BOB", "U0CAROL"}
+    for bad, key in (({"remediation": {"approval_channel": "approvals"}}, "remediation.approval_channel"),
+                     ({"remediation": {"request_expiry_hours": 0}}, "remediation.request_expiry_hours"),
+                     ({"remediation": {"self_approval_accounts": "*"}}, "remediation.self_approval_accounts"),
+                     ({"remediation": {"channel": "C0X"}}, "remediation.channel"),
+                     ({"permissions": {"remediation_approvers": "*"}}, "permissions.remediation_approvers")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            parse_config(bad)
