@@ -22,10 +22,10 @@ from bot import remediation_blocks as rblocks
 from bot.commands import Reply, Who, _refuse
 from bot.posting import render_finding
 from bot.remediation import ApprovalPolicy, RemediationService
-from rules.errors import RemediationError
+from rules.errors import SkywardenError
 from storage import audit, outbox, remediations, slack_messages
 from storage.exceptions import find_finding
-from storage.findings import ACTIVE_STATES, REMEDIATED
+from storage.findings import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -109,7 +109,7 @@ class SlackRemediation:
             return rblocks.plan_problem_modal(finding, f"the finding is {finding['state']}; nothing to remediate")
         try:
             _, plan = self.service().plan(finding["id"])
-        except RemediationError as exc:
+        except SkywardenError as exc:  # RemediationError, or an account the configuration cannot reach
             return rblocks.plan_problem_modal(finding, str(exc))
         if plan.noop:
             return rblocks.plan_problem_modal(
@@ -131,7 +131,7 @@ class SlackRemediation:
                 request_id, _ = service.request_undo(finding["id"], who.user)
             else:
                 request_id, _ = service.request(finding["id"], who.user)
-        except RemediationError as exc:
+        except SkywardenError as exc:
             return Reply(blocks.notice(f"Cannot request {'the undo' if undo else 'remediation'}: {exc}"), ok=False)
         where = self._post_approval(request_id)
         request = remediations.get(self.services.db, request_id)
@@ -190,6 +190,23 @@ class SlackRemediation:
         with self._lock:
             self._pending.discard(future)
 
+    def sweep_expired(self) -> list[int]:
+        """Mark requests past their expiry as expired and show it on their messages (a scheduler may call this
+        periodically; every decision calls it too). Returns the ids it expired."""
+        db = self.services.db
+        at = self.services.clock().isoformat()
+        expired = []
+        for row in db.query("SELECT id FROM remediations WHERE state = ? AND expires_at <= ?",
+                            [remediations.REQUESTED, at]):
+            if remediations.transition(db, row["id"], remediations.REQUESTED, remediations.EXPIRED):
+                request = remediations.get(db, row["id"])
+                assert request is not None
+                audit.record(db, "remediation_expired", "system", request["finding_id"],
+                             details={"request_id": request["id"], "expires_at": request["expires_at"]}, at=at)
+                self._show(request)
+                expired.append(row["id"])
+        return expired
+
     def _decide(self, who: Who, request_id: int, approve: bool) -> Reply:
         try:
             reason = self.disabled_reason()
@@ -203,6 +220,10 @@ class SlackRemediation:
                                         "see the bot's log."), ok=False)
         if not reply.ok:
             self.tell(who, reply)
+        try:
+            self.sweep_expired()
+        except Exception:
+            log.exception("sweeping expired remediation requests failed")
         return reply
 
     def _decide_now(self, who: Who, request_id: int, approve: bool) -> Reply:
@@ -255,10 +276,6 @@ class SlackRemediation:
                 client.chat_postMessage(channel=who.user, **reply.message.payload())
         except SlackApiError as exc:
             log.warning("cannot tell %s: %s", who.user, exc.response.get("error"))
-
-    def undo_available(self, finding: dict[str, Any]) -> bool:
-        return finding["state"] == REMEDIATED and remediations.last_verified_fix(
-            self.services.db, finding["id"]) is not None
 
     # ------------------------------------------------------------ lifecycle
     def wait_idle(self, timeout: float = 60.0) -> None:

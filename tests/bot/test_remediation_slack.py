@@ -248,6 +248,7 @@ def test_concurrent_approvals_apply_once(make_world):
 def test_expired_request_is_refused_and_shown_expired(make_world):
     world = make_world(request_expiry_hours=2)
     request = world.request()
+    unclicked = world.request()
     later = world.services.clock() + timedelta(hours=3)
     world.services.clock = lambda: later
     assert world.approve(request, BOB)["state"] == "expired"
@@ -255,6 +256,30 @@ def test_expired_request_is_refused_and_shown_expired(make_world):
     shown = world.updates(request["approval_ts"])[-1]
     assert "Expired" in json.dumps(shown["blocks"]) and buttons(shown) == []
     assert world.block() is None and world.state() == "open"
+    # A request nobody clicked is shown expired too (swept after any decision, or by a scheduler).
+    assert remediations.get(world.services.db, unclicked["id"])["state"] == "expired"
+    assert "Expired" in json.dumps(world.updates(unclicked["approval_ts"])[-1]["blocks"])
+    assert world.audit("remediation_expired")
+
+
+def test_resource_changed_since_the_plan_is_refused_and_already_fixed_is_a_noop(make_world):
+    world = make_world()
+    s3 = boto3.client("s3", region_name="us-east-1")
+    request = world.request()
+    partial = {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}
+    s3.put_public_access_block(Bucket=world.bucket, PublicAccessBlockConfiguration=partial)
+    done = world.approve(request, BOB)
+    assert done["state"] == "failed" and done["message"].startswith("refused")
+    assert world.block() == partial and world.state() == "open"
+    assert "Not applied" in json.dumps(world.updates(request["approval_ts"])[-1]["blocks"])
+    assert "changed since the plan" in json.dumps(world.updates(world.finding_ts)[-1]["blocks"])
+
+    request = world.request()
+    s3.put_public_access_block(Bucket=world.bucket, PublicAccessBlockConfiguration=ALL_BLOCKED)
+    done = world.approve(request, CAROL)
+    assert done["state"] == "noop"
+    assert "No-op" in json.dumps(world.updates(request["approval_ts"])[-1]["blocks"])
+    assert world.state() == "resolved"
 
 
 def test_access_denied_on_apply_leaves_the_finding_open_and_says_why(make_world):
