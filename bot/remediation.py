@@ -61,18 +61,24 @@ class RemediationEnvironment:
 class RemediationService:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: sqlite_utils.Database | Callable[[], sqlite_utils.Database],
         rules: Sequence[Rule],
         environment: RemediationEnvironment,
         policy: ApprovalPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         load_actions()
-        self.db = db
+        # A callable gives each thread its own connection (as the bot's Services do): one sqlite-utils
+        # Database must not be used by two threads at once, its queries run inside named savepoints.
+        self._db = db
         self.rules = {rule.id: rule for rule in rules}
         self.env = environment
         self.policy = policy or ApprovalPolicy()
         self.clock = clock
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self._db() if callable(self._db) else self._db
 
     # -------------------------------------------------------------- planning and requests
     def _finding(self, ref: str) -> dict[str, Any]:

@@ -110,7 +110,16 @@ def test_concurrent_approvals_apply_once(setup, rules):
     db, session, bucket, finding = setup
     calls = []
     session.events.register("before-call.s3.PutPublicAccessBlock", lambda **kw: calls.append(1))
-    svc = service(db, rules, session)
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    local = threading.local()
+
+    def connection():
+        # Each clicking thread has its own connection, as each Bolt worker thread does in the bot.
+        if not hasattr(local, "db"):
+            local.db = open_db(path, migrate=False)
+        return local.db
+
+    svc = service(connection, rules, session)
     request_id, _ = svc.request(finding["id"], "alice")
     barrier = threading.Barrier(4)
     results = []
