@@ -1,0 +1,48 @@
+"""The process the crash tests kill with SIGKILL (python -m tests.bot.crash_child MODE DB MARKER).
+
+slow: starts the scheduler with an every-second schedule (added here, in this process) whose scan sleeps
+      inside collect after writing MARKER; the parent kills it there.
+loop: runs scans back to back on a larger estate whose failures flip every scan, appending to MARKER after
+      each; the parent kills it at a random moment (possibly inside reconcile's transaction).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bot.app import Services
+from bot.commands import Who
+from bot.jobs import ScanScheduler
+from bot.orchestrator import ScanRequest
+from bot.schedules import schedule_command
+from bot.settings import parse_config
+from tests.bot.helpers import ACCOUNT, RULES, bucket
+from tests.bot.scheduling_support import SlowEstate
+
+CONFIG = {"accounts": [{"id": ACCOUNT, "name": "prod"}]}
+
+
+def main(mode: str, db_path: str, marker: str) -> None:
+    if mode == "slow":
+        estate = SlowEstate([bucket("open-bucket")], delay_s=60, marker=marker)  # fixed now: would resolve
+        services = Services(db_path, parse_config(CONFIG), RULES, estate.runner)
+        reply = schedule_command(services, ["add", "aws", "prod", "* * * * * *", "#security"], Who("U0OPS"))
+        assert reply.ok, reply.message.text
+        ScanScheduler(services).start()
+        time.sleep(120)
+    else:
+        estate = SlowEstate()
+        services = Services(db_path, parse_config(CONFIG), RULES, estate.runner)
+        for round_number in range(10_000):
+            estate.resources = [bucket(f"b{i}", blocked=(i + round_number) % 2 == 0, versioned=i % 3 == 0)
+                                for i in range(400)]
+            submission = services.orchestrator.submit(ScanRequest("aws", (ACCOUNT,), (), "U0OPS", None))
+            assert submission.future is not None
+            submission.future.result()
+            with open(marker, "a") as handle:
+                handle.write(f"{round_number}\n")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
