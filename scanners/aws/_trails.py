@@ -35,7 +35,7 @@ def describe_trails(ctx: AwsContext, region: str) -> list[dict[str, Any]]:
 
 
 def trails(ctx: AwsContext) -> list[dict[str, Any]]:
-    """Every trail visible from the account's home region, one entry per trail ARN.
+    """Every trail of the scanned regions, one entry per trail ARN.
 
     Each entry is the describe_trails dict plus:
       'status':          get_trail_status answer (IsLogging, LatestDeliveryTime, ...) or None
@@ -48,7 +48,11 @@ def trails(ctx: AwsContext) -> list[dict[str, Any]]:
 
 def _enriched(ctx: AwsContext) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
-    for trail in describe_trails(ctx, ctx.account.default_region):
+    # A single-region trail is only listed in its own region: ask every scanned region (one call each) and
+    # keep each trail once, by ARN (multi-region trails show up everywhere as shadow trails).
+    regions = dict.fromkeys([ctx.account.default_region, *ctx.account.regions])
+    all_trails = [trail for region in regions for trail in describe_trails(ctx, region)]
+    for trail in all_trails:
         arn = trail.get("TrailARN") or trail.get("Name", "")
         if arn in seen:
             continue

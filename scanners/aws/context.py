@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scanners.aws.errors import classify, error_code
 from scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
@@ -34,6 +34,9 @@ class AwsAccountClients:
         self._memo: dict[Any, Any] = {}
         self._memo_locks: dict[Any, threading.Lock] = {}
         self.default_region = session.region_name or "us-east-1"
+        # The regions this scan covers in the account; global collectors that must look in every region
+        # (CloudTrail's single-region trails) read it.
+        self.regions: list[str] = [self.default_region]
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.default_region)
@@ -154,6 +157,9 @@ def try_call(
     except ClientError as exc:
         if error_code(exc) in set(missing):
             return default
+        errors[key] = classify(exc)[0]
+        return None
+    except BotoCoreError as exc:  # an endpoint that cannot be reached for this one part (e.g. S3 Control)
         errors[key] = classify(exc)[0]
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from scanners.aws.context import AwsContext, try_call, with_errors
@@ -24,12 +25,18 @@ PUBLIC_GRANTEES = (
 BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
+# S3 is one global unit, but each bucket costs several calls: read a few buckets at a time so a large
+# account's S3 does not serialise the whole scan (at 5,000 resources it was most of the wall time).
+BUCKET_WORKERS = 8
+
+
 @collector("aws.s3.bucket", service="s3", regional=False)
 def buckets(ctx: AwsContext) -> Iterator[Resource]:
     s3 = ctx.client("s3")
     account_block, account_error = account_public_access_block(ctx)
-    for entry in ctx.paginate(s3, "list_buckets", "Buckets"):
-        yield _bucket(ctx, s3, entry, account_block, account_error)
+    entries = ctx.paginate(s3, "list_buckets", "Buckets")
+    with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="s3-bucket") as pool:
+        yield from pool.map(lambda entry: _bucket(ctx, s3, entry, account_block, account_error), entries)
 
 
 def account_public_access_block(ctx: AwsContext) -> tuple[dict[str, Any] | None, str | None]:

@@ -56,6 +56,7 @@ def collect_aws(
             inventory.coverage.extend(_unreachable(account_id, chosen, classify(exc)))
             continue
         all_regions.update(account_regions)
+        target.clients.regions = list(account_regions)
         units.extend(_units_for(target, chosen, account_regions))
     inventory.regions = sorted(all_regions)
     if on_plan is not None:
