@@ -66,9 +66,10 @@ class SlackRemediation:
                               frozenset(config.self_approval_accounts), timedelta(hours=config.request_expiry_hours))
 
     def service(self) -> RemediationService:
-        """A service on this thread's connection, with the approvers as configured right now."""
+        """A service on the calling thread's connection, with the approvers as configured right now."""
         assert self.services.remediation_env is not None
-        return RemediationService(self.services.db, list(self.services.rules.values()),
+        services = self.services
+        return RemediationService(lambda: services.db, list(services.rules.values()),
                                   self.services.remediation_env, self.policy(), clock=lambda: self.services.clock())
 
     def approvers_text(self) -> str:
