@@ -5,22 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pytest
 
 from bot.cli import main
 from rules.frameworks import framework_coverage, load_catalogues
 from rules.loader import load_rules
-from scanners.aws.scan import load_collectors
+from scanners.aws.scan import load_collectors as load_aws_collectors
+from scanners.azure.scan import load_collectors as load_azure_collectors
+from scanners.gcp.scan import load_collectors as load_gcp_collectors
 from scanners.registry import COLLECTORS
 
 TESTS = Path(__file__).parent
 
 
-def test_shipped_packs_validate_and_cover_every_automated_cis_control():
+def test_shipped_packs_validate_and_cover_every_automated_cis_aws_control():
     rules = load_rules()
     catalogue = load_catalogues()["cis-aws-3.0"]
     coverage = framework_coverage(catalogue, rules)
     assert coverage["automated_uncovered"] == []
     assert len(coverage["covered"]) >= 54
+
+
+@pytest.mark.parametrize(("provider", "key"), [("azure", "cis-azure-2.1"), ("gcp", "cis-gcp-2.0")])
+def test_azure_and_gcp_packs_have_at_least_twenty_cis_rules(provider, key):
+    rules = [rule for rule in load_rules() if rule.provider == provider and rule.frameworks.get(key)]
+    assert len(rules) >= 20
 
 
 def test_every_rule_maps_to_nist_and_pci_and_has_guidance():
@@ -37,10 +46,14 @@ def test_every_rule_is_exercised_by_a_test():
     assert missing == []
 
 
-def test_rules_and_collectors_match():
-    load_collectors()
-    produced = {t for _, c in COLLECTORS.items() if c.provider == "aws" for t in c.resource_types}
-    wanted = {rule.resource_type for rule in load_rules() if rule.provider == "aws"}
+@pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
+def test_rules_and_collectors_match(provider):
+    load_aws_collectors()
+    load_azure_collectors()
+    load_gcp_collectors()
+    produced = {t for _, c in COLLECTORS.items() if c.provider == provider for t in c.resource_types}
+    wanted = {rule.resource_type for rule in load_rules() if rule.provider == provider}
+    assert produced and wanted
     assert wanted - produced == set(), "rules for resource types no collector produces"
     assert produced - wanted == set(), "collectors whose resources no rule reads (collect only what rules need)"
 
