@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks
 from bot.orchestrator import ScanRequest, Submission
 from bot.schedules import schedule_command
+from bot.schedules import schedule_command
 from rules.frameworks import posture
 from rules.model import SEVERITIES
 from storage import audit, exceptions
@@ -120,6 +121,11 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
             f"Scan of {request.describe()} queued: {submission.waiting} scan(s) ahead of it "
             f"(at most {services.orchestrator.max_workers} at a time); results will be posted when it finishes."),
             submission=submission)
+    if submission.waiting:
+        return Reply(blocks.notice(
+            f"Scan of {request.describe()} queued: {submission.waiting} scan(s) ahead of it "
+            f"(at most {services.orchestrator.max_workers} at a time); results will be posted when it finishes."),
+            submission=submission)
     return Reply(blocks.notice(f"Scan of {request.describe()} started; results will be posted when it finishes."),
                  submission=submission)
 
@@ -143,6 +149,11 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
             lines.append(f"    and {len(gaps) - 10} more gaps")
     if not lines:
         lines.append("No scans yet. Try `scan aws`.")
+    from storage.schedules import list_schedules
+
+    for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
+        if (row["last_outcome"] or "").startswith("skipped"):
+            lines.append(f":warning: schedule {row['id']}: {row['last_outcome']}")
     from storage.outbox import counts
 
     queued = counts(db)
@@ -355,6 +366,7 @@ _COMMANDS = {
     "status": _status,
     "findings": _findings,
     "posture": _posture,
+    "schedule": lambda s, a, w: schedule_command(s, a, w),
     "schedule": lambda s, a, w: schedule_command(s, a, w),
     "suppressions": _suppressions,
     "ack": lambda s, a, w: _decision_command(s, a, w, "ack"),

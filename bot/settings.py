@@ -24,6 +24,16 @@ ids (S…, resolved with usergroups.users.list) or "*".
     max_suppression_days: 90
     suppressions_file: suppressions.yml
     accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
+    schedules:                     # declared scan schedules (shown as from configuration; bot/schedules.py)
+      - {accounts: [prod], cron: "0 6 * * 1-5", timezone: Europe/Paris, channel: C0PROD, regions: [eu-west-1]}
+    scans:                         # how scans share the bot process (all optional)
+      max_concurrent: 2            # scans at once; more wait in line
+      timeout_minutes: 60          # a longer scan stops and stores nothing
+      misfire_grace_minutes: 10    # a run missed by less runs once (coalesced); older runs are skipped
+      quiet: silent                # a scheduled scan with nothing new/reopened/resolved: silent, or line
+      housekeeping: "0 9 * * *"    # the daily expiry reminders (cron, in scans.timezone)
+      timezone: UTC                # default time zone of schedules
+      reminder_days: 7             # announce suppressions expiring within this many days
 """
 
 from __future__ import annotations
@@ -106,6 +116,8 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
+    schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
+    scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:
@@ -144,6 +156,9 @@ def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
         if not _PRINCIPAL.match(item):
             raise _err(source, key, f"{item!r} is not a Slack user id (U…/W…), user-group id (S…) or '*'")
     return items
+
+
+_TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
 
 
 _TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
@@ -231,6 +246,7 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
             raise _err(source, key, "must be a positive number of days")
         ints[key] = value
     ints["default_suppression_days"] = min(ints["default_suppression_days"], ints["max_suppression_days"])
+    scans = parse_scan_policy(data.get("scans"), source)
     scans = parse_scan_policy(data.get("scans"), source)
 
     remediation = data.get("remediation") or {}

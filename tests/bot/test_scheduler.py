@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.jobs import ScanScheduler, job_id
+from bot.schedules import schedule_lines
 from bot.settings import parse_config
 from storage import audit, schedules
 from storage.findings import query_findings
@@ -145,7 +146,9 @@ def test_missed_runs_older_than_the_grace_period_are_skipped_and_noted(tmp_path,
         assert estate.requests == [] and digests(slack) == []
         job = scheduler.scheduler.get_job(job_id(schedule_id))
         assert job.next_run_time > datetime.now(UTC) + timedelta(hours=23)
-        assert "skipped" in "\n".join(__import__("bot.schedules", fromlist=["x"]).schedule_lines(services))
+        assert "skipped" in "\n".join(schedule_lines(services))
+        status = json.loads(slash(make_app(services), "status").body)
+        assert f"schedule {schedule_id}: skipped: the run due at" in json.dumps(status)
     finally:
         services.close()
 
