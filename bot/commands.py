@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks
 from bot.orchestrator import ScanRequest, Submission
 from bot.schedules import schedule_command
-from bot.schedules import schedule_command
 from rules.frameworks import posture
 from rules.model import SEVERITIES
 from storage import audit, exceptions
@@ -116,11 +115,6 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
             f"A scan of {request.describe()} is already running (requested by {by} at {submission.started_at}); "
             "its results will be posted when it finishes."), ok=False, submission=submission)
     audit.record(services.db, "scan_requested", who.user, details={"scope": request.describe(), "source": who.source})
-    if submission.waiting:
-        return Reply(blocks.notice(
-            f"Scan of {request.describe()} queued: {submission.waiting} scan(s) ahead of it "
-            f"(at most {services.orchestrator.max_workers} at a time); results will be posted when it finishes."),
-            submission=submission)
     if submission.waiting:
         return Reply(blocks.notice(
             f"Scan of {request.describe()} queued: {submission.waiting} scan(s) ahead of it "
@@ -366,7 +360,6 @@ _COMMANDS = {
     "status": _status,
     "findings": _findings,
     "posture": _posture,
-    "schedule": lambda s, a, w: schedule_command(s, a, w),
     "schedule": lambda s, a, w: schedule_command(s, a, w),
     "suppressions": _suppressions,
     "ack": lambda s, a, w: _decision_command(s, a, w, "ack"),

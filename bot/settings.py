@@ -116,8 +116,6 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
-    schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
-    scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:
@@ -156,9 +154,6 @@ def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
         if not _PRINCIPAL.match(item):
             raise _err(source, key, f"{item!r} is not a Slack user id (U…/W…), user-group id (S…) or '*'")
     return items
-
-
-_TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
 
 
 _TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
@@ -246,7 +241,6 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
             raise _err(source, key, "must be a positive number of days")
         ints[key] = value
     ints["default_suppression_days"] = min(ints["default_suppression_days"], ints["max_suppression_days"])
-    scans = parse_scan_policy(data.get("scans"), source)
     scans = parse_scan_policy(data.get("scans"), source)
 
     remediation = data.get("remediation") or {}
