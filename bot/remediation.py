@@ -49,7 +49,16 @@ class Decision:
 
 
 class RemediationEnvironment:
-    """How to reach a finding's account: remediation clients, and a read-only re-collect of one resource."""
+    """How to reach a finding's account: remediation clients, and a read-only re-collect of one resource.
+
+    ``errors`` are the SDK failures a planning read may raise (the cloud's answer, reported to the user) and
+    ``classify`` names them; the defaults are AWS's, other clouds override both.
+    """
+
+    errors: tuple[type[BaseException], ...] = (ClientError, BotoCoreError)
+
+    def classify(self, exc: BaseException) -> tuple[str, str]:
+        return classify(exc)
 
     def clients(self, account_id: str) -> ClientFactory:
         raise NotImplementedError
@@ -104,8 +113,8 @@ class RemediationService:
             raise RemediationError(f"{finding['resource_id']} no longer exists")
         try:
             return finding, action.plan(resource, self.env.clients(finding["account_id"]))
-        except (ClientError, BotoCoreError) as exc:
-            error_class, message = classify(exc)
+        except self.env.errors as exc:
+            error_class, message = self.env.classify(exc)
             raise RemediationError(f"cannot plan {action.name}: {error_class}: {message}") from exc
 
     def request(self, ref: str, requested_by: str) -> tuple[int, Plan]:
@@ -222,8 +231,8 @@ class RemediationService:
                                 approver, "remediation_refused")
         try:
             fresh = action.plan(resource, client)
-        except (ClientError, BotoCoreError) as exc:
-            error_class, text = classify(exc)
+        except self.env.errors as exc:
+            error_class, text = self.env.classify(exc)
             return self._finish(request, remediations.FAILED, f"{error_class}: could not re-read the resource: {text}",
                                 approver, "remediation_failed")
         if fresh.noop:
