@@ -8,6 +8,7 @@ left to change, it is a no-op.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -117,14 +118,12 @@ class RemediationAction(ABC):
 
 def run_call(call: ApiCall, client: ClientFactory, result: ApplyResult) -> bool:
     """Make one call, recording its response (without HTTP metadata) or its error into ``result``."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         response = getattr(client(call.service, call.region), call.operation)(**call.params)
-    except (ClientError, BotoCoreError) as exc:
-        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+    except sdk_errors() as exc:
+        error_class, _ = classify_call_error(exc)
         result.ok = False
-        result.error_class = _error_class(str(code))
+        result.error_class = error_class
         result.error = str(exc)
         result.records.append(CallRecord(call.describe(), False, error=str(exc)))
         return False
@@ -132,6 +131,50 @@ def run_call(call: ApiCall, client: ClientFactory, result: ApplyResult) -> bool:
         response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
     result.records.append(CallRecord(call.describe(), True, response=_plain(response)))
     return True
+
+
+@functools.cache
+def sdk_errors() -> tuple[type[BaseException], ...]:
+    """The failures of a cloud call that are the cloud's answer (recorded), not a bug in an action (raised).
+
+    Each cloud's SDK is optional: an installation without the Azure or Google libraries runs AWS actions only.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    errors: list[type[BaseException]] = [ClientError, BotoCoreError]
+    try:
+        from azure.core.exceptions import AzureError
+
+        errors.append(AzureError)
+    except ImportError:
+        pass
+    try:
+        import requests
+        from google.api_core.exceptions import GoogleAPIError
+        from google.auth.exceptions import GoogleAuthError
+
+        errors.extend([GoogleAPIError, GoogleAuthError, requests.RequestException])
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def classify_call_error(exc: BaseException) -> tuple[str, str]:
+    """(error class, message) of a failed cloud call: AccessDenied, NotFound, Throttling, ... for every cloud."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return _error_class(str(exc.response.get("Error", {}).get("Code"))), str(exc)
+    module = type(exc).__module__
+    if module.startswith("azure."):
+        from scanners.azure.errors import classify
+
+        return classify(exc)
+    if module.startswith(("google.", "requests.")):
+        from scanners.gcp.errors import classify as classify_gcp
+
+        return classify_gcp(exc)
+    return _error_class(type(exc).__name__), str(exc)
 
 
 def _error_class(code: str) -> str:
