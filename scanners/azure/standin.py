@@ -2,8 +2,10 @@
 
 It serves the documented REST shapes the real SDK clients read (subscriptions, resource list, providers,
 GET by id and child paths, the Resource Graph query with ``$skipToken`` paging) over https with a
-self-signed certificate, so the SDK's real bearer-token policy runs unchanged. Every request is recorded
-(method, path, query, body), and faults (status, headers, how many times) can be injected per path.
+self-signed certificate, so the SDK's real bearer-token policy runs unchanged. A PATCH of a resource by id
+(what remediation sends) merges its ``properties`` and ``tags`` into the stored resource, so later GETs and
+Resource Graph answers show the change. Every request is recorded (method, path, query, body), and faults
+(status, headers, how many times) can be injected per path.
 """
 
 from __future__ import annotations
@@ -172,6 +174,8 @@ class ArmStandIn:
                     return fault.status, fault.body, fault.headers
         if method == "POST" and path == "/providers/microsoft.resourcegraph/resources":
             return 200, self._graph(body or {}), {}
+        if method == "PATCH":
+            return self._patch(path, body)
         if method != "GET":
             return 405, {"error": {"code": "MethodNotAllowed", "message": method}}, {}
         return self._get(path, query)
@@ -196,6 +200,26 @@ class ArmStandIn:
             body = self.children[path]
             return 200, ({"value": body} if isinstance(body, list) else body), {}
         return 404, {"error": {"code": "ResourceNotFound", "message": f"no resource at {path}"}}, {}
+
+    def _patch(self, path: str, body: Any) -> tuple[int, Any, Mapping[str, str]]:
+        """Update a resource in place, as ARM's PATCH does: the properties sent replace those stored (a JSON
+        null removes one); everything else is left alone. Answers 200 with the whole resource, no LRO."""
+        with self._lock:
+            resource = self.resources.get(path)
+            if resource is None:
+                return 404, {"error": {"code": "ResourceNotFound", "message": f"no resource at {path}"}}, {}
+            if not isinstance(body, dict):
+                return 400, {"error": {"code": "InvalidRequestContent", "message": "a JSON object is required"}}, {}
+            for key in ("properties", "tags"):
+                if isinstance(body.get(key), dict):
+                    merged = dict(resource.get(key) or {})
+                    for name, value in body[key].items():
+                        if value is None:
+                            merged.pop(name, None)
+                        else:
+                            merged[name] = value
+                    resource[key] = merged
+            return 200, resource, {}
 
     def _known_subscription(self, sub_id: str) -> str | None:
         return next((s for s in self.subscriptions if s.lower() == sub_id), None)
@@ -293,5 +317,8 @@ def _handler(standin: ArmStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             self._respond("POST")
+
+        def do_PATCH(self) -> None:  # noqa: N802
+            self._respond("PATCH")
 
     return Handler

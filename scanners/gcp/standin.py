@@ -10,12 +10,19 @@ points here exercises the production credential path without reaching Google.
 
 Faults are scripted per parent (``projects/x``, ``folders/n``, ``organizations/n``): a status code,
 optionally with ``Retry-After``, for the next N requests or for all of them.
+
+For remediation it also serves the two write surfaces the actions use, on the same estate: the Cloud Storage
+JSON API's bucket IAM policy (``GET``/``PUT /storage/v1/b/{bucket}/iam``, with etag preconditions) and the
+Compute API's firewall rules (``GET``/``PATCH /compute/v1/projects/{p}/global/firewalls/{name}``, answering
+a finished Operation). Writes change the stored assets, so a later ``ListAssets`` reports them. Faults for
+these paths are scripted with :meth:`CloudAssetStandIn.fail_path`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +33,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 CONTENT_TYPES = {"1": "RESOURCE", "2": "IAM_POLICY", "RESOURCE": "RESOURCE", "IAM_POLICY": "IAM_POLICY"}
 PROJECT_ASSET_TYPE = "cloudresourcemanager.googleapis.com/Project"
+DEFAULT_ETAG = base64.b64encode(b"standin-etag").decode()
+_BUCKET_IAM = re.compile(r"^/storage/v1/b/([^/]+)/iam$")
+_FIREWALL = re.compile(r"^/compute/v1/projects/([^/]+)/global/firewalls/([^/]+)$")
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -56,6 +66,13 @@ class Fault:
     message: str = ""
 
 
+@dataclass
+class PathFault:
+    method: str
+    pattern: str  # regex searched in the request path
+    fault: Fault
+
+
 class CloudAssetStandIn:
     """An in-memory estate served over HTTP on 127.0.0.1; use as a context manager or start()/stop()."""
 
@@ -65,7 +82,11 @@ class CloudAssetStandIn:
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each API request
         self.token_requests = 0
+        self.api_requests: list[tuple[str, str, Any]] = []  # (method, path, JSON body) on the write surfaces
         self._faults: dict[str, list[Fault]] = {}
+        self._path_faults: list[PathFault] = []
+        self._etags = 0
+        self._operations = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -120,6 +141,21 @@ class CloudAssetStandIn:
                 Fault(status, times, retry_after, message or f"stand-in {status} for {parent}")
             )
 
+    def fail_path(self, method: str, pattern: str, status: int, times: int | None = None, message: str = "") -> None:
+        """Answer the next ``times`` ``method`` requests whose path matches ``pattern`` (all when None)."""
+        with self._lock:
+            fault = Fault(status, times, None, message or f"stand-in {status} for {method} {pattern}")
+            self._path_faults.append(PathFault(method, pattern, fault))
+
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
+        """The stored IAM policy of a bucket (what the asset carries), for tests to read back."""
+        asset = self._asset(f"//storage.googleapis.com/{bucket}")
+        return None if asset is None else asset["iamPolicy"]
+
+    def firewall(self, project: str, name: str) -> dict[str, Any] | None:
+        asset = self._asset(f"//compute.googleapis.com/projects/{project}/global/firewalls/{name}")
+        return None if asset is None else asset["data"]
+
     def requests_for(self, parent: str) -> list[dict[str, list[str]]]:
         prefix = f"/v1/{parent}/"
         return [query for path, query in self.requests if path.startswith(prefix)]
@@ -137,7 +173,16 @@ class CloudAssetStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                standin._handle(self)
+                if self.path.startswith(("/storage/", "/compute/")):
+                    standin._handle_api(self, "GET")
+                else:
+                    standin._handle(self)
+
+            def do_PUT(self) -> None:  # noqa: N802
+                standin._handle_api(self, "PUT")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                standin._handle_api(self, "PATCH")
 
             def do_POST(self) -> None:  # noqa: N802
                 standin._handle_token(self)
@@ -223,6 +268,102 @@ class CloudAssetStandIn:
         if start + size < len(assets):
             body["nextPageToken"] = str(start + size)
         self._send_json(handler, 200, body)
+
+    # ------------------------------------------------------------ write surfaces (remediation)
+    def _handle_api(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        path = unquote(urlsplit(handler.path).path)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send_error(handler, 400, "the body is not JSON")
+            return
+        with self._lock:
+            self.api_requests.append((method, path, body))
+            self.authorizations.append(handler.headers.get("Authorization"))
+            fault = self._take_path_fault(method, path)
+        if fault is not None:
+            self._send_error(handler, fault.status, fault.message)
+            return
+        if match := _BUCKET_IAM.match(path):
+            status, answer = self._bucket_iam(method, match.group(1), body)
+        elif match := _FIREWALL.match(path):
+            status, answer = self._firewall(method, match.group(1), match.group(2), body)
+        else:
+            status, answer = 404, f"no route for {method} {path}"
+        if status >= 400:
+            self._send_error(handler, status, str(answer))
+            return
+        self._send_json(handler, status, answer)
+
+    def _take_path_fault(self, method: str, path: str) -> Fault | None:
+        for item in self._path_faults:
+            if item.method == method and re.search(item.pattern, path) and item.fault.remaining != 0:
+                if item.fault.remaining is not None:
+                    item.fault.remaining -= 1
+                return item.fault
+        return None
+
+    def _asset(self, name: str) -> dict[str, Any] | None:
+        return next((a for p in self.projects.values() for a in p.assets if a["name"] == name), None)
+
+    def _bucket_iam(self, method: str, bucket: str, body: Any) -> tuple[int, Any]:
+        """The JSON API's bucket Policy resource; a PUT must carry the current etag, if it carries one."""
+        with self._lock:
+            asset = self._asset(f"//storage.googleapis.com/{bucket}")
+            if asset is None or method not in ("GET", "PUT"):
+                return 404, f"No such bucket: {bucket}"
+            current = asset["iamPolicy"] or {"bindings": []}
+            if method == "PUT":
+                if not isinstance(body, dict):
+                    return 400, "a Policy object is required"
+                if body.get("etag") and body["etag"] != current.get("etag", DEFAULT_ETAG):
+                    return 412, "Precondition Failed: the policy changed since it was read (etag)"
+                self._etags += 1
+                current = {
+                    "version": body.get("version", 1),
+                    "bindings": [dict(b) for b in body.get("bindings") or [] if b.get("members")],
+                    "etag": base64.b64encode(f"standin-etag-{self._etags}".encode()).decode(),
+                }
+                asset["iamPolicy"] = current
+            return 200, {
+                "kind": "storage#policy",
+                "resourceId": f"projects/_/buckets/{bucket}",
+                "version": current.get("version", 1),
+                "etag": current.get("etag", DEFAULT_ETAG),
+                "bindings": [dict(b) for b in current.get("bindings") or []],
+            }
+
+    def _firewall(self, method: str, project: str, name: str, body: Any) -> tuple[int, Any]:
+        """A Compute firewall; PATCH merges the fields sent (JSON merge patch) and answers a DONE Operation."""
+        with self._lock:
+            full_name = f"//compute.googleapis.com/projects/{project}/global/firewalls/{name}"
+            asset = self._asset(full_name)
+            if asset is None or method not in ("GET", "PATCH"):
+                return 404, f"The resource 'projects/{project}/global/firewalls/{name}' was not found"
+            link = f"https://compute.googleapis.com/compute/v1/projects/{project}/global/firewalls/{name}"
+            if method == "GET":
+                return 200, {"kind": "compute#firewall", "selfLink": link, **asset["data"]}
+            if not isinstance(body, dict):
+                return 400, "a Firewall object is required"
+            data = dict(asset["data"])
+            for key, value in body.items():
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+            asset["data"] = data
+            self._operations += 1
+            return 200, {
+                "kind": "compute#operation",
+                "id": str(self._operations),
+                "name": f"operation-standin-{self._operations}",
+                "operationType": "patch",
+                "targetLink": link,
+                "status": "DONE",
+                "progress": 100,
+            }
 
     def _take_fault(self, parent: str) -> Fault | None:
         with self._lock:
