@@ -1,0 +1,1 @@
+"""Azure remediations: ARM PATCHes of one resource, through the generic resource API."""

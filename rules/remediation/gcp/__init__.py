@@ -1,0 +1,1 @@
+"""GCP remediations: Cloud Storage JSON API and Compute API writes."""
