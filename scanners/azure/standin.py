@@ -10,6 +10,7 @@ Resource Graph answers show the change. Every request is recorded (method, path,
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import ipaddress
 import json
@@ -104,6 +105,7 @@ class ArmStandIn:
         self.list_page_size = list_page_size
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
+        self._graph_snapshot: dict[str, dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._tmp = tempfile.TemporaryDirectory(prefix="skywarden-arm-")
         self.cert_path, key_path = self_signed_certificate(Path(self._tmp.name))
@@ -154,6 +156,12 @@ class ArmStandIn:
                       dict(headers or {}), times, body_contains)
         self.faults.append(fault)
         return fault
+
+    def freeze_graph(self, frozen: bool = True) -> None:
+        """Let Resource Graph keep answering the resources as they are now while writes go on, as its
+        indexing delay does after a change (ARM GETs stay current); ``freeze_graph(False)`` catches up."""
+        with self._lock:
+            self._graph_snapshot = copy.deepcopy(self.resources) if frozen else None
 
     def calls(self, method: str | None = None, contains: str = "") -> list[Recorded]:
         return [r for r in self.requests if (method is None or r.method == method) and contains.lower() in r.path]
@@ -263,7 +271,7 @@ class ArmStandIn:
         types = {t.strip().strip("'\"").lower() for t in match.group(1).split(",")} if match else None
         rows = [
             self._graph_row(r)
-            for _, r in sorted(self.resources.items())
+            for _, r in sorted((self.resources if self._graph_snapshot is None else self._graph_snapshot).items())
             if r["id"].split("/")[2].lower() in subs and (types is None or r["type"].lower() in types)
         ]
         options = body.get("options") or {}

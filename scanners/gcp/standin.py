@@ -21,6 +21,7 @@ these paths are scripted with :meth:`CloudAssetStandIn.fail_path`.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import threading
@@ -87,6 +88,7 @@ class CloudAssetStandIn:
         self._path_faults: list[PathFault] = []
         self._etags = 0
         self._operations = 0
+        self._frozen: dict[str, list[dict[str, Any]]] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,6 +148,12 @@ class CloudAssetStandIn:
         with self._lock:
             fault = Fault(status, times, None, message or f"stand-in {status} for {method} {pattern}")
             self._path_faults.append(PathFault(method, pattern, fault))
+
+    def freeze_assets(self, frozen: bool = True) -> None:
+        """Let ListAssets keep answering the estate as it is now while writes go on, as Cloud Asset's
+        ingestion lag does for minutes after a change; ``freeze_assets(False)`` catches up."""
+        with self._lock:
+            self._frozen = {pid: copy.deepcopy(p.assets) for pid, p in self.projects.items()} if frozen else None
 
     def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
         """The stored IAM policy of a bucket (what the asset carries), for tests to read back."""
@@ -405,7 +413,8 @@ class CloudAssetStandIn:
             "iamPolicy": project.iam_policy,
         }
         result = []
-        for asset in [project_asset, *project.assets]:
+        assets = project.assets if self._frozen is None else self._frozen.get(project.project_id, project.assets)
+        for asset in [project_asset, *assets]:
             out: dict[str, Any] = {
                 "name": asset["name"],
                 "assetType": asset["assetType"],
