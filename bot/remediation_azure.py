@@ -3,13 +3,15 @@
 The remediation actions name ``client("arm", None).get_resource(...)`` / ``.update_resource(...)``: GET and
 PATCH of one resource by its ARM id through azure-mgmt-resource, with the scan's connection settings (cloud,
 ``SKYWARDEN_AZURE_ARM_URL``, ``REQUESTS_CA_BUNDLE``). Writes may use their own credential; re-collects use
-the scan credential, so verification reads what a scan would.
+the scan credential, so verification reads what a scan would. Resource Graph indexes a change with a delay,
+so for the types an action writes the resource's own ARM properties are then read live (one GET by id).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -17,11 +19,12 @@ from azure.core.exceptions import AzureError
 from bot.remediation import RemediationEnvironment
 from rules.errors import RemediationError
 from rules.remediation.base import ClientFactory
-from scanners.azure.context import AzureClients
+from scanners.azure.context import AzureClients, base_properties
 from scanners.azure.credentials import AzureSettings, build_credential
 from scanners.azure.errors import classify
+from scanners.azure.inventory import ARM_TYPES, _api_versions
 from scanners.azure.scan import SubscriptionTarget, collect_azure
-from scanners.model import Resource
+from scanners.model import ERRORS_KEY, Resource
 
 
 class ArmResources:
@@ -102,4 +105,25 @@ class AzureRemediationEnvironment(RemediationEnvironment):
             gap = inventory.gaps[0]
             raise RemediationError(f"cannot re-collect {finding['resource_id']}: {gap.error_class}: {gap.message}")
         wanted = str(finding["resource_id"]).lower()
-        return next((r for r in inventory.resources if r.id.lower() == wanted), None)
+        resource = next((r for r in inventory.resources if r.id.lower() == wanted), None)
+        if resource is None or resource.type not in LIVE_READ_TYPES:
+            return resource
+        try:
+            return live_properties(resource, self._read().resources(subscription))
+        except self.errors as exc:
+            error_class, message = classify(exc)
+            raise RemediationError(f"cannot read {resource.id} live: {error_class}: {message}") from exc
+
+
+# Types whose collector builds the properties from the ARM row alone (base_properties), so a live GET by id
+# gives exactly what a scan would have, only current.
+LIVE_READ_TYPES = ("azure.storage.account",)
+
+
+def live_properties(resource: Resource, client: Any) -> Resource:
+    namespace = resource.id.split("/providers/", 1)[1].split("/", 1)[0]
+    versions = _api_versions(client, namespace)
+    (arm_type,) = ARM_TYPES[resource.type]
+    row = client.resources.get_by_id(resource.id, api_version=versions[arm_type]).as_dict()
+    properties = {**base_properties(row), **{k: v for k, v in resource.properties.items() if k == ERRORS_KEY}}
+    return replace(resource, properties=properties)

@@ -5,6 +5,10 @@ bucket IAM policy GET/PUT) and ``client("compute", None)`` (Compute API: firewal
 plain REST over google-auth's AuthorizedSession, at Google's endpoints unless ``SKYWARDEN_GCP_STORAGE_ENDPOINT``
 / ``SKYWARDEN_GCP_COMPUTE_ENDPOINT`` (or the arguments) name others, as Private Service Connect users need.
 Errors are raised as google-api-core exceptions, so they classify like the scan's.
+
+Re-collects go through Cloud Asset like a scan, but Cloud Asset takes minutes to reflect a change: for the
+types an action writes, the settings it wrote are then read live (bucket IAM policy, firewall rule), so the
+verification right after a fix judges the fix, not the index.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +28,9 @@ from google.auth.exceptions import GoogleAuthError
 from bot.remediation import RemediationEnvironment
 from rules.errors import CollectionError, RemediationError
 from rules.remediation.base import ClientFactory
+from rules.remediation.gcp.compute import firewall_ref
+from rules.remediation.gcp.storage import bucket_name
+from scanners.gcp.assets import public_members
 from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
 from scanners.gcp.errors import RetryPolicy, classify
 from scanners.gcp.scan import GcpScope, collect_gcp
@@ -130,7 +137,7 @@ class GcpRemediationEnvironment(RemediationEnvironment):
         self._asset = asset
         self.retry = retry
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._sessions: dict[int, Any] = {}
 
     def classify(self, exc: BaseException) -> tuple[str, str]:
         return classify(exc)
@@ -143,16 +150,20 @@ class GcpRemediationEnvironment(RemediationEnvironment):
                 raise RemediationError(str(exc)) from exc
         return self._credentials
 
-    def clients(self, account_id: str) -> ClientFactory:
+    def _services(self, credentials: Any) -> dict[str, Any]:
         from google.auth.transport.requests import AuthorizedSession
 
         with self._lock:
-            if self._session is None:
-                credentials = self._remediation_credentials or self._reader_credentials(f"projects/{account_id}")
-                self._session = AuthorizedSession(credentials)
-            session = self._session
-        services = {"storage": StorageJsonApi(session, self.endpoints.storage),
-                    "compute": ComputeApi(session, self.endpoints.compute)}
+            if id(credentials) not in self._sessions:
+                self._sessions[id(credentials)] = AuthorizedSession(credentials)
+            session = self._sessions[id(credentials)]
+        return {"storage": StorageJsonApi(session, self.endpoints.storage),
+                "compute": ComputeApi(session, self.endpoints.compute)}
+
+    def clients(self, account_id: str) -> ClientFactory:
+        with self._lock:
+            credentials = self._remediation_credentials or self._reader_credentials(f"projects/{account_id}")
+        services = self._services(credentials)
 
         def client(service: str, region: str | None) -> Any:
             if service not in services:
@@ -174,4 +185,34 @@ class GcpRemediationEnvironment(RemediationEnvironment):
         if inventory.gaps:
             gap = inventory.gaps[0]
             raise RemediationError(f"cannot re-collect {finding['resource_id']}: {gap.error_class}: {gap.message}")
-        return next((r for r in inventory.resources if r.id == finding["resource_id"]), None)
+        resource = next((r for r in inventory.resources if r.id == finding["resource_id"]), None)
+        if resource is None or resource.type not in LIVE_READ_TYPES:
+            return resource
+        with self._lock:
+            credentials = self._reader_credentials(f"projects/{project}")
+        services = self._services(credentials)
+        try:
+            return live_settings(resource, services)
+        except self.errors as exc:
+            error_class, message = classify(exc)
+            raise RemediationError(f"cannot read {resource.id} live: {error_class}: {message}") from exc
+
+
+LIVE_READ_TYPES = ("gcp.storage.bucket", "gcp.compute.firewall")
+
+
+def live_settings(resource: Resource, services: Mapping[str, Any]) -> Resource:
+    """The resource with the settings remediation writes read from the API itself, derived facts recomputed
+    as scanners/gcp/storage.py computes them."""
+    properties = dict(resource.properties)
+    if resource.type == "gcp.storage.bucket":
+        policy = services["storage"].get_bucket_iam_policy(bucket=bucket_name(resource.id))
+        policy = {k: policy[k] for k in ("version", "etag", "bindings") if k in policy}
+        public = public_members(policy)
+        prevention = ((properties.get("iamConfiguration") or {}).get("publicAccessPrevention") or "").lower()
+        properties.update(iamPolicy=policy, public_members=public, is_public=bool(public) and prevention != "enforced")
+    elif resource.type == "gcp.compute.firewall":
+        project, name = firewall_ref(resource.id)
+        live = services["compute"].get_firewall(project=project, firewall=name)
+        properties.update({k: v for k, v in live.items() if k not in ("kind", "selfLink")})
+    return replace(resource, properties=properties)

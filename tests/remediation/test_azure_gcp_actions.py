@@ -264,13 +264,18 @@ def test_unknown_resource_plans_fail_with_the_cloud_error_class(azure, gcp):
 
 
 # ------------------------------------------------------------------ the service flow, once per cloud
-def _flow(db, rules, env, rule_id: str, resource_id: str) -> dict[str, Any]:
+def _flow(db, rules, env, rule_id: str, resource_id: str, freeze: Callable[[bool], None]) -> dict[str, Any]:
     finding = next(f for f in query_findings(db) if f["rule_id"] == rule_id and f["resource_id"] == resource_id)
     svc = RemediationService(db, rules, env, ApprovalPolicy())
     request_id, plan = svc.request(str(finding["number"]), "alice")
     assert plan.calls
     assert svc.approve(request_id, "alice").refused  # four-eyes
-    decision = svc.approve(request_id, "bob")
+    # The inventory index lags behind writes (Resource Graph, Cloud Asset): verification must read live.
+    freeze(True)
+    try:
+        decision = svc.approve(request_id, "bob")
+    finally:
+        freeze(False)
     assert decision.ok and decision.state == "verified", decision.message
     assert decision.details["verification"]["outcome"] == "pass"
     assert query_findings(db, states=None, ids=[finding["id"]])[0]["state"] == "remediated"
@@ -288,7 +293,16 @@ def test_azure_service_flow(azure, rules, tmp_path):
     resource_id = storage_account(arm, "remflow")
     db = open_db(tmp_path / "azure.db")
     scan_azure(db, rules, AzureScope([SUB]), settings=env.settings, credential=StaticToken(), max_workers=2)
-    _flow(db, rules, env, "azure-storage-blob-anonymous-access-disabled", resource_id)
+    stale: list[Any] = []
+
+    def freeze(frozen: bool) -> None:
+        if not frozen:  # what Resource Graph answered while frozen, i.e. during the verification
+            row = next(r for r in arm._graph({"subscriptions": [SUB], "query": ""})["data"] if r["name"] == "remflow")
+            stale.append(row["properties"]["allowBlobPublicAccess"])
+        arm.freeze_graph(frozen)
+
+    _flow(db, rules, env, "azure-storage-blob-anonymous-access-disabled", resource_id, freeze)
+    assert stale == [True]  # the index still said public: the pass came from the live read
     assert arm.resources[resource_id.lower()]["properties"]["allowBlobPublicAccess"] is False
     patches = arm.calls("PATCH", "remflow")
     assert len(patches) == 1 and patches[0].body == {"properties": {"allowBlobPublicAccess": False}}
@@ -300,7 +314,16 @@ def test_gcp_service_flow(gcp, rules, tmp_path):
     db = open_db(tmp_path / "gcp.db")
     scan_gcp(db, rules, GcpScope(projects=[PROJECT]), settings=env.settings, client=client_for(standin),
              max_workers=2, retry=fast_retry())
-    _flow(db, rules, env, "gcp-compute-firewall-no-ssh-from-internet", resource_id)
+    stale: list[Any] = []
+
+    def freeze(frozen: bool) -> None:
+        if not frozen:
+            indexed = next(a for a in standin._frozen[PROJECT] if a["name"] == resource_id)
+            stale.append(indexed["data"]["disabled"])
+        standin.freeze_assets(frozen)
+
+    _flow(db, rules, env, "gcp-compute-firewall-no-ssh-from-internet", resource_id, freeze)
+    assert stale == [False]
     assert standin.firewall(PROJECT, "rem-flow")["disabled"] is True
     assert [(m, b) for m, p, b in standin.api_requests if m == "PATCH" and p.endswith("/rem-flow")] == [
         ("PATCH", {"disabled": True})]
