@@ -97,17 +97,42 @@ def make_client(token: str, base_url: str | None = None, retries: int = 2, backo
     return client
 
 
-def aws_scan_runner(rules: list[Rule], config: BotConfig) -> ScanRunner:
-    """The production runner: the same scan_aws the CLI uses."""
+def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, Any] | None = None,
+                      gcp: Mapping[str, Any] | None = None) -> ScanRunner:
+    """The production runner: the same scans the CLI runs, chosen by the request's provider.
+
+    Azure and GCP take their credentials and endpoints from the standard environment (AZURE_*, SKYWARDEN_AZURE_*,
+    GOOGLE_APPLICATION_CREDENTIALS, SKYWARDEN_GCP_*), exactly as `skywarden scan azure|gcp` does; ``azure`` and
+    ``gcp`` pass extra arguments to scan_azure / scan_gcp (settings, credential or client), as the demo does.
+    """
 
     def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
+        common = {"trigger": request.trigger, "requested_by": request.requested_by, "control": request.control}
+        if request.provider == "azure":
+            from bot.scanning_azure import AzureScope, scan_azure
+            from scanners.azure.credentials import AzureSettings
+
+            options = dict(azure or {})
+            options.setdefault("settings", AzureSettings.resolve())
+            return scan_azure(db, rules, AzureScope(subscriptions=list(request.accounts)), **options, **common)
+        if request.provider == "gcp":
+            from bot.scanning_gcp import scan_gcp
+            from scanners.gcp.credentials import GcpSettings
+            from scanners.gcp.scan import GcpScope
+
+            options = dict(gcp or {})
+            if "client" not in options:
+                options.setdefault("settings", GcpSettings.resolve())
+            return scan_gcp(db, rules, GcpScope(projects=list(request.accounts)), **options, **common)
         from bot.scanning import AwsScope, scan_aws
 
         scope = AwsScope(accounts=request.accounts, regions=request.regions, accounts_file=config.accounts_file)
-        return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by,
-                        control=request.control)
+        return scan_aws(db, rules, scope, **common)
 
     return run
+
+
+aws_scan_runner = cloud_scan_runner  # the name the console adapter and older callers use
 
 
 def aws_remediation_environment(config: BotConfig) -> RemediationEnvironment:
@@ -155,7 +180,7 @@ def build_services(settings: Settings, db_path: str) -> Services:
     rules = load_rules()
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
-    services = Services(db_path, settings.config, {r.id: r for r in rules}, aws_scan_runner(rules, settings.config),
+    services = Services(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
                         client, load_catalogues(), remediation_env=aws_remediation_environment(settings.config))
     sync_suppressions_file(services)
     return services

@@ -250,6 +250,8 @@ def finding_message(finding: Mapping[str, Any], **kwargs: Any) -> Message:
 
 
 # ---------------------------------------------------------------- digest
+_CLOUD_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP"}
+
 def digest_messages(
     scan_id: int,
     accounts: Sequence[str],
@@ -261,11 +263,13 @@ def digest_messages(
     posted: int,
     threaded: bool,
     status: str,
+    provider: str | None = None,
 ) -> list[Message]:
     from rules.model import SEVERITIES
 
+    cloud = f" {_CLOUD_NAMES.get(provider, provider)}" if provider else ""
     head = [
-        header(f"Skywarden scan #{scan_id}: {status}"),
+        header(f"Skywarden{cloud} scan #{scan_id}: {status}"),
         section(
             f"*Accounts*: {escape(', '.join(accounts)) or 'none'}\n"
             f"*Open findings by severity*: "

@@ -26,8 +26,9 @@ from storage.scans import coverage_for, recent_scans
 if TYPE_CHECKING:
     from bot.app import Services
 
-PROVIDERS = ("aws",)
-PLANNED_PROVIDERS = ("azure", "gcp")
+PROVIDERS = ("aws", "azure", "gcp")
+# Azure subscriptions and GCP projects have no regional scope: their inventory APIs answer for every location.
+_SCOPE_WORD = {"aws": "account", "azure": "subscription", "gcp": "project"}
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20
 
@@ -93,14 +94,18 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
     if not args:
         raise UsageError("scan needs a provider: scan aws [account] [region ...]")
     provider = args[0].lower()
-    if provider in PLANNED_PROVIDERS:
-        return Reply(blocks.notice(f"{provider} scanning is not available yet; only aws is."), ok=False)
     if provider not in PROVIDERS:
-        raise UsageError(f"unknown provider {args[0]!r}: scan aws [account] [region ...]")
-    accounts = [a for a in args[1:] if not _REGION.match(a)]
-    regions = tuple(a for a in args[1:] if _REGION.match(a))
+        raise UsageError(f"unknown provider {args[0]!r}: scan aws|azure|gcp [account] [region ...]")
+    if provider == "aws":
+        accounts = [a for a in args[1:] if not _REGION.match(a)]
+        regions = tuple(a for a in args[1:] if _REGION.match(a))
+    else:
+        accounts, regions = list(args[1:]), ()
+    word = _SCOPE_WORD[provider]
     if len(accounts) > 1:
-        raise UsageError(f"one account at a time (got {', '.join(accounts)}); regions look like us-east-1")
+        raise UsageError(f"one {word} at a time (got {', '.join(accounts)}); AWS regions look like us-east-1")
+    if provider == "gcp" and not accounts:
+        raise UsageError("scan gcp needs a project: scan gcp <project-id>")
     account_ids = tuple(services.config.account_id(a) for a in accounts)
     allowed, why = services.access.can_scan(who.user, list(account_ids))
     if not allowed:

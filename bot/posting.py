@@ -146,6 +146,7 @@ class SlackPublisher:
             digest = blocks.digest_messages(
                 outcome.scan_id, names, per_channel.get(channel, Counter()), news[channel]["new"],
                 news[channel]["reopened"], news[channel]["resolved"], gaps, len(findings), threaded, outcome.status,
+                provider=outcome.inventory.provider,
             )
             parent = None
             for message in digest:

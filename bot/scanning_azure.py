@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.scanning import ScanOutcome, run_scan
+from bot.scanning import ScanControl, ScanOutcome, run_scan
 from rules.errors import CollectionError
 from rules.model import Rule
 from scanners.azure.context import AzureClients
@@ -40,6 +40,7 @@ def scan_azure(
     requested_by: str | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
+    control: ScanControl | None = None,
 ) -> ScanOutcome:
     """Run an Azure scan and store it. Raises CollectionError naming the scope when nothing could be read.
 
@@ -69,4 +70,4 @@ def scan_azure(
             raise CollectionError(f"no Azure subscription to scan: the credentials see none ({scope_text})")
         return collect_azure(clients, targets, resource_types, max_workers, on_result, on_plan)
 
-    return run_scan(db, rules, "azure", scope.describe(settings), collect, trigger, requested_by)
+    return run_scan(db, rules, "azure", scope.describe(settings), collect, trigger, requested_by, control)

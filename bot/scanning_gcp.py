@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.scanning import ScanOutcome, run_scan
+from bot.scanning import ScanControl, ScanOutcome, run_scan
 from rules.errors import CollectionError
 from rules.model import Rule
 from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
@@ -29,6 +29,7 @@ def scan_gcp(
     requested_by: str | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
+    control: ScanControl | None = None,
 ) -> ScanOutcome:
     """Run a GCP scan and store it. Raises CollectionError when nothing at all could be collected.
 
@@ -63,4 +64,4 @@ def scan_gcp(
         )
 
     description = {**scope.describe(), "asset_endpoint": settings.asset_endpoint}
-    return run_scan(db, rules, "gcp", description, collect, trigger, requested_by)
+    return run_scan(db, rules, "gcp", description, collect, trigger, requested_by, control)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.commands import Reply, Who
 
-PROVIDERS = ("aws",)
+PROVIDERS = ("aws", "azure", "gcp")
 QUIET_MODES = ("silent", "line")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _CHANNEL_REF = re.compile(
@@ -226,7 +226,7 @@ def sync_config(services: Services) -> None:
 
 
 # ---------------------------------------------------------------- the command
-USAGE = ('schedule add aws <account|all> "<cron>" [#channel] [region ...] [--tz Zone] · schedule list · '
+USAGE = ('schedule add aws|azure|gcp <account|all> "<cron>" [#channel] [region ...] [--tz Zone] · schedule list · '
          "schedule remove <id> · schedule pause <id> · schedule resume <id>")
 
 
@@ -248,12 +248,17 @@ def channel_ref(text: str) -> str | None:
     return match.group("escaped") or match.group("id") or match.group("name")
 
 
-def resolve_account(services: Services, ref: str) -> str:
-    """A configured name or id; without configured accounts, a 12-digit id. Unknown -> InvalidSchedule."""
+def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
+    """A configured name or id; otherwise an id of the provider's shape (AWS account, Azure subscription, GCP
+    project). Unknown -> InvalidSchedule."""
+    from bot.settings import ACCOUNT_ID_PATTERNS
+
     account = services.config.account(ref)
     if account is not None:
+        if account.provider != provider:
+            raise InvalidSchedule(f"{ref!r} is an {account.provider} account, not {provider}")
         return account.id
-    if re.fullmatch(r"\d{12}", ref):
+    if ACCOUNT_ID_PATTERNS[provider][0].fullmatch(ref):
         return ref
     known = ", ".join(a.name for a in services.config.accounts) or "none configured; use a 12-digit id"
     raise InvalidSchedule(f"unknown account {ref!r} (known: {known})")
@@ -273,9 +278,12 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
     if len(rest) < 3:
         raise UsageError(USAGE)
     provider, account, cron, *extra = rest
-    if provider.lower() not in PROVIDERS:
-        raise UsageError(f"unknown provider {provider!r}: only aws can be scheduled")
-    accounts = () if account.lower() in ("all", "*") else (resolve_account(services, account),)
+    provider = provider.lower()
+    if provider not in PROVIDERS:
+        raise UsageError(f"unknown provider {provider!r}: one of {', '.join(PROVIDERS)}")
+    if provider == "gcp" and account.lower() in ("all", "*"):
+        raise UsageError("a GCP schedule needs a project: schedule add gcp <project> \"<cron>\"")
+    accounts = () if account.lower() in ("all", "*") else (resolve_account(services, account, provider),)
     channel, regions = default_channel, []
     for word in extra:
         if channel_ref(word):
@@ -285,7 +293,7 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
         else:
             raise UsageError(f"unexpected {word!r}: {USAGE}")
     make_trigger(cron, timezone)
-    return ScheduleRequest(provider.lower(), accounts, tuple(regions), cron, timezone, channel)
+    return ScheduleRequest(provider, accounts, tuple(regions), cron, timezone, channel)
 
 
 def describe(services: Services, row: Mapping[str, Any]) -> str:

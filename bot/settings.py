@@ -87,6 +87,15 @@ class AccountConfig:
     id: str
     name: str
     tags: tuple[str, ...] = ()
+    provider: str = "aws"
+
+
+# What an account id looks like per cloud: an AWS account, an Azure subscription, a GCP project.
+ACCOUNT_ID_PATTERNS = {
+    "aws": (re.compile(r"\d{12}"), "a 12-digit AWS account id"),
+    "azure": (re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"), "an Azure subscription id (GUID)"),
+    "gcp": (re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]"), "a GCP project id"),
+}
 
 
 @dataclass(frozen=True)
@@ -172,13 +181,17 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         key = f"accounts[{index}]"
         if not isinstance(entry, dict) or "id" not in entry:
             raise _err(source, key, "needs an id")
-        for extra in sorted(set(entry) - {"id", "name", "tags"}):
+        for extra in sorted(set(entry) - {"id", "name", "tags", "provider"}):
             raise _err(source, f"{key}.{extra}", "unknown key")
         account_id = str(entry["id"])
-        if not re.fullmatch(r"\d{12}", account_id):
-            raise _err(source, f"{key}.id", f"{account_id!r} is not a 12-digit AWS account id")
+        provider = str(entry.get("provider") or "aws")
+        if provider not in ACCOUNT_ID_PATTERNS:
+            raise _err(source, f"{key}.provider", f"{provider!r} is not one of aws, azure, gcp")
+        pattern, what = ACCOUNT_ID_PATTERNS[provider]
+        if not pattern.fullmatch(account_id):
+            raise _err(source, f"{key}.id", f"{account_id!r} is not {what}")
         accounts.append(AccountConfig(account_id, str(entry.get("name") or account_id),
-                                      _strings(entry.get("tags") or [], source, f"{key}.tags")))
+                                      _strings(entry.get("tags") or [], source, f"{key}.tags"), provider))
     config = BotConfig(accounts=tuple(accounts))
     names = {a.name: a.id for a in accounts}
 
@@ -190,8 +203,10 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         for ref in refs:
             if ref in names:
                 out.append(names[ref])
-            elif re.fullmatch(r"\d{12}", ref):
+            elif ACCOUNT_ID_PATTERNS["aws"][0].fullmatch(ref) or ACCOUNT_ID_PATTERNS["azure"][0].fullmatch(ref):
                 out.append(ref)
+            elif ref in {a.id for a in accounts}:
+                out.append(ref)  # a GCP project listed under accounts
             else:
                 raise _err(source, key, f"unknown account {ref!r} (not an id, nor a name under accounts)")
         return tuple(out)

@@ -71,13 +71,22 @@ def test_the_channel_defaults_to_where_the_command_was_typed(app, services):
     ('schedule add aws prod "0 6 * * 1-9"', "invalid cron expression"),
     ('schedule add aws staging "0 6 * * *"', "unknown account 'staging' (known: prod, dev)"),
     ('schedule add aws prod "0 6 * * *" --tz Mars/Olympus', "unknown time zone 'Mars/Olympus'"),
-    ('schedule add gcp prod "0 6 * * *"', "only aws can be scheduled"),
+    ('schedule add oracle prod "0 6 * * *"', "unknown provider 'oracle'"),
+    ('schedule add gcp prod "0 6 * * *"', "'prod' is an aws account, not gcp"),
+    ('schedule add gcp all "0 6 * * *"', "a GCP schedule needs a project"),
     ("schedule remove x", "schedule remove <id>"),
     ("schedule frobnicate", "unknown schedule command"),
 ])
 def test_invalid_requests_get_a_clear_private_error(app, services, command, error):
     assert error in text(slash(app, command))
     assert len(schedules.list_schedules(services.db)) == 1
+
+
+def test_azure_and_gcp_scopes_can_be_scheduled(app, services):
+    assert "added" in text(slash(app, 'schedule add azure 5f1c0a3e-0000-4000-8000-00000000a001 "0 6 * * *"'))
+    assert "added" in text(slash(app, 'schedule add gcp acme-web-prod "30 6 * * 1-5"'))
+    providers = sorted(row["provider"] for row in schedules.list_schedules(services.db))
+    assert providers == ["aws", "azure", "gcp"]
 
 
 def test_authorization_is_the_scan_permission(app, services):
