@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class HousekeepingResult:
     ended: list[int] = field(default_factory=list)
     announced: list[tuple[int, str]] = field(default_factory=list)  # (exception id, channel)
+    expired_requests: list[int] = field(default_factory=list)  # remediation requests nobody decided in time
 
 
 def _iso(moment: datetime) -> str:
@@ -48,7 +49,9 @@ def run_housekeeping(services: Services) -> HousekeepingResult:
             outbox_id = outbox.enqueue(db, "chat.postMessage", channel, {"channel": channel, **message.payload()})
             housekeeping.attach_reminder_outbox(db, reminder_id, outbox_id)
             result.announced.append((exception["id"], channel))
-    audit.record(db, "housekeeping", details={"ended": result.ended, "announced": len(result.announced)})
+    result.expired_requests = services.remediation.sweep_expired()
+    audit.record(db, "housekeeping", details={"ended": result.ended, "announced": len(result.announced),
+                                              "expired_requests": result.expired_requests})
     services.publisher.flush()
     return result
 

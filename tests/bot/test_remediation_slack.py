@@ -262,6 +262,20 @@ def test_expired_request_is_refused_and_shown_expired(make_world):
     assert world.audit("remediation_expired")
 
 
+def test_daily_housekeeping_expires_requests_nobody_decided(make_world):
+    from bot.housekeeping import run_housekeeping
+
+    world = make_world(request_expiry_hours=2)
+    request = world.request()
+    later = world.services.clock() + timedelta(hours=3)
+    world.services.clock = lambda: later
+    result = run_housekeeping(world.services)
+    assert result.expired_requests == [request["id"]]
+    assert remediations.get(world.services.db, request["id"])["state"] == "expired"
+    assert "Expired" in json.dumps(world.updates(request["approval_ts"])[-1]["blocks"])
+    assert run_housekeeping(world.services).expired_requests == []
+
+
 def test_resource_changed_since_the_plan_is_refused_and_already_fixed_is_a_noop(make_world):
     world = make_world()
     s3 = boto3.client("s3", region_name="us-east-1")
