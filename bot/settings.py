@@ -7,6 +7,9 @@ ids (S…, resolved with usergroups.users.list) or "*".
 
     accounts:                      # optional names and tags for routing and permissions
       - {id: "111111111111", name: prod, tags: [production]}
+      - {id: "333333333333", name: sandbox}
+      - {id: 5f1c0a3e-0000-4000-8000-00000000a001, name: azure-prod, provider: azure}
+      - {id: acme-web-prod, name: web, provider: gcp}
     routing:                       # every matching route gets the finding; all given criteria must match
       - {channel: C0PROD, accounts: [prod]}
       - {channel: C0SECOPS, severities: [critical, high]}
