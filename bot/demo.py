@@ -97,9 +97,10 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
                 f" ({view['percent']}%)"
             )
     click.echo("")
-    click.echo("Top findings:")
+    click.echo("Top findings (each a check that FAILED on a resource):")
     for row in rows[:12]:
-        click.echo(f"  #{row['number']:<4} {row['severity']:<8} {row['title']}  [{row.get('resource_name')}]")
+        click.echo(f"  #{row['number']:<4} {row['severity']:<8} FAIL  {row['title']}  [{row['provider']}:"
+                   f" {row.get('resource_name')}]")
     click.echo("")
     click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
     try:
