@@ -132,16 +132,26 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
     return run
 
 
-aws_scan_runner = cloud_scan_runner  # the name the console adapter and older callers use
 
+def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
+    """Remediation for every cloud, chosen by each finding's provider.
 
-def aws_remediation_environment(config: BotConfig) -> RemediationEnvironment:
-    """Remediation clients from each account's remediation_role_arn in the accounts file; boto3's chain otherwise."""
+    AWS: each account's remediation_role_arn from the accounts file, boto3's chain otherwise. Azure and GCP: the
+    same connection settings as their scans (credentials are only built when a remediation first needs them).
+    """
+    from bot.remediation import MultiCloudEnvironment
     from bot.remediation_aws import AwsRemediationEnvironment
+    from bot.remediation_azure import AzureRemediationEnvironment
+    from bot.remediation_gcp import GcpRemediationEnvironment
     from scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(config.accounts_file).accounts if config.accounts_file else []
-    return AwsRemediationEnvironment(base_session(), specs)
+    return MultiCloudEnvironment({
+        "aws": AwsRemediationEnvironment(base_session(), specs),
+        "azure": AzureRemediationEnvironment(),
+        "gcp": GcpRemediationEnvironment(),
+    })
+
 
 
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
@@ -181,7 +191,7 @@ def build_services(settings: Settings, db_path: str) -> Services:
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
     services = Services(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
-                        client, load_catalogues(), remediation_env=aws_remediation_environment(settings.config))
+                        client, load_catalogues(), remediation_env=cloud_remediation_environment(settings.config))
     sync_suppressions_file(services)
     return services
 

@@ -162,7 +162,7 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from bot.app import Services, aws_remediation_environment, aws_scan_runner, sync_suppressions_file
+    from bot.app import Services, cloud_remediation_environment, cloud_scan_runner, sync_suppressions_file
     from rules.errors import SkywardenError
     from rules.frameworks import load_catalogues
     from rules.loader import load_rules
@@ -172,7 +172,7 @@ def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Serv
         catalogues = load_catalogues()
     except SkywardenError:
         rules, catalogues = [], {}
-    services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or aws_scan_runner(rules, config),
-                        None, catalogues, remediation_env=aws_remediation_environment(config))
+    services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
+                        None, catalogues, remediation_env=cloud_remediation_environment(config))
     sync_suppressions_file(services)
     return services

@@ -29,12 +29,19 @@ def describe_plan(plan: Plan) -> str:
 
 
 def _service(obj: dict[str, Any], accounts_file: str | None, profile: str | None) -> Any:
-    from bot.remediation import ApprovalPolicy, RemediationService
+    from bot.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
     from bot.remediation_aws import AwsRemediationEnvironment
+    from bot.remediation_azure import AzureRemediationEnvironment
+    from bot.remediation_gcp import GcpRemediationEnvironment
     from scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(Path(accounts_file)).accounts if accounts_file else []
-    environment = AwsRemediationEnvironment(base_session(profile), specs)
+    # Azure and GCP use the scans' connection settings from the environment; nothing is built until needed.
+    environment = MultiCloudEnvironment({
+        "aws": AwsRemediationEnvironment(base_session(profile), specs),
+        "azure": AzureRemediationEnvironment(),
+        "gcp": GcpRemediationEnvironment(),
+    })
     return RemediationService(open_db(obj["db"]), load_rules(), environment, ApprovalPolicy())
 
 

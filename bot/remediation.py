@@ -60,11 +60,28 @@ class RemediationEnvironment:
     def classify(self, exc: BaseException) -> tuple[str, str]:
         return classify(exc)
 
+    def for_provider(self, provider: str) -> RemediationEnvironment:
+        """The environment that reaches ``provider``'s accounts (a multi-cloud environment picks one)."""
+        return self
+
     def clients(self, account_id: str) -> ClientFactory:
         raise NotImplementedError
 
     def collect(self, finding: Mapping[str, Any]) -> Resource | None:
         raise NotImplementedError
+
+
+class MultiCloudEnvironment(RemediationEnvironment):
+    """One environment per cloud; the service asks for the one matching each finding's provider."""
+
+    def __init__(self, environments: Mapping[str, RemediationEnvironment]) -> None:
+        self.environments = dict(environments)
+
+    def for_provider(self, provider: str) -> RemediationEnvironment:
+        try:
+            return self.environments[provider]
+        except KeyError:
+            raise RemediationError(f"remediation is not configured for {provider} in this deployment") from None
 
 
 class RemediationService:
@@ -84,6 +101,9 @@ class RemediationService:
         self.env = environment
         self.policy = policy or ApprovalPolicy()
         self.clock = clock
+
+    def _env(self, finding: Mapping[str, Any]) -> RemediationEnvironment:
+        return self.env.for_provider(finding["provider"])
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -108,13 +128,13 @@ class RemediationService:
         _, action = self._action(finding)
         if finding["state"] not in ACTIVE_STATES:
             raise RemediationError(f"finding #{finding['number']} is {finding['state']}: nothing to remediate")
-        resource = self.env.collect(finding)
+        resource = self._env(finding).collect(finding)
         if resource is None:
             raise RemediationError(f"{finding['resource_id']} no longer exists")
         try:
-            return finding, action.plan(resource, self.env.clients(finding["account_id"]))
-        except self.env.errors as exc:
-            error_class, message = self.env.classify(exc)
+            return finding, action.plan(resource, self._env(finding).clients(finding["account_id"]))
+        except self._env(finding).errors as exc:
+            error_class, message = self._env(finding).classify(exc)
             raise RemediationError(f"cannot plan {action.name}: {error_class}: {message}") from exc
 
     def request(self, ref: str, requested_by: str) -> tuple[int, Plan]:
@@ -224,15 +244,15 @@ class RemediationService:
         finding = self._finding(request["finding_id"])
         rule, action = self._action(finding)
         approved_plan = Plan.from_dict(request["plan"])
-        client = self.env.clients(finding["account_id"])
-        resource = self.env.collect(finding)
+        client = self._env(finding).clients(finding["account_id"])
+        resource = self._env(finding).collect(finding)
         if resource is None:
             return self._finish(request, remediations.FAILED, "refused: the resource no longer exists",
                                 approver, "remediation_refused")
         try:
             fresh = action.plan(resource, client)
-        except self.env.errors as exc:
-            error_class, text = self.env.classify(exc)
+        except self._env(finding).errors as exc:
+            error_class, text = self._env(finding).classify(exc)
             return self._finish(request, remediations.FAILED, f"{error_class}: could not re-read the resource: {text}",
                                 approver, "remediation_failed")
         if fresh.noop:
@@ -268,7 +288,7 @@ class RemediationService:
         fix = remediations.get(self.db, request["undo_of"])
         assert fix is not None
         result = action.undo(Plan.from_dict(fix["plan"]), request["undo_state"],
-                             self.env.clients(finding["account_id"]))
+                             self._env(finding).clients(finding["account_id"]))
         if not result.ok:
             return self._finish(request, remediations.FAILED, f"{result.error_class}: {result.error}", approver,
                                 "undo_failed", result=result.to_dict())
@@ -279,7 +299,7 @@ class RemediationService:
                             approver, "undo_applied", result=result.to_dict(), verification=verification)
 
     def _verify(self, rule: Rule, finding: Mapping[str, Any]) -> dict[str, Any]:
-        resource = self.env.collect(finding)
+        resource = self._env(finding).collect(finding)
         if resource is None:
             return {"passed": False, "outcome": "missing", "detail": "resource not found when re-collected"}
         outcome, detail = evaluate_one(rule, resource, resource.properties, resource.properties.get("_errors"))

@@ -1,0 +1,52 @@
+"""The service reaches each finding's cloud through the matching environment, and says so when none is set up."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
+from rules.errors import RemediationError
+from storage.db import open_db
+from tests.bot.helpers import RULES
+
+
+class Recording(RemediationEnvironment):
+    def __init__(self) -> None:
+        self.collected: list[str] = []
+
+    def collect(self, finding):
+        self.collected.append(finding["resource_id"])
+        return None  # "no longer exists": enough to see which environment was asked
+
+    def clients(self, account_id):
+        raise AssertionError("not reached")
+
+
+def insert_finding(db, provider: str, number: int) -> None:
+    db["findings"].insert({
+        "id": f"f{number}", "number": number, "rule_id": "aws-s3-bucket-block-public-access",
+        "resource_id": f"{provider}-resource", "resource_type": "aws.s3.bucket", "provider": provider,
+        "account_id": "a", "region": "global", "severity": "high", "title": "t", "frameworks": "{}",
+        "state": "open", "state_changed_at": "2026-01-01", "first_seen": "2026-01-01", "last_seen": "2026-01-01",
+        "reopened_count": 0,
+    })
+
+
+def test_findings_go_to_their_own_cloud(tmp_path):
+    db = open_db(tmp_path / "m.db")
+    insert_finding(db, "azure", 1)
+    insert_finding(db, "gcp", 2)
+    azure, gcp = Recording(), Recording()
+    service = RemediationService(db, list(RULES.values()), MultiCloudEnvironment({"azure": azure, "gcp": gcp}))
+    for ref in ("1", "2"):
+        with pytest.raises(RemediationError, match="no longer exists"):
+            service.plan(ref)
+    assert azure.collected == ["azure-resource"] and gcp.collected == ["gcp-resource"]
+
+
+def test_a_cloud_without_an_environment_is_a_clear_error(tmp_path):
+    db = open_db(tmp_path / "m.db")
+    insert_finding(db, "gcp", 1)
+    service = RemediationService(db, list(RULES.values()), MultiCloudEnvironment({"aws": Recording()}))
+    with pytest.raises(RemediationError, match="not configured for gcp"):
+        service.plan("1")
