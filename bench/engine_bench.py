@@ -20,7 +20,6 @@ import argparse
 import copy
 import gc
 import json
-import os
 import random
 import sys
 import time
@@ -33,18 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_CONFIG_FILE="/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    AWS_EC2_METADATA_DISABLED="true",
-    MOTO_EC2_LOAD_DEFAULT_AMIS="false",  # the estate needs no public AMIs (and their snapshots)
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
+# Before boto3 or moto is imported: the demo's offline environment (dummy credentials, no metadata endpoint,
+# no AWS_ENDPOINT_URL or profile, moto's one-AMI list).
+from bot.demo import demo_environment  # noqa: E402
+
+demo_environment()
 
 RESULTS = ROOT / "bench" / "results" / "engine.json"
 TARGET_RATIO = 3.0
