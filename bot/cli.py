@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from rules.errors import SkywardenError
 from rules.frameworks import framework_coverage, load_catalogues
 from rules.loader import load_rules, rule_files
 from rules.model import SEVERITIES, Rule
-from storage.db import db_path, open_db
+from storage.db import DEFAULT_DB, db_path, open_db
+from storage.dbfile import describe_error
 from storage.findings import ACTIVE_STATES, STATES, query_findings
 
 
@@ -27,6 +29,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SkywardenError as exc:
             raise click.ClickException(str(exc)) from exc
+        except sqlite3.Error as exc:  # the database failed mid-command (lock held too long, a damaged page)
+            raise click.ClickException(describe_error((ctx.obj or {}).get("db", "the database"), exc)) from exc
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -255,7 +259,7 @@ def findings(
     output: str | None,
 ) -> None:
     """List stored findings."""
-    db = open_db(obj["db"])
+    db = open_db(obj["db"], readonly=True)
     rows = query_findings(
         db,
         states=states or ("open",),
@@ -278,7 +282,7 @@ def status(obj: dict[str, Any], limit: int) -> None:
     """Recent scans with their coverage gaps."""
     from storage.scans import coverage_for, recent_scans
 
-    db = open_db(obj["db"])
+    db = open_db(obj["db"], readonly=True)
     scans = recent_scans(db, limit)
     if not scans:
         click.echo("no scans yet")
@@ -368,10 +372,13 @@ def frameworks(fmt: str) -> None:
 @click.option("--keep-db", is_flag=True, help="Keep the previous demo database instead of starting fresh.")
 @click.pass_obj
 def demo(obj: dict[str, Any], keep_db: bool) -> None:
-    """Scan an embedded, deliberately misconfigured AWS estate (no credentials, no network)."""
-    from bot.demo import run_demo
+    """Scan an embedded, deliberately misconfigured AWS estate (no credentials, no network).
 
-    run_demo(obj["db"] if obj["db"] != "skywarden.db" else "skywarden-demo.db", fresh=not keep_db)
+    It uses ./skywarden-demo.db, or the --db / SKYWARDEN_DB file if that is new or an earlier demo's: it
+    refuses any other database rather than overwrite it."""
+    from bot.demo import DEMO_DB, run_demo
+
+    run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, fresh=not keep_db)
 
 
 

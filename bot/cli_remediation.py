@@ -84,7 +84,7 @@ def audit(obj: dict[str, Any], finding: str | None, fmt: str, output: str | None
     from storage import audit as audit_log
     from storage.findings import get_finding
 
-    db = open_db(obj["db"])
+    db = open_db(obj["db"], readonly=True)
     finding_id = None
     if finding:
         row = get_finding(db, finding)

@@ -7,6 +7,7 @@ environment so no SDK ever looks for an instance metadata endpoint.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,14 @@ from rules.errors import SkywardenError
 from rules.frameworks import load_catalogues, posture
 from rules.loader import load_rules
 from rules.model import SEVERITIES
+from storage import schema
 from storage.db import open_db
+from storage.dbfile import check_file, describe_error
 from storage.findings import ACTIVE_STATES, query_findings
 
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
+DEMO_DB = "skywarden-demo.db"
+DEMO_PURPOSE = "demo"
 _DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "demo",
     "AWS_SECRET_ACCESS_KEY": "demo",
@@ -43,6 +48,44 @@ def demo_environment() -> None:
         os.environ.setdefault("MOTO_AMIS_PATH", str(amis))
 
 
+def claim_demo_database(path: Path, fresh: bool) -> None:
+    """The demo writes (and with ``fresh`` deletes) only databases it created itself, marked as such.
+
+    Anything else at that path, a production ledger with its audit log and suppressions above all, is refused
+    before it is touched: not deleted, not written, not even migrated."""
+    check_file(path, must_exist=False)  # a directory is refused here
+    if not path.exists():
+        return
+    purpose, why = _purpose(path)
+    if purpose != DEMO_PURPOSE:
+        raise SkywardenError(
+            f"{path} is not a demo database ({why}); the demo never writes to or deletes a database it did not "
+            "create. Run it without --db / SKYWARDEN_DB (it uses ./skywarden-demo.db) or name a new file"
+        )
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _purpose(path: Path) -> tuple[str | None, str]:
+    """What the database's meta table says it is for, read without writing anything."""
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return None, describe_error(path, exc)
+    try:
+        row = conn.execute(f"SELECT value FROM {schema.META_TABLE} WHERE key = ?", [schema.PURPOSE]).fetchone()
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return None, "it was not created by `skywarden demo`"
+        return None, describe_error(path, exc)
+    finally:
+        conn.close()
+    if row is None:
+        return None, "it was not created by `skywarden demo`"
+    return str(row[0]), f"it is marked {row[0]!r}"
+
+
 def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     demo_environment()
     try:
@@ -54,11 +97,10 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     from bot.demo_estate import seed_demo_estate
     from bot.scanning import AwsScope, scan_aws
 
-    if fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(db_file + suffix).unlink(missing_ok=True)
+    claim_demo_database(Path(db_file), fresh)
     rules = load_rules()
     db = open_db(db_file)
+    schema.set_meta(db, schema.PURPOSE, DEMO_PURPOSE)
     # Started by hand, not `with`: the estate stays up for the chat console offered at the end.
     mock = mock_aws()
     mock.start()

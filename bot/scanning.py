@@ -32,6 +32,7 @@ from scanners.model import CollectionResult, Inventory
 from storage import scans
 from storage.db import now
 from storage.findings import ReconcileResult, reconcile
+from storage.liveness import Heartbeat, database_file
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,13 @@ def run_scan(
     scan_id = scans.start_scan(db, provider, scope, trigger, requested_by)
     if control is not None:
         control.started(scan_id)
+    # The heartbeat tells other processes (serve starting, the next CLI command) that this scan is alive.
+    with Heartbeat(database_file(db.conn), scan_id):
+        return _run_started(db, engine, scan_id, collect, control)
+
+
+def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
+                 collect: Callable[[frozenset[str]], Inventory], control: ScanControl | None) -> ScanOutcome:
     try:
         inventory = collect(engine.resource_types)
         if control is not None:

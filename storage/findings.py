@@ -4,7 +4,11 @@ Reconcile rules (one transaction per scan):
 - a new failure opens a finding; a resolved (or remediated) finding that fails again is reopened;
 - a finding still failing only gets ``last_seen``; acknowledged and suppressed findings keep their state;
 - a finding whose rule did not fail is resolved only when the unit that collects its resource type in its
-  account and region succeeded in this scan, and the rule did not ERROR on it; otherwise it is untouched.
+  account and region succeeded in this scan, and the rule did not ERROR on it; otherwise it is untouched;
+- verdicts are ordered by snapshot (when the scan's collection started), not by commit: a finding whose state
+  was decided by a newer snapshot, or by a remediation after this scan's snapshot (``observed_at``), keeps
+  it, and a failure a newer, already committed scan saw passing in a unit it collected opens nothing. A slow
+  scan that commits last therefore never reopens what a faster, newer scan resolved or a person remediated.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -22,6 +27,7 @@ from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
 from storage import audit
 from storage.db import dumps, loads
 from storage.inventory import save_inventory
+from storage.liveness import parse
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
@@ -43,6 +49,7 @@ class ReconcileResult:
     resolved: list[str] = field(default_factory=list)
     still_failing: list[str] = field(default_factory=list)
     untouched: int = 0
+    superseded: int = 0  # verdicts ignored: a newer snapshot (or a remediation) decided these findings
     errors: int = 0
     resources_removed: int = 0
 
@@ -53,6 +60,7 @@ class ReconcileResult:
             "resolved": len(self.resolved),
             "still_failing": len(self.still_failing),
             "untouched": self.untouched,
+            "superseded": self.superseded,
             "errors": self.errors,
         }
 
@@ -87,8 +95,18 @@ def reconcile(
     errored = {(e.rule.id, e.resource.id) for e in report.errors}
     result.errors = len(errored)
     with db.atomic():
-        result.resources_removed = save_inventory(db, scan_id, inventory.resources, inventory.coverage, at)
+        snapshot_text = _snapshot(db, scan_id)
+        snapshot = parse(snapshot_text)
+        newer = _newer_scans(db, inventory.provider, snapshot)
+        seen_by_newer = _Coverage(unit for _, units in newer for unit in units)
+        result.resources_removed = save_inventory(db, scan_id, inventory.resources, inventory.coverage, at,
+                                                  keep_scans=[scan for scan, _ in newer])
         existing = _existing(db, inventory.provider, list(inventory.accounts))
+
+        def decided_later(row: dict[str, Any]) -> bool:
+            observed = parse(row["observed_at"])
+            return observed is not None and snapshot is not None and observed > snapshot
+
         next_number = _next_number(db)
         failing_ids: set[str] = set()
         new_rows = []
@@ -99,6 +117,11 @@ def reconcile(
                 continue
             failing_ids.add(fid)
             current = existing.get(fid)
+            if (current is not None and decided_later(current)) or (
+                current is None and seen_by_newer.covers(resource.account_id, resource.type, resource.region)
+            ):
+                result.superseded += 1
+                continue
             common = {
                 "severity": rule.severity,
                 "title": rule.title,
@@ -106,6 +129,7 @@ def reconcile(
                 "resource_name": resource.name,
                 "last_seen": at,
                 "last_scan_id": scan_id,
+                "observed_at": snapshot_text,
                 "detail": evaluation.detail,
             }
             if current is None:
@@ -157,6 +181,9 @@ def reconcile(
         for fid, row in existing.items():
             if fid in failing_ids or row["state"] not in ACTIVE_STATES or row["rule_id"] not in rule_ids:
                 continue
+            if decided_later(row):
+                result.superseded += 1
+                continue
             if (row["rule_id"], row["resource_id"]) in errored or not covered.covers(
                 row["account_id"], row["resource_type"], row["region"]
             ):
@@ -166,7 +193,7 @@ def reconcile(
             db["findings"].update(
                 fid,
                 {"state": RESOLVED, "state_changed_at": at, "state_changed_by": "system", "resolved_at": at,
-                 "last_scan_id": scan_id, "detail": reason},
+                 "last_scan_id": scan_id, "observed_at": snapshot_text, "detail": reason},
             )
             audit.record(db, "resolved", finding_id=fid, scan_id=scan_id, at=at,
                          details={"previous_state": row["state"], "reason": reason})
@@ -179,11 +206,38 @@ def _existing(db: sqlite_utils.Database, provider: str, accounts: list[str]) -> 
         return {}
     marks = ",".join("?" for _ in accounts)
     rows = db.query(
-        "SELECT id, rule_id, resource_id, resource_type, account_id, region, state, reopened_count "
+        "SELECT id, rule_id, resource_id, resource_type, account_id, region, state, reopened_count, observed_at "
         f"FROM findings WHERE provider = ? AND account_id IN ({marks})",
         [provider, *accounts],
     )
     return {row["id"]: row for row in rows}
+
+
+def _snapshot(db: sqlite_utils.Database, scan_id: int) -> str | None:
+    """When the scan's collection started (older rows: when the scan started)."""
+    row = db.execute("SELECT COALESCE(snapshot_at, started_at) FROM scans WHERE id = ?", [scan_id]).fetchone()
+    return None if row is None else row[0]
+
+
+def _newer_scans(
+    db: sqlite_utils.Database, provider: str, snapshot: datetime | None
+) -> list[tuple[int, list[CollectionResult]]]:
+    """Committed scans of this provider whose snapshot is newer than ``snapshot``, with their good units."""
+    if snapshot is None:
+        return []
+    newer = [row["id"] for row in db.query(
+        "SELECT id, COALESCE(snapshot_at, started_at) AS snapshot FROM scans WHERE provider = ? AND status IN "
+        "('succeeded', 'partial')", [provider]) if (parse(row["snapshot"]) or snapshot) > snapshot]
+    result = []
+    for newer_id in newer:
+        units = [
+            CollectionResult(provider, row["account_id"], row["service"], row["region"],
+                             tuple(loads(row["resource_types"]) or ()), "ok")
+            for row in db.query("SELECT account_id, service, region, resource_types FROM coverage "
+                                "WHERE scan_id = ? AND status = 'ok'", [newer_id])
+        ]
+        result.append((newer_id, units))
+    return result
 
 
 def _next_number(db: sqlite_utils.Database) -> int:
@@ -237,6 +291,10 @@ def set_state(
     if state in (RESOLVED, REMEDIATED):
         sql += ", resolved_at = ?"
         params.append(at)
+    # Only remediation changes states here, after acting on and re-reading the resource: that is the newest
+    # knowledge of it, and a scan whose snapshot is older must not overturn it (see reconcile).
+    sql += ", observed_at = ?"
+    params.append(at)
     sql += " WHERE id = ?"
     params.append(fid)
     if from_states is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import audit
+from storage import audit, liveness
 from storage.db import now
 
 INTERRUPTED = "interrupted"
@@ -15,14 +15,17 @@ EXTENDED = "extended"
 LET_EXPIRE = "let_expire"
 
 
-def mark_interrupted(db: sqlite_utils.Database, at: str | None = None) -> list[int]:
-    """At start: scans still 'running' belonged to a process that died. Their results were never reconciled
-    (reconcile and finish_scan commit together, at the very end), so they resolved nothing.
+def mark_interrupted(db: sqlite_utils.Database, at: str | None = None,
+                     stale_after_s: float | None = None) -> list[int]:
+    """Scans still 'running' whose process is gone (pid dead on this host, or heartbeat stale): interrupted.
 
-    Caveat: a CLI scan running right now in another process is relabelled too; its own finish overwrites it."""
+    Their results were never reconciled (reconcile and finish_scan commit together, at the very end), so they
+    resolved nothing. A scan whose process is alive (a CLI scan while `serve` starts) is left alone."""
     at = at or now()
     with db.atomic():
-        ids = [row["id"] for row in db.query("SELECT id FROM scans WHERE status = 'running' ORDER BY id")]
+        running = list(db.query("SELECT id, pid, host, heartbeat_at FROM scans WHERE status = 'running' ORDER BY id"))
+        ids = [row["id"] for row in running if not liveness.scan_alive(
+            row, stale_after_s=liveness.STALE_AFTER_S if stale_after_s is None else stale_after_s)]
         for scan_id in ids:
             db.execute(
                 "UPDATE scans SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = 'running'",

@@ -17,11 +17,14 @@ def save_inventory(
     resources: Iterable[Resource],
     coverage: Iterable[CollectionResult],
     at: str,
+    keep_scans: Iterable[int] = (),
 ) -> int:
     """Upsert what was seen; forget resources that a successful unit no longer reports (they are gone).
 
-    Call inside the reconcile transaction so inventory and findings never disagree.
+    Call inside the reconcile transaction so inventory and findings never disagree. Rows last written by
+    ``keep_scans`` (scans with a newer snapshot that committed first) are newer knowledge: left as they are.
     """
+    keep = dumps(sorted(int(scan) for scan in keep_scans))
     seen: set[str] = set()
     rows = []
     for resource in resources:
@@ -52,7 +55,9 @@ def save_inventory(
         ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, account_id=excluded.account_id,
             region=excluded.region, type=excluded.type, name=excluded.name, tags=excluded.tags,
             properties=excluded.properties, last_seen=excluded.last_seen, last_scan_id=excluded.last_scan_id
-        """
+        WHERE COALESCE(resources.last_scan_id, 0) NOT IN (SELECT value FROM json_each(?))
+        """,
+        [keep],
     )
     db.execute("DELETE FROM incoming")
     removed = 0
@@ -60,8 +65,9 @@ def save_inventory(
         if not unit.ok:
             continue
         for resource_type in unit.resource_types:
-            params: list[Any] = [unit.provider, unit.account_id, resource_type, scan_id]
-            sql = "DELETE FROM resources WHERE provider = ? AND account_id = ? AND type = ? AND last_scan_id != ?"
+            params: list[Any] = [unit.provider, unit.account_id, resource_type, scan_id, keep]
+            sql = ("DELETE FROM resources WHERE provider = ? AND account_id = ? AND type = ? AND last_scan_id != ?"
+                   " AND COALESCE(last_scan_id, 0) NOT IN (SELECT value FROM json_each(?))")
             if unit.region != "global":
                 sql += " AND region = ?"
                 params.append(unit.region)

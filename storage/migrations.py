@@ -260,3 +260,22 @@ def m004_scheduling(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE UNIQUE INDEX suppression_reminders_once ON suppression_reminders(exception_id, expires_at,"
                " channel)")
+
+
+@MIGRATIONS()
+def m005_integrity(db: sqlite_utils.Database) -> None:
+    """Who wrote the database, when each finding's state was observed, and whose process runs each scan.
+
+    - skywarden_meta: the release that last wrote the database (the schema guard names it), and 'purpose'
+      ('demo' marks the databases `skywarden demo` may delete).
+    - scans.snapshot_at: when collection started (microseconds). Reconcile orders verdicts by it, not by commit.
+    - scans.pid/host/heartbeat_at: the process running the scan and its last sign of life, so another process
+      marks a scan interrupted only when that process is gone.
+    - findings.observed_at: the snapshot (or remediation) time that last decided the finding's state.
+    """
+    db.execute("CREATE TABLE skywarden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for column in ("snapshot_at TEXT", "pid INTEGER", "host TEXT", "heartbeat_at TEXT"):
+        db.execute(f"ALTER TABLE scans ADD COLUMN {column}")
+    db.execute("ALTER TABLE findings ADD COLUMN observed_at TEXT")
+    # A remediation already recorded is the newest knowledge of its finding: an older scan must not undo it.
+    db.execute("UPDATE findings SET observed_at = state_changed_at WHERE state = 'remediated'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +11,7 @@ import sqlite_utils
 from scanners.model import CollectionResult
 from storage import audit
 from storage.db import dumps, loads, now
+from storage.liveness import stamp, this_host
 
 RUNNING = "running"
 FINISHED_STATES = ("succeeded", "partial", "failed", "interrupted")
@@ -22,10 +24,13 @@ def start_scan(
     trigger: str = "cli",
     requested_by: str | None = None,
 ) -> int:
+    snapshot = stamp()  # collection starts right after: reconcile orders verdicts by this, not by commit
     with db.atomic():
         cursor = db.execute(
-            "INSERT INTO scans (provider, scope, trigger, requested_by, started_at, status) VALUES (?, ?, ?, ?, ?, ?)",
-            [provider, dumps(scope), trigger, requested_by, now(), RUNNING],
+            "INSERT INTO scans (provider, scope, trigger, requested_by, started_at, status, snapshot_at, pid, host,"
+            " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [provider, dumps(scope), trigger, requested_by, now(), RUNNING, snapshot, os.getpid(), this_host(),
+             snapshot],
         )
         scan_id = int(cursor.lastrowid or 0)
         audit.record(db, "scan_started", requested_by or "system", scan_id=scan_id, details={"scope": scope})
