@@ -63,7 +63,8 @@ class ScanScheduler:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> ScanScheduler:
         db = self.services.db
-        # Before any scan of this process starts: whatever is still 'running' belongs to a dead process.
+        # Opening the database marked the scans of processes already gone; look again for any that died since.
+        # A scan whose process is alive (a CLI scan running now) keeps running: its heartbeat vouches for it.
         self.interrupted = mark_interrupted(db)
         if self.interrupted:
             log.warning("scans %s were interrupted by the previous stop; they resolved nothing", self.interrupted)

@@ -5,6 +5,8 @@ nothing changed, and mark scans a dead process left running as interrupted."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -243,6 +245,10 @@ def test_start_marks_scans_left_running_as_interrupted(services):
     from storage.scans import start_scan
 
     left = start_scan(services.db, "aws", {"accounts": [ACCOUNT]}, "schedule")
+    # Left by a process of this host that has exited since (a scan of this live process would be kept).
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    services.db.execute("UPDATE scans SET pid = ? WHERE id = ?", [gone.pid, left])
     scheduler = ScanScheduler(services).start()
     assert scheduler.interrupted == [left]
     scan = get_scan(services.db, left)
