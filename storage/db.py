@@ -75,15 +75,35 @@ def open_db(path: str | os.PathLike[str] | None = None, migrate: bool = True,
             schema.refuse_foreign_or_newer(target, state)
             if not state.pending:
                 schema.check_columns(db, target, state)
-                return db
+                if not _dead_scans(db):
+                    return db
         except sqlite3.Error as exc:
             db.close()
             raise StorageError(describe_error(target, exc, busy_s)) from exc
         except BaseException:
             db.close()
             raise
-        db.close()  # an older schema: migrate it once, through a normal connection
+        db.close()
+        if state.pending:  # an older schema: migrate it once, through a normal connection
+            try:
+                return _connect(target, busy_s, readonly=False, migrate=True)
+            except StorageError as exc:
+                raise StorageError(f"{target} must be upgraded to be read ({state.writer()}; {schema.this_build()})"
+                                   f" and that failed: {exc}") from exc
+        # Scans a dead process left running: mark them if the file can be written now; reading goes on anyway.
+        try:
+            return _connect(target, min(busy_s, 2.0), readonly=False, migrate=True)
+        except StorageError as exc:
+            log.info("cannot mark interrupted scans now: %s", exc)
+            return _connect(target, busy_s, readonly=True, migrate=False)
     return _connect(target, busy_s, readonly=False, migrate=migrate)
+
+
+def _dead_scans(db: sqlite_utils.Database) -> bool:
+    from storage.liveness import scan_alive
+
+    return any(not scan_alive(row) for row in db.query(
+        "SELECT pid, host, heartbeat_at FROM scans WHERE status = 'running'"))
 
 
 def _connect(target: Path, busy_s: float, readonly: bool, migrate: bool) -> sqlite_utils.Database:
