@@ -4,6 +4,8 @@ slow: starts the scheduler with an every-second schedule (added here, in this pr
       inside collect after writing MARKER; the parent kills it there.
 loop: runs scans back to back on a larger estate whose failures flip every scan, appending to MARKER after
       each; the parent kills it at a random moment (possibly inside reconcile's transaction).
+cli:  what `skywarden scan` does, without the bot: one scan whose collect writes MARKER and sleeps, with a
+      fast heartbeat; the parent opens the database meanwhile (it must leave the live scan alone), then kills it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,19 @@ def main(mode: str, db_path: str, marker: str) -> None:
         assert reply.ok, reply.message.text
         ScanScheduler(services).start()
         time.sleep(120)
+    elif mode == "cli":
+        from bot.scanning import run_scan
+        from storage import liveness
+        from storage.db import open_db
+
+        liveness.HEARTBEAT_INTERVAL_S = 0.2
+
+        def collect(resource_types: frozenset[str]) -> None:
+            with open(marker, "w") as handle:
+                handle.write("collecting\n")
+            time.sleep(120)
+
+        run_scan(open_db(db_path), list(RULES.values()), "aws", {"accounts": [ACCOUNT]}, collect)  # type: ignore[arg-type]
     else:
         estate = SlowEstate()
         services = Services(db_path, parse_config(CONFIG), RULES, estate.runner)

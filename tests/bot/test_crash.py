@@ -18,7 +18,7 @@ from bot.orchestrator import ScanRequest
 from bot.settings import parse_config
 from storage import audit
 from storage.findings import query_findings
-from storage.scans import get_scan
+from storage.scans import get_scan, recent_scans
 from tests.bot.helpers import ACCOUNT, bucket, make_services
 from tests.bot.scheduling_support import SlowEstate, wait_for
 
@@ -125,3 +125,38 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_scan(tmp_path):
     statuses = {row[0] for row in conn.execute("SELECT status FROM scans")}
     conn.close()
     assert "succeeded" in statuses
+
+
+def test_a_live_cli_scan_is_left_running_and_marked_interrupted_once_its_process_is_killed(tmp_path, slack):
+    db = tmp_path / "bot.db"
+    marker = tmp_path / "cli-scan"
+    child = spawn("cli", db, marker)
+    try:
+        wait_for(lambda: marker.exists() or child.poll() is not None, timeout=20)
+        assert child.poll() is None, died(marker)
+        # `serve` starts while the CLI scan runs: opening the database and starting the scheduler leave it alone.
+        services = make_services(db, slack, SlowEstate(), parse_config(CONFIG))
+        try:
+            (live,) = [scan["id"] for scan in recent_scans(services.db) if scan["status"] == "running"]
+            scheduler = ScanScheduler(services).start()
+            assert scheduler.interrupted == []
+            first = get_scan(services.db, live)
+            assert first["status"] == "running" and first["pid"] == child.pid
+            # Its heartbeat keeps going (every 0.2 s in the child).
+            wait_for(lambda: get_scan(services.db, live)["heartbeat_at"] > first["heartbeat_at"], timeout=10)
+        finally:
+            services.close()
+        assert cli_status(db).count(" running ") == 1, "a CLI command leaves the live scan alone too"
+    finally:
+        kill(child)
+    # The next process that opens the database, here a CLI command, sees the pid gone.
+    shown = cli_status(db)
+    assert f"scan {live} aws interrupted" in shown
+    assert assert_consistent(db) == [live]
+
+
+def cli_status(db: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--db", str(db), "status"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
