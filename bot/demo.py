@@ -87,6 +87,7 @@ def _purpose(path: Path) -> tuple[str | None, str]:
 
 
 def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
+    claim_demo_database(Path(db_file), fresh)  # before anything else: a refused database is left as it was
     demo_environment()
     try:
         import boto3
@@ -97,7 +98,6 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     from bot.demo_estate import seed_demo_estate
     from bot.scanning import AwsScope, scan_aws
 
-    claim_demo_database(Path(db_file), fresh)
     rules = load_rules()
     db = open_db(db_file)
     schema.set_meta(db, schema.PURPOSE, DEMO_PURPOSE)
