@@ -238,3 +238,14 @@ def test_older_database_is_migrated_and_stamped(tmp_path):
         assert state.written_by == schema.this_version()
     finally:
         db.close()
+
+
+def test_damaged_page_found_mid_command_is_one_line(tmp_path):
+    """The header is fine, so the damage shows only when the command reads the audit log's pages."""
+    db = ledger(tmp_path / "damaged.db", events=300)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for start in range(len(data) // 2 // page * page, len(data) - page, page):
+        data[start:start + page] = os.urandom(page)
+    db.write_bytes(bytes(data))
+    refused(cli(db, "audit"), str(db), "is damaged", "restore it from a backup")
