@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -225,9 +225,12 @@ def _newer_scans(
     """Committed scans of this provider whose snapshot is newer than ``snapshot``, with their good units."""
     if snapshot is None:
         return []
+    # The SQL compares whole seconds (ISO text, UTC) to skip old scans cheaply; Python compares exactly.
     newer = [row["id"] for row in db.query(
         "SELECT id, COALESCE(snapshot_at, started_at) AS snapshot FROM scans WHERE provider = ? AND status IN "
-        "('succeeded', 'partial')", [provider]) if (parse(row["snapshot"]) or snapshot) > snapshot]
+        "('succeeded', 'partial') AND substr(COALESCE(snapshot_at, started_at), 1, 19) >= ?",
+        [provider, snapshot.astimezone(UTC).isoformat(timespec="seconds")[:19]])
+        if (parse(row["snapshot"]) or snapshot) > snapshot]
     result = []
     for newer_id in newer:
         units = [
