@@ -32,7 +32,11 @@ class SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_skywarden_redacted", False):
             return True  # already done by the filter on another handler
-        record.msg = self.redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not become an exception in the caller
+            message = f"{record.msg} {record.args!r}"
+        record.msg = self.redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -62,10 +66,11 @@ def configure_logging(verbose: int, environ: Mapping[str, str] | None = None) ->
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if verbose < 2:
-        for noisy in NOISY:
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        logging.getLogger("scanners.fanout").setLevel(logging.ERROR if verbose == 0 else logging.INFO)
+    # Set at every verbosity (NOTSET: the root's level, at -vv) so no level is left over from an earlier run.
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.NOTSET)
+    logging.getLogger("scanners.fanout").setLevel(
+        [logging.ERROR, logging.INFO, logging.NOTSET][min(verbose, 2)])
     _redact_crashes()
     return install_secret_filter(secrets_from_env(environ))
 

@@ -126,6 +126,18 @@ def test_exceptions_in_log_records_are_redacted():
     assert "{'Authorization': '***'}" in text
 
 
+def test_a_malformed_log_call_is_still_redacted_and_does_not_raise():
+    handler = logging.StreamHandler(stream := io.StringIO())
+    handler.addFilter(SecretFilter(set()))
+    log = logging.getLogger("skywarden.test.malformed")
+    log.addHandler(handler)
+    try:
+        log.warning("two %s %s", "https://u:pw-in-args@h/")  # one argument short
+    finally:
+        log.removeHandler(handler)
+    assert stream.getvalue() == "two %s %s ('https://***@h/',)\n"
+
+
 def test_a_crash_traceback_is_redacted():
     # Uncaught exceptions print through sys.excepthook / threading.excepthook, not logging.
     code = (
