@@ -26,6 +26,7 @@ from bot.remediation_slack import SlackRemediation
 from bot.settings import Access, BotConfig, Settings
 from rules.errors import SkywardenError
 from rules.model import Framework, Rule
+from scanners.redact import redact, redact_url, secrets_from_env
 from storage.db import open_db
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,8 @@ def verify_token(client: WebClient) -> dict[str, Any]:
         error = exc.response.get("error") if exc.response is not None else str(exc)
         raise SkywardenError(f"SLACK_BOT_TOKEN was refused by Slack ({error})") from exc
     except (URLError, OSError) as exc:
-        raise SkywardenError(f"cannot reach the Slack Web API at {client.base_url}: {exc}") from exc
+        where, why = redact_url(client.base_url), redact(str(exc), secrets_from_env())
+        raise SkywardenError(f"cannot reach the Slack Web API at {where}: {why}") from exc
 
 
 class _Handler:

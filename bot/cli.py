@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bot import formats
+from bot.logs import configure_logging
 from rules.errors import SkywardenError
 from rules.frameworks import framework_coverage, load_catalogues
 from rules.loader import load_rules, rule_files
 from rules.model import SEVERITIES, Rule
+from scanners.redact import redact, secrets_from_env
 from storage.db import DEFAULT_DB, db_path, open_db
 from storage.dbfile import describe_error
 from storage.findings import ACTIVE_STATES, STATES, query_findings
@@ -28,7 +28,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SkywardenError as exc:
-            raise click.ClickException(str(exc)) from exc
+            # Errors quote URLs and SDK messages: mask credentials as the log filter does.
+            raise click.ClickException(redact(str(exc), secrets_from_env())) from exc
         except sqlite3.Error as exc:  # the database failed mid-command (lock held too long, a damaged page)
             raise click.ClickException(describe_error((ctx.obj or {}).get("db", "the database"), exc)) from exc
 
@@ -55,15 +56,7 @@ def _write(text: str, output: str | None) -> None:
 @click.pass_context
 def main(ctx: click.Context, db: str | None, verbose: int) -> None:
     """Skywarden: cloud security posture, scanned, remembered and decided on."""
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if verbose < 2:
-        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        logging.getLogger("scanners.fanout").setLevel(logging.ERROR if verbose == 0 else logging.INFO)
+    configure_logging(verbose)
     ctx.obj = {"db": str(db_path(db))}
 
 
@@ -231,7 +224,8 @@ def print_scan_summary(outcome: Any) -> None:
     )
     for gap in outcome.gaps:
         click.echo(
-            f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: {gap.message}",
+            f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: "
+            f"{redact(gap.message, secrets_from_env())}",
             err=True,
         )
     if outcome.report.errors:

@@ -56,6 +56,7 @@ import yaml
 from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
 from rules.errors import ConfigError
 from rules.model import SEVERITIES
+from scanners import safe_yaml
 from storage.exceptions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
@@ -318,7 +319,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> BotConfig:
             raise ConfigError(f"{target}: configuration file not found")
         return BotConfig()
     try:
-        data = yaml.safe_load(target.read_text())
+        data = safe_yaml.load_file(target)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{target}: cannot read configuration: {exc}") from exc
     return parse_config(data, str(target), target.parent)
@@ -350,7 +351,7 @@ def load_suppressions(path: str | os.PathLike[str]) -> list[CodeSuppression]:
     target = Path(path)
     source = str(target)
     try:
-        data = yaml.safe_load(target.read_text()) or {}
+        data = safe_yaml.load_file(target) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{source}: cannot read suppressions: {exc}") from exc
     if not isinstance(data, dict) or set(data) - {"suppressions"}:

@@ -17,8 +17,9 @@ import yaml
 from rules.checks import load_all as load_checks
 from rules.conditions import compile_condition
 from rules.errors import RulePackError, RuleValidationError
-from rules.frameworks import FAST_LOADER, load_catalogues
+from rules.frameworks import load_catalogues
 from rules.model import SEVERITIES, Framework, Rule
+from scanners import safe_yaml
 
 BUILTIN_PACKS = Path(__file__).parent / "packs"
 
@@ -69,9 +70,12 @@ def _load_file(
 ) -> list[Rule]:
     name = str(file)
     try:
-        data = yaml.load(file.read_text(), Loader=FAST_LOADER)
+        data = safe_yaml.load_file(file)
     except OSError as exc:
         errors.append(RuleValidationError(name, None, None, f"cannot read: {exc.strerror or exc}"))
+        return []
+    except safe_yaml.YamlLimitError as exc:
+        errors.append(RuleValidationError(name, None, None, str(exc)))
         return []
     except yaml.YAMLError as exc:
         errors.append(RuleValidationError(name, None, None, f"invalid YAML: {exc}"))

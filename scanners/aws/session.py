@@ -13,6 +13,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules.errors import CollectionError, ConfigError
+from scanners import safe_yaml
 from scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
 from scanners.aws.errors import classify
 
@@ -44,7 +45,7 @@ class AccountsFile:
 def load_accounts_file(path: Path) -> AccountsFile:
     """Read an accounts file; any problem is a ConfigError naming the file and the key."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_yaml.load_file(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read accounts file: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
