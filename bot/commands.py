@@ -133,17 +133,18 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
     db = services.db
     lines = []
     for request, started in services.orchestrator.running():
-        lines.append(f":hourglass_flowing_sand: running: {request.describe()} since {started}")
+        lines.append(f":hourglass_flowing_sand: running: {blocks.escape(request.describe())} since {started}")
     for scan in recent_scans(db, 5):
         summary = scan["summary"] or {}
         lines.append(
-            f"*scan {scan['id']}* {scan['provider']} {scan['status']} · {scan['started_at']} · "
+            f"*scan {scan['id']}* {blocks.escape(scan['provider'])} {scan['status']} · {scan['started_at']} · "
             f"{summary.get('resources', 0)} resources, {summary.get('new', 0)} new, "
             f"{summary.get('resolved', 0)} resolved"
         )
         gaps = coverage_for(db, scan["id"], failed_only=True)
         for gap in gaps[:10]:
-            lines.append(f"    gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}")
+            lines.append(f"    gap: {blocks.escape(gap['account_id'])} {blocks.escape(gap['service'])} "
+                         f"{blocks.escape(gap['region'])}: {blocks.escape(gap['error_class'])}")
         if len(gaps) > 10:
             lines.append(f"    and {len(gaps) - 10} more gaps")
     if not lines:
@@ -152,7 +153,7 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
 
     for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
         if (row["last_outcome"] or "").startswith("skipped"):
-            lines.append(f":warning: schedule {row['id']}: {row['last_outcome']}")
+            lines.append(f":warning: schedule {row['id']}: {blocks.escape(row['last_outcome'])}")
     from storage.outbox import counts
 
     queued = counts(db)
@@ -229,12 +230,14 @@ def _posture(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice("No framework controls are checked by the loaded rules."))
     lines = []
     for view in views:
-        lines.append(f"*{view['name']}* (`{view['framework']}`): {view['passing']} of {view['controls_checked']}"
+        lines.append(f"*{blocks.escape(view['name'])}* ({blocks.code(view['framework'])}): {view['passing']} of "
+                     f"{view['controls_checked']}"
                      f" controls passing, {view['failing']} failing ({view['percent']}%)")
         if args:
             failing = sorted(c for c, e in view["controls"].items() if e["failing"])
             if failing:
-                lines.append("failing: " + ", ".join(failing))
+                lines.append("failing: " + blocks.escape(", ".join(failing)))
+
     return Reply(blocks.Message("posture", blocks.text_sections(lines)[: blocks.MAX_BLOCKS]))
 
 

@@ -359,7 +359,7 @@ def test_typed_commands_remediate_approve_undo(make_world):
     outcome = commands.dispatch(world.services, f"approve {undo_id}", commands.Who(BOB, None, "console"))
     assert outcome.ok and "Undone" in outcome.message.text
     assert world.block() is None and world.state() == "open"
-    assert "reject <remediation request id>" in slash(world.app, "reject abc", user=BOB).body
+    assert "reject &lt;remediation request id&gt;" in slash(world.app, "reject abc", user=BOB).body
 
 
 def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
