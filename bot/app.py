@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot import blocks
+from bot.guards import WorkspacePolicy
 from bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
 from bot.posting import Publisher, SlackPublisher
 from bot.remediation import RemediationEnvironment
@@ -42,6 +43,7 @@ class Services:
     remediation_env: RemediationEnvironment | None = None  # None: remediation from chat is unavailable
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     scan_workers: int | None = None  # None: scans.max_concurrent from the configuration
+    workspace: WorkspacePolicy | None = None  # None: config.workspace; `serve` fills in the token's workspace
     publisher: Publisher = field(init=False)
     orchestrator: Orchestrator = field(init=False)
     access: Access = field(init=False)
@@ -166,6 +168,9 @@ def create_app(settings: Settings, services: Services, process_before_response: 
         token_verification_enabled=token_verification,
         ignoring_self_events_enabled=True,
     )
+    from bot import guards
+
+    guards.install(app, services)
     app.skywarden_registered = register_all(app, services)  # type: ignore[attr-defined]
 
     @app.error
@@ -282,6 +287,9 @@ def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0
     assert settings.bot_token is not None
     services = build_services(settings, db_path)
     identity = verify_token(services.client)  # type: ignore[arg-type]
+    if not settings.config.workspace.configured:
+        services.workspace = WorkspacePolicy.from_auth_test(identity)
+
     app = create_app(settings, services, token_verification=False)
     from bot.jobs import ScanScheduler
 

@@ -260,3 +260,17 @@ def m004_scheduling(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE UNIQUE INDEX suppression_reminders_once ON suppression_reminders(exception_id, expires_at,"
                " channel)")
+
+
+@MIGRATIONS()
+def m005_request_replays(db: sqlite_utils.Database) -> None:
+    # Slack requests already handled, for the 5 minutes a signed request stays valid (storage/replays.py).
+    db.execute(
+        """
+        CREATE TABLE seen_requests (
+            key TEXT PRIMARY KEY,           -- what identifies one delivery (see bot/guards.py)
+            seen_at REAL NOT NULL           -- unix time
+        )
+        """
+    )
+    db.execute("CREATE INDEX seen_requests_by_time ON seen_requests(seen_at)")
