@@ -37,6 +37,32 @@ class UsageError(ValueError):
     pass
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: any id or number beyond it cannot exist
+MAX_PAGE = 100_000
+MAX_DAYS = 36_500
+
+
+def parse_number(text: str, what: str, low: int = 1, high: int = MAX_ID) -> int:
+    """A whole number typed by a person, for every command that takes one: ASCII digits only (``int()`` would
+    also take '１２', '٣', ' 7 ' or '1_0'; '²' passes ``isdigit()`` and then fails ``int()``), from low to high.
+    Anything else is a UsageError naming what was expected, never an overflow further down."""
+    text = text.strip().lstrip("#")
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
+    number = int(text)
+    if not low <= number <= high:
+        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
+    return number
+
+
+def finding_ref(text: str) -> str:
+    """A finding as typed: its short number (checked like any number) or its 20-character id."""
+    ref = text.strip().lstrip("#")
+    if re.fullmatch(r"[0-9a-f]{20}", ref):
+        return ref
+    return str(parse_number(ref, "the finding number"))
+
+
 @dataclass(frozen=True)
 class Who:
     user: str
@@ -170,9 +196,9 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
     while rest:
         word = rest.pop(0)
         if word.lower() == "page":
-            if not rest or not rest[0].isdigit() or int(rest[0]) < 1:
+            if not rest:
                 raise UsageError("page needs a number: findings page 2")
-            page = int(rest.pop(0))
+            page = parse_number(rest.pop(0), "page", 1, MAX_PAGE)
         elif word.lower() in SEVERITIES and severity is None:
             severity = word.lower()
         elif account is None:
@@ -329,21 +355,19 @@ def decide_remediation(services: Services, who: Who, request_id: int, approve: b
 def _decision_command(services: Services, args: list[str], who: Who, name: str) -> Reply:
     if not args or len(args) > 1 and name in ("ack", "revoke", "remediate", "undo", "approve", "reject"):
         raise UsageError(f"{name} <number>")
-    ref = args[0].lstrip("#")
+    if name in ("approve", "reject"):
+        request_id = parse_number(args[0], f"{name} <remediation request id> (it is on the approval request):"
+                                           " the id")
+        return decide_remediation(services, who, request_id, approve=name == "approve")
+    if name == "revoke":
+        return revoke(services, who, parse_number(args[0], "revoke <suppression id> (see `suppressions`): the id"))
+    ref = finding_ref(args[0])
     if name == "ack":
         return acknowledge(services, who, ref)
     if name == "remediate":
         return remediate(services, who, ref)
     if name == "undo":
         return undo(services, who, ref)
-    if name in ("approve", "reject"):
-        if not ref.isdigit():
-            raise UsageError(f"{name} <remediation request id> (it is on the approval request)")
-        return decide_remediation(services, who, int(ref), approve=name == "approve")
-    if name == "revoke":
-        if not ref.isdigit():
-            raise UsageError("revoke <suppression id> (see `suppressions`)")
-        return revoke(services, who, int(ref))
     # suppress <n> --reason "..." [--days N] [--scope resource|rule]
     options = {"--reason": None, "--days": str(services.config.default_suppression_days), "--scope": "resource"}
     rest = args[1:]
@@ -354,11 +378,12 @@ def _decision_command(services: Services, args: list[str], who: Who, name: str) 
         options[key] = rest.pop(0)
     if not options["--reason"]:
         raise UsageError('suppress needs --reason "why this is acceptable"')
-    if not str(options["--days"]).isdigit():
-        raise UsageError("--days needs a number of days")
+    # Bounded only against overflow here: the configured maximum is validate_suppression's, with its own message.
+    days = parse_number(str(options["--days"]), "--days", 1, MAX_DAYS)
     if options["--scope"] not in exceptions.SCOPES:
         raise UsageError("--scope is resource or rule")
-    until = _today(services) + timedelta(days=int(str(options["--days"])))
+    until = _today(services) + timedelta(days=days)
+
     return suppress(services, who, ref, str(options["--reason"]), until, str(options["--scope"]))
 
 

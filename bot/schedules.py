@@ -340,9 +340,12 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row, markup=False)}{when}."))
 
     if verb in ("remove", "pause", "resume"):
-        if len(rest) != 1 or not rest[0].lstrip("#").isdigit():
+        from bot.commands import parse_number
+
+        if len(rest) != 1:
             raise UsageError(f"schedule {verb} <id> (see `schedule list`)")
-        schedule_id = int(rest[0].lstrip("#"))
+        schedule_id = parse_number(rest[0], f"schedule {verb} <id> (see `schedule list`): the id")
+
         row = schedules.get_schedule(db, schedule_id)
         if row is None or row["removed_at"]:
             return Reply(blocks.notice(f"no schedule {schedule_id} (see `schedule list`)"), ok=False)
