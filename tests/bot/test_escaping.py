@@ -40,10 +40,13 @@ def texts(node: Any) -> Iterator[tuple[str, str]]:
         yield "mrkdwn", node
 
 
-def assert_inert(payload: Any) -> None:
+def assert_inert(payload: Any, mentions: tuple[str, ...] = ()) -> None:
+    """``mentions``: the user ids the bot mentions on purpose (a requester); nothing else may be active."""
     checked = 0
     for kind, text in texts(payload):
         checked += 1
+        for user in mentions:
+            text = text.replace(f"<@{user}>", "")
         for active in ACTIVE:
             assert active not in text, f"{active!r} survives in {kind}: {text[:300]!r}"
         if kind == "mrkdwn":
@@ -141,3 +144,17 @@ def test_a_hostile_resource_name_is_posted_inert(app, services, estate, slack):
         assert_inert({"text": args["text"], "blocks": json.loads(args["blocks"]) if isinstance(args["blocks"], str)
                       else args["blocks"]})
     assert "&lt;!everyone&gt;" in json.dumps(posted[1])
+
+
+def test_a_failed_scan_with_hostile_scope_and_error_is_posted_inert(app, services, slack):
+    def failing(db, request):
+        raise RuntimeError(HOSTILE)
+
+    services.scan_runner = failing
+    slash(app, "scan aws <!channel>")
+    services.orchestrator.wait_idle()
+    (posted,) = [c.args for c in slack.of("chat.postMessage")]
+    blocks_ = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
+    assert "failed" in posted["text"]
+    assert_inert({"text": posted["text"], "blocks": blocks_}, mentions=("U0ALICE",))
+    assert "<@U0ALICE>" in json.dumps(blocks_)  # the requester is still mentioned, on purpose
