@@ -63,7 +63,7 @@ def seed(path: str, count: int) -> list[str]:
 def click_body(action_id: str, value: str, response_url: str) -> str:
     payload = {
         "type": "block_actions", "team": {"id": "T0TEAM"}, "user": {"id": "U0ALICE"}, "api_app_id": "A0APP",
-        "trigger_id": "t", "response_url": response_url,
+        "trigger_id": f"t{time.time_ns()}", "response_url": response_url,  # unique, as Slack's are
         "container": {"type": "message", "channel_id": "C0TEAM", "message_ts": "1.1", "is_ephemeral": False},
         "channel": {"id": "C0TEAM"}, "message": {"ts": "1.1", "text": "x"},
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],

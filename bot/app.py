@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot import blocks
+from bot.guards import WorkspacePolicy
 from bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
 from bot.posting import Publisher, SlackPublisher
 from bot.remediation import RemediationEnvironment
@@ -30,6 +31,7 @@ from scanners.redact import redact, redact_url, secrets_from_env
 from storage.db import open_db
 
 log = logging.getLogger(__name__)
+READ_TIMEOUT_S = 10.0  # Slack sends a few kilobytes at once; nothing legitimate takes this long
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Services:
     remediation_env: RemediationEnvironment | None = None  # None: remediation from chat is unavailable
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     scan_workers: int | None = None  # None: scans.max_concurrent from the configuration
+    workspace: WorkspacePolicy | None = None  # None: config.workspace; `serve` fills in the token's workspace
     publisher: Publisher = field(init=False)
     orchestrator: Orchestrator = field(init=False)
     access: Access = field(init=False)
@@ -160,14 +163,20 @@ def create_app(settings: Settings, services: Services, process_before_response: 
     """The Bolt app with every listener registered. Socket Mode needs no signing secret; HTTP mode does."""
     from bot.listeners import register_all
 
+    signing_secret = str(settings.signing_secret) if settings.signing_secret else ""
     app = App(
         client=services.client,
-        signing_secret=str(settings.signing_secret) if settings.signing_secret else "",
+        signing_secret=signing_secret,
         process_before_response=process_before_response,
         token_verification_enabled=token_verification,
         ignoring_self_events_enabled=True,
     )
+    from bot import guards
+
+    guards.install(app, services)
     app.skywarden_registered = register_all(app, services)  # type: ignore[attr-defined]
+    app.skywarden_signing_secret = signing_secret  # type: ignore[attr-defined]  # for HTTP mode's front door
+
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
@@ -229,20 +238,45 @@ def verify_token(client: WebClient) -> dict[str, Any]:
 
 
 class _Handler:
-    """HTTP mode: POST /slack/events -> app.dispatch (signature verified there); threads, TCP_NODELAY."""
+    """HTTP mode: POST /slack/events -> bot.intake (size, signature, encoding) -> app.dispatch; threads,
+    TCP_NODELAY."""
 
     @staticmethod
-    def make(app: App, path: str = "/slack/events") -> type:
+    def make(app: App, path: str = "/slack/events", signing_secret: str | None = None) -> type:
         from http.server import BaseHTTPRequestHandler
 
         from slack_bolt import BoltRequest
 
+        from bot import intake
+
+        secret = signing_secret if signing_secret is not None else getattr(app, "skywarden_signing_secret", "")
+        if not secret:
+            raise SkywardenError("HTTP mode needs SLACK_SIGNING_SECRET")
+
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True
             protocol_version = "HTTP/1.1"
+            timeout = READ_TIMEOUT_S  # a client that stalls mid-request holds its thread this long at most
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("http: " + fmt, *args)
+
+            def _refuse(self, refused: intake.Refused, read: bool) -> None:
+                log.warning("refused a request to %s from %s: %s (%s)", self.path[:80], self.client_address[0],
+                            refused.status, refused.reason)
+                if not read:  # what is left of the body would be read as the next request
+                    self.close_connection = True
+                self._send(refused.status, {401: "unauthorized", 404: "not found", 413: "payload too large"}
+                           .get(refused.status, "bad request"), {"Connection": "close"} if not read else {})
+
+            def _read(self, length: int) -> bytes:
+                try:
+                    raw = self.rfile.read(length)
+                except OSError as exc:  # a timeout or a reset mid-body
+                    raise intake.Refused(408, f"body not received ({type(exc).__name__})") from None
+                if len(raw) < length:
+                    raise intake.Refused(400, "body shorter than its Content-Length")
+                return raw
 
             def _send(self, status: int, body: str, headers: Mapping[str, Any]) -> None:
                 data = body.encode()
@@ -257,10 +291,18 @@ class _Handler:
                 self.wfile.write(data)
 
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
                 if self.path.split("?")[0] != path:
-                    self._send(404, "not found", {})
+                    self._refuse(intake.Refused(404, "unknown path"), read=False)
+                    return
+                plain_headers = {k.lower(): v for k, v in self.headers.items()}
+                read = False
+                try:
+                    length = intake.body_length(plain_headers)
+                    raw = self._read(length)
+                    read = True
+                    body = intake.verify(secret, raw, plain_headers)
+                except intake.Refused as refused:
+                    self._refuse(refused, read)
                     return
                 headers = {k.lower(): [v] for k, v in self.headers.items()}
                 query = self.path.split("?", 1)[1] if "?" in self.path else ""
@@ -270,12 +312,20 @@ class _Handler:
         return Handler
 
 
-def http_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> Any:
+def http_server(app: App, host: str = "127.0.0.1", port: int = 3000, signing_secret: str | None = None) -> Any:
     from http.server import ThreadingHTTPServer
 
-    server = ThreadingHTTPServer((host, port), _Handler.make(app))
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            # A client that vanishes mid-request is one line in the log, not a traceback on stderr.
+            import sys
+
+            exc = sys.exc_info()[1]
+            log.warning("http: request from %s ended: %s: %s", client_address[0], type(exc).__name__, exc)
+
+    return Server((host, port), _Handler.make(app, signing_secret=signing_secret))
 
 
 def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
@@ -284,6 +334,9 @@ def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0
     assert settings.bot_token is not None
     services = build_services(settings, db_path)
     identity = verify_token(services.client)  # type: ignore[arg-type]
+    if not settings.config.workspace.configured:
+        services.workspace = WorkspacePolicy.from_auth_test(identity)
+
     app = create_app(settings, services, token_verification=False)
     from bot.jobs import ScanScheduler
 

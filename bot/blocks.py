@@ -8,6 +8,7 @@ text and pages long lists into several messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +31,7 @@ MAX_FALLBACK = 3000  # the notification text; Slack allows more, but nobody read
 SEVERITY_ICON = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:",
                  "low": ":large_blue_circle:", "info": ":white_circle:"}
 Block = dict[str, Any]
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 class BlockLimitError(ValueError):
@@ -42,24 +44,45 @@ class Message:
     blocks: list[Block]
 
     def payload(self) -> dict[str, Any]:
-        return {"text": clip(self.text, MAX_FALLBACK), "blocks": self.blocks}
+        # ``text`` is kept raw (plain words, never mrkdwn) and escaped here, once: Slack parses it for mentions
+        # and links like any message text, so an echoed `<!channel>` would ping the channel. With blocks present it
+        # is only the notification, which shows no formatting, so `*` and `_` may stay as typed.
+        return {"text": escape_entities(clip(self.text, MAX_FALLBACK)), "blocks": self.blocks}
 
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": clip(text, MAX_TEXT)}
+def mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not turn bare URLs or #names from resource data into links on its own.
+    return {"type": "mrkdwn", "text": clip(text, MAX_TEXT), "verbatim": True}
 
 
 def plain(text: str, limit: int = MAX_TEXT) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters; resource names are user-controlled."""
+# mrkdwn has no escape character, so its markers in untrusted text become look-alikes that Slack leaves alone.
+_MRKDWN_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
+def escape_entities(text: str) -> str:
+    """Slack's three control characters only (for text inside code spans and blocks, where markers are inert)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: Any) -> str:
+    """THE escape for text from Slack users or cloud resources placed in mrkdwn (and the fallback ``text``):
+    no mention, link or broadcast can survive (`<`, `>`, `&`), and no `*bold*`, `_italic_`, `~strike~` or
+    `code` marker either. Our own formatting goes around the escaped text, never through it."""
+    return escape_entities(str(text)).translate(_MRKDWN_LOOKALIKES)
+
+
+def code(text: Any) -> str:
+    """Untrusted text as inline code: formatting is inert there, but links and mentions are not, and a backtick
+    would end the span early."""
+    return "`" + escape_entities(str(text)).replace("`", "\u02cb") + "`"
 
 
 def section(text: str, fields: Sequence[str] = (), accessory: Block | None = None) -> Block:
@@ -168,24 +191,31 @@ def severity_label(severity: str) -> str:
 
 
 def _frameworks_text(frameworks: Mapping[str, Sequence[str]]) -> str:
-    return "; ".join(f"{key} {', '.join(ids_)}" for key, ids_ in sorted(frameworks.items())) or "none"
+    return "; ".join(f"{escape(key)} {escape(', '.join(ids_))}" for key, ids_ in sorted(frameworks.items())) or "none"
 
 
 def _day(iso: str | None) -> str:
     return iso[:10] if iso else "no expiry"
 
 
+def mention(user: str | None) -> str:
+    """A Slack user id becomes a mention; anything else (a console user, a CLI name) is shown as text."""
+    if not user:
+        return "someone"
+    return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)
+
+
 def state_line(finding: Mapping[str, Any], exception: Mapping[str, Any] | None = None) -> str:
     state = finding["state"]
     who = finding.get("state_changed_by") or "system"
-    who_text = f"<@{who}>" if who[:1] in "UW" and who[1:].isalnum() else escape(who)
+    who_text = mention(who)
     if state == "acknowledged":
         return f":eyes: Acknowledged by {who_text} on {_day(finding['state_changed_at'])}"
     if state == "suppressed":
         if exception:
             origin = " (suppressions.yml)" if exception["source"] == "code" else ""
             by = exception["created_by"]
-            by_text = f"<@{by}>" if by[:1] in "UW" and by[1:].isalnum() else escape(by)
+            by_text = mention(by)
             scope = "this rule in the account" if exception["scope"] == "rule" else "this resource"
             return (f":zipper_mouth_face: Suppressed by {by_text}{origin} until {_day(exception['expires_at'])}"
                     f" ({scope}): {escape(exception['reason'])}")
@@ -225,9 +255,9 @@ def finding_blocks(
     title = f"{severity_label(finding['severity'])}  {escape(finding['title'])}  `#{finding['number']}`"
     blocks = [
         section(title, fields=[
-            f"*Resource*\n{name}\n`{escape(finding['resource_id'])}`",
-            f"*Account / region*\n{finding['account_id']} / {finding['region']}",
-            f"*Rule*\n`{finding['rule_id']}`",
+            f"*Resource*\n{name}\n{code(finding['resource_id'])}",
+            f"*Account / region*\n{escape(finding['account_id'])} / {escape(finding['region'])}",
+            f"*Rule*\n{code(finding['rule_id'])}",
             f"*Controls*\n{_frameworks_text(finding.get('frameworks') or {})}",
         ]),
     ]
@@ -284,8 +314,8 @@ def digest_messages(
     gap_blocks: list[Block] = []
     if gaps:
         lines = [f"*Coverage gaps ({len(gaps)})*: these were not checked, so nothing there was resolved"]
-        lines += [f"• {g['account_id']} {g['service']} {g['region']}: {g.get('error_class')}: "
-                  f"{escape(str(g.get('message') or ''))[:300]}" for g in gaps]
+        lines += [f"• {escape(g['account_id'])} {escape(g['service'])} {escape(g['region'])}: "
+                  f"{escape(g.get('error_class'))}: {escape(clip(str(g.get('message') or ''), 300))}" for g in gaps]
         gap_blocks = text_sections(lines)
     pages = paginate([[b] for b in gap_blocks], head=head)
     messages = []
@@ -313,8 +343,8 @@ def findings_list(
         action = getattr(rule, "remediation_action", None)
         blocks.append(section(
             f"{severity_label(finding['severity'])} `#{finding['number']}` {escape(finding['title'])}\n"
-            f"{escape(finding.get('resource_name') or finding['resource_id'])} · {finding['account_id']} / "
-            f"{finding['region']} · {finding['state']}"
+            f"{escape(finding.get('resource_name') or finding['resource_id'])} · {escape(finding['account_id'])} / "
+            f"{escape(finding['region'])} · {finding['state']}"
         ))
         buttons = finding_buttons(finding, action)
         if buttons:
@@ -331,9 +361,8 @@ def suppressions_list(exceptions: Sequence[Mapping[str, Any]], limit: int = 45) 
     blocks = [section(f"*Active suppressions*: {len(exceptions)}")]
     for exception in exceptions[:limit]:
         target = exception["resource_id"] or f"every resource in {exception['account_id']}"
-        by = exception["created_by"]
-        by_text = f"<@{by}>" if by[:1] in "UW" and by[1:].isalnum() else escape(by)
-        text = (f"`{exception['id']}` `{exception['rule_id']}` on {escape(target)}\n"
+        by_text = mention(exception["created_by"])
+        text = (f"`{exception['id']}` {code(exception['rule_id'])} on {escape(target)}\n"
                 f"by {by_text} until {_day(exception['expires_at'])}: {escape(exception['reason'])}")
         if exception["source"] == "code":
             blocks.append(section(text + "\n_kept as code in suppressions.yml_"))
@@ -359,13 +388,17 @@ def usage(problem: str | None = None) -> Message:
         "• `approve <request>` · `reject <request>` · `undo <n>`: remediation approvals (four-eyes)",
         "• `help`: this message",
     ]
-    if problem:
-        lines.insert(0, f":warning: {escape(problem)}")
-    return Message(problem or "usage", [section("\n".join(lines))])
+    body = section("\n".join(escape_entities(line) for line in lines))  # `<n>` placeholders would be links
+    if not problem:
+        return Message("usage", [body])
+    # The problem often quotes what was typed: plain text, like a notice.
+    return Message(problem, [{"type": "section", "text": plain(escape_entities(f":warning: {problem}"))}, body])
 
 
 def notice(text: str) -> Message:
-    return Message(text, [section(escape(text))])
+    """A sentence for the person; it often quotes what they typed, so it is plain text: nothing in it formats,
+    links or mentions."""
+    return Message(text, [{"type": "section", "text": plain(escape_entities(text))}])
 
 
 # ---------------------------------------------------------------- modals
@@ -380,7 +413,8 @@ def suppress_modal(finding: Mapping[str, Any], today: date, default_days: int, m
         "close": plain("Cancel", 24),
         "blocks": [
             section(f"{severity_label(finding['severity'])} `#{finding['number']}` {escape(finding['title'])}\n"
-                    f"{escape(finding.get('resource_name') or finding['resource_id'])} · {finding['account_id']}"),
+                    f"{escape(finding.get('resource_name') or finding['resource_id'])} · "
+                    f"{escape(finding['account_id'])}"),
             {"type": "input", "block_id": ids.REASON[0], "label": plain("Why is this acceptable?"),
              "element": {"type": "plain_text_input", "action_id": ids.REASON[1], "multiline": True,
                          "max_length": 1000}},
@@ -391,7 +425,8 @@ def suppress_modal(finding: Mapping[str, Any], today: date, default_days: int, m
              "element": {"type": "radio_buttons", "action_id": ids.SCOPE[1],
                          "initial_option": _option("This resource", ids.SCOPE_RESOURCE),
                          "options": [_option("This resource", ids.SCOPE_RESOURCE),
-                                     _option(f"This rule in account {finding['account_id']}", ids.SCOPE_RULE)]}},
+                                     _option(f"This rule in account {escape_entities(finding['account_id'])}",
+                                             ids.SCOPE_RULE)]}},
         ],
     }
 
@@ -427,7 +462,7 @@ def home_view(
     blocks.append(divider())
     if expiring:
         lines = [f"*Suppressions expiring within 7 days*: {len(expiring)}"] + [
-            f"• `{e['id']}` `{e['rule_id']}` on {escape(e['resource_id'] or e['account_id'])} until "
+            f"• `{e['id']}` {code(e['rule_id'])} on {escape(e['resource_id'] or e['account_id'])} until "
             f"{_day(e['expires_at'])}: {escape(e['reason'])}"
             for e in expiring
         ]

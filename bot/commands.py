@@ -37,6 +37,32 @@ class UsageError(ValueError):
     pass
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: any id or number beyond it cannot exist
+MAX_PAGE = 100_000
+MAX_DAYS = 36_500
+
+
+def parse_number(text: str, what: str, low: int = 1, high: int = MAX_ID) -> int:
+    """A whole number typed by a person, for every command that takes one: ASCII digits only (``int()`` would
+    also take '１２', '٣', ' 7 ' or '1_0'; '²' passes ``isdigit()`` and then fails ``int()``), from low to high.
+    Anything else is a UsageError naming what was expected, never an overflow further down."""
+    text = text.strip().lstrip("#")
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
+    number = int(text)
+    if not low <= number <= high:
+        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
+    return number
+
+
+def finding_ref(text: str) -> str:
+    """A finding as typed: its short number (checked like any number) or its 20-character id."""
+    ref = text.strip().lstrip("#")
+    if re.fullmatch(r"[0-9a-f]{20}", ref):
+        return ref
+    return str(parse_number(ref, "the finding number"))
+
+
 @dataclass(frozen=True)
 class Who:
     user: str
@@ -133,17 +159,18 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
     db = services.db
     lines = []
     for request, started in services.orchestrator.running():
-        lines.append(f":hourglass_flowing_sand: running: {request.describe()} since {started}")
+        lines.append(f":hourglass_flowing_sand: running: {blocks.escape(request.describe())} since {started}")
     for scan in recent_scans(db, 5):
         summary = scan["summary"] or {}
         lines.append(
-            f"*scan {scan['id']}* {scan['provider']} {scan['status']} · {scan['started_at']} · "
+            f"*scan {scan['id']}* {blocks.escape(scan['provider'])} {scan['status']} · {scan['started_at']} · "
             f"{summary.get('resources', 0)} resources, {summary.get('new', 0)} new, "
             f"{summary.get('resolved', 0)} resolved"
         )
         gaps = coverage_for(db, scan["id"], failed_only=True)
         for gap in gaps[:10]:
-            lines.append(f"    gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}")
+            lines.append(f"    gap: {blocks.escape(gap['account_id'])} {blocks.escape(gap['service'])} "
+                         f"{blocks.escape(gap['region'])}: {blocks.escape(gap['error_class'])}")
         if len(gaps) > 10:
             lines.append(f"    and {len(gaps) - 10} more gaps")
     if not lines:
@@ -152,7 +179,7 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
 
     for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
         if (row["last_outcome"] or "").startswith("skipped"):
-            lines.append(f":warning: schedule {row['id']}: {row['last_outcome']}")
+            lines.append(f":warning: schedule {row['id']}: {blocks.escape(row['last_outcome'])}")
     from storage.outbox import counts
 
     queued = counts(db)
@@ -169,9 +196,9 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
     while rest:
         word = rest.pop(0)
         if word.lower() == "page":
-            if not rest or not rest[0].isdigit() or int(rest[0]) < 1:
+            if not rest:
                 raise UsageError("page needs a number: findings page 2")
-            page = int(rest.pop(0))
+            page = parse_number(rest.pop(0), "page", 1, MAX_PAGE)
         elif word.lower() in SEVERITIES and severity is None:
             severity = word.lower()
         elif account is None:
@@ -229,12 +256,14 @@ def _posture(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice("No framework controls are checked by the loaded rules."))
     lines = []
     for view in views:
-        lines.append(f"*{view['name']}* (`{view['framework']}`): {view['passing']} of {view['controls_checked']}"
+        lines.append(f"*{blocks.escape(view['name'])}* ({blocks.code(view['framework'])}): {view['passing']} of "
+                     f"{view['controls_checked']}"
                      f" controls passing, {view['failing']} failing ({view['percent']}%)")
         if args:
             failing = sorted(c for c, e in view["controls"].items() if e["failing"])
             if failing:
-                lines.append("failing: " + ", ".join(failing))
+                lines.append("failing: " + blocks.escape(", ".join(failing)))
+
     return Reply(blocks.Message("posture", blocks.text_sections(lines)[: blocks.MAX_BLOCKS]))
 
 
@@ -326,21 +355,19 @@ def decide_remediation(services: Services, who: Who, request_id: int, approve: b
 def _decision_command(services: Services, args: list[str], who: Who, name: str) -> Reply:
     if not args or len(args) > 1 and name in ("ack", "revoke", "remediate", "undo", "approve", "reject"):
         raise UsageError(f"{name} <number>")
-    ref = args[0].lstrip("#")
+    if name in ("approve", "reject"):
+        request_id = parse_number(args[0], f"{name} <remediation request id> (it is on the approval request):"
+                                           " the id")
+        return decide_remediation(services, who, request_id, approve=name == "approve")
+    if name == "revoke":
+        return revoke(services, who, parse_number(args[0], "revoke <suppression id> (see `suppressions`): the id"))
+    ref = finding_ref(args[0])
     if name == "ack":
         return acknowledge(services, who, ref)
     if name == "remediate":
         return remediate(services, who, ref)
     if name == "undo":
         return undo(services, who, ref)
-    if name in ("approve", "reject"):
-        if not ref.isdigit():
-            raise UsageError(f"{name} <remediation request id> (it is on the approval request)")
-        return decide_remediation(services, who, int(ref), approve=name == "approve")
-    if name == "revoke":
-        if not ref.isdigit():
-            raise UsageError("revoke <suppression id> (see `suppressions`)")
-        return revoke(services, who, int(ref))
     # suppress <n> --reason "..." [--days N] [--scope resource|rule]
     options = {"--reason": None, "--days": str(services.config.default_suppression_days), "--scope": "resource"}
     rest = args[1:]
@@ -351,11 +378,12 @@ def _decision_command(services: Services, args: list[str], who: Who, name: str) 
         options[key] = rest.pop(0)
     if not options["--reason"]:
         raise UsageError('suppress needs --reason "why this is acceptable"')
-    if not str(options["--days"]).isdigit():
-        raise UsageError("--days needs a number of days")
+    # Bounded only against overflow here: the configured maximum is validate_suppression's, with its own message.
+    days = parse_number(str(options["--days"]), "--days", 1, MAX_DAYS)
     if options["--scope"] not in exceptions.SCOPES:
         raise UsageError("--scope is resource or rule")
-    until = _today(services) + timedelta(days=int(str(options["--days"])))
+    until = _today(services) + timedelta(days=days)
+
     return suppress(services, who, ref, str(options["--reason"]), until, str(options["--scope"]))
 
 

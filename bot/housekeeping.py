@@ -79,7 +79,8 @@ def _target(exception: Mapping[str, Any]) -> str:
 
 
 def _by(user: str) -> str:
-    return f"<@{user}>" if user[:1] in "UW" and user[1:].isalnum() else blocks.escape(user)
+    return blocks.mention(user)
+
 
 
 def _day(iso: str) -> str:
@@ -94,7 +95,7 @@ def reminder_message(services: Services, exception: Mapping[str, Any], at: datet
                      decided: str | None = None) -> blocks.Message:
     expires = datetime.fromisoformat(exception["expires_at"])
     days = max(0, (expires - at).days)
-    text = (f":hourglass_flowing_sand: Suppression `{exception['id']}` of `{exception['rule_id']}` on "
+    text = (f":hourglass_flowing_sand: Suppression `{exception['id']}` of {blocks.code(exception['rule_id'])} on "
             f"{blocks.escape(_target(exception))} expires on {_day(exception['expires_at'])} (in {days} day(s)).\n"
             f"Suppressed by {_by(exception['created_by'])}: {blocks.escape(exception['reason'])}")
     body = [blocks.section(text)]

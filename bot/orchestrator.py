@@ -167,11 +167,13 @@ class Orchestrator:
         target = request.origin_channel or self.services.config.default_channel
         if self.quiet != "line" or not target:
             return
-        text = (f":white_check_mark: Scheduled scan #{outcome.scan_id} of {request.describe()}: nothing new, "
-                "reopened or resolved.")
-        outbox.enqueue(self.services.db, "chat.postMessage", target,
-                       {"channel": target, "text": text, "blocks": [{"type": "context", "elements": [
-                           {"type": "mrkdwn", "text": text}]}]})
+        from bot import blocks
+
+        said = f"Scheduled scan #{outcome.scan_id} of {{}}: nothing new, reopened or resolved."
+        shown = ":white_check_mark: " + said.format(blocks.escape(request.describe()))
+        message = blocks.Message(said.format(request.describe()), [blocks.context(shown)])
+        outbox.enqueue(self.services.db, "chat.postMessage", target, {"channel": target, **message.payload()})
+
         self.services.publisher.flush()
 
     def wait_idle(self, timeout: float = 30.0) -> None:

@@ -167,9 +167,12 @@ class SlackPublisher:
         target = request.origin_channel or self.services.config.default_channel
         if not target:
             return
-        text = f":x: The scan of {request.describe()} requested by <@{request.requested_by}> failed: {message}"
+        text = (f":x: The scan of {blocks.escape(request.describe())} requested by "
+                f"{blocks.mention(request.requested_by)} failed: {blocks.escape(message)}")
+        fallback = f"The scan of {request.describe()} failed: {message}"
         outbox.enqueue(self.services.db, "chat.postMessage", target,
-                       {"channel": target, **blocks.Message(text, [blocks.section(text)]).payload()})
+                       {"channel": target, **blocks.Message(fallback, [blocks.section(text)]).payload()})
+
         self.flush()
 
     # ------------------------------------------------------------ decisions

@@ -17,9 +17,12 @@ from bot.blocks import (
     button,
     check_limits,
     clip,
+    code,
     context,
     escape,
+    escape_entities,
     header,
+    mention,
     plain,
     section,
     severity_label,
@@ -38,15 +41,12 @@ ICON = {
 }
 
 
-def who(user: str | None) -> str:
-    if not user:
-        return "someone"
-    return f"<@{user}>" if user[:1] in "UW" and user[1:].isalnum() else escape(user)
+who = mention
 
 
 def _code(text: str, limit: int) -> str:
-    # Backticks inside a code block would end it early.
-    return "```" + clip(text.replace("```", "'''"), limit - 6) + "```"
+    # Backticks inside a code block would end it early; links and mentions stay live even there.
+    return "```" + clip(escape_entities(text).replace("```", "'''"), limit - 6) + "```"
 
 
 def _json(value: Any) -> str:
@@ -57,9 +57,9 @@ def finding_summary(finding: Mapping[str, Any]) -> Block:
     name = escape(finding.get("resource_name") or finding["resource_id"])
     return section(
         f"{severity_label(finding['severity'])}  {escape(finding['title'])}  `#{finding['number']}`",
-        fields=[f"*Resource*\n{name}\n`{escape(finding['resource_id'])}`",
-                f"*Account / region*\n{finding['account_id']} / {finding['region']}",
-                f"*Rule*\n`{finding['rule_id']}`"],
+        fields=[f"*Resource*\n{name}\n{code(finding['resource_id'])}",
+                f"*Account / region*\n{escape(finding['account_id'])} / {escape(finding['region'])}",
+                f"*Rule*\n{code(finding['rule_id'])}"],
     )
 
 
@@ -71,7 +71,7 @@ def plan_blocks(plan: Mapping[str, Any]) -> list[Block]:
         args = ", ".join(f"{k}={v!r}" for k, v in (call.get("params") or {}).items())
         region = f"  # {call['region']}" if call.get("region") else ""
         lines.append(f"{call['service']}.{call['operation']}({args}){region}")
-    out = [section(f"*Plan*: {escape(plan['summary'])}  (`{plan['action']}`)"),
+    out = [section(f"*Plan*: {escape(plan['summary'])}  ({code(plan['action'])})"),
            section(f"*API calls ({len(calls)})*\n" + _code("\n".join(lines) or "none", MAX_TEXT - 30))]
     out.append(section("*Before → after*", fields=[
         "*Before*\n" + _code(_json(plan.get("before") or {}), MAX_FIELD - 20),

@@ -296,11 +296,19 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
     return ScheduleRequest(provider, accounts, tuple(regions), cron, timezone, channel)
 
 
-def describe(services: Services, row: Mapping[str, Any]) -> str:
+def describe(services: Services, row: Mapping[str, Any], markup: bool = True) -> str:
+    """One schedule in a line: mrkdwn with every stored value escaped, or plain words (``markup=False``) for a
+    notice, which is plain text already."""
+    from bot.blocks import code, escape
+
     accounts = ", ".join(services.config.account_name(a) for a in row["accounts"]) or "all accounts"
     regions = f" in {', '.join(row['regions'])}" if row["regions"] else ""
     where = f" → {row['channel']}" if row["channel"] else ""
-    return f"{row['provider']} {accounts}{regions} `{row['cron']}` ({row['timezone']}){where}"
+    if not markup:
+        return f"{row['provider']} {accounts}{regions} `{row['cron']}` ({row['timezone']}){where}"
+    return (f"{escape(row['provider'])} {escape(accounts)}{escape(regions)} {code(row['cron'])} "
+            f"({escape(row['timezone'])}){escape(where)}")
+
 
 
 def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
@@ -329,11 +337,15 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         services.schedule_changed()
         upcoming = next_runs(request.cron, request.timezone, services.clock(), 1)
         when = f"; next run {upcoming[0].isoformat(timespec='minutes')}" if upcoming else ""
-        return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row)}{when}."))
+        return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row, markup=False)}{when}."))
+
     if verb in ("remove", "pause", "resume"):
-        if len(rest) != 1 or not rest[0].lstrip("#").isdigit():
+        from bot.commands import parse_number
+
+        if len(rest) != 1:
             raise UsageError(f"schedule {verb} <id> (see `schedule list`)")
-        schedule_id = int(rest[0].lstrip("#"))
+        schedule_id = parse_number(rest[0], f"schedule {verb} <id> (see `schedule list`): the id")
+
         row = schedules.get_schedule(db, schedule_id)
         if row is None or row["removed_at"]:
             return Reply(blocks.notice(f"no schedule {schedule_id} (see `schedule list`)"), ok=False)

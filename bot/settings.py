@@ -53,6 +53,7 @@ from typing import Any
 
 import yaml
 
+from bot.guards import WorkspacePolicy, parse_workspace
 from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
 from rules.errors import ConfigError
 from rules.model import SEVERITIES
@@ -129,6 +130,7 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
+    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # whose requests are served (bot/guards.py)
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:
@@ -169,7 +171,7 @@ def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
     return items
 
 
-_TOP_KEYS = _TOP_KEYS | {"schedules", "scans"}
+_TOP_KEYS = _TOP_KEYS | {"schedules", "scans", "workspace"}
 
 
 def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = None) -> BotConfig:
@@ -307,7 +309,9 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         source=source,
         schedules=parse_schedules(data.get("schedules"), source, account_ids, scans.timezone),
         scans=scans,
+        workspace=parse_workspace(data.get("workspace"), source),
     )
+
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> BotConfig:

@@ -275,7 +275,7 @@ def query_findings(
 def get_finding(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
     """A finding by id first, then by its short number (an id can be all digits, rarely but really)."""
     rows = list(db.query("SELECT * FROM findings WHERE id = ?", [ref]))
-    if not rows and ref.isdigit():
+    if not rows and ref.isascii() and ref.isdigit() and len(ref) <= 18:  # '²' or 10**30 is no number we store
         rows = list(db.query("SELECT * FROM findings WHERE number = ?", [int(ref)]))
     return _decode(rows[0]) if rows else None
 

@@ -279,3 +279,17 @@ def m005_integrity(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE findings ADD COLUMN observed_at TEXT")
     # A remediation already recorded is the newest knowledge of its finding: an older scan must not undo it.
     db.execute("UPDATE findings SET observed_at = state_changed_at WHERE state = 'remediated'")
+
+
+@MIGRATIONS()
+def m006_request_replays(db: sqlite_utils.Database) -> None:
+    # Slack requests already handled, for the 5 minutes a signed request stays valid (storage/replays.py).
+    db.execute(
+        """
+        CREATE TABLE seen_requests (
+            key TEXT PRIMARY KEY,           -- what identifies one delivery (see bot/guards.py)
+            seen_at REAL NOT NULL           -- unix time
+        )
+        """
+    )
+    db.execute("CREATE INDEX seen_requests_by_time ON seen_requests(seen_at)")

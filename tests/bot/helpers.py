@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,14 @@ def make_app(services: Services, process_before_response: bool = True) -> App:
 
 
 # ---------------------------------------------------------------- signed requests
+_TRIGGERS = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """Unique per interaction, as Slack's are: two identical bodies are one request delivered twice."""
+    return f"trig-{next(_TRIGGERS)}.{time.time_ns()}"
+
+
 def sign(body: str, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
     ts = int(time.time()) if ts is None else ts
     mac = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -121,7 +130,7 @@ def slash_body(text: str, user: str = "U0ALICE", channel: str = "C0TEAM", respon
     return urlencode({
         "token": "x", "team_id": TEAM, "team_domain": "t", "channel_id": channel, "channel_name": "team",
         "user_id": user, "user_name": user.lower(), "command": "/warden", "text": text, "api_app_id": "A0APP",
-        "response_url": response_url, "trigger_id": "trig-1",
+        "response_url": response_url, "trigger_id": trigger_id(),
     })
 
 
@@ -140,7 +149,7 @@ def click(app: App, action_id: str, value: str, user: str = "U0ALICE", channel: 
           ts: str = "1700000000.000001", response_url: str = "", ephemeral: bool = False) -> BoltResponse:
     payload = {
         "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "A0APP",
-        "trigger_id": "trig-2", "response_url": response_url,
+        "trigger_id": trigger_id(), "response_url": response_url,
         "container": {"type": "message", "channel_id": channel, "message_ts": ts, "is_ephemeral": ephemeral},
         "channel": {"id": channel}, "message": {"ts": ts, "text": "x"},
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
@@ -158,7 +167,7 @@ def submit_suppress(app: App, finding_id: str, reason: str, until: str | None, s
     }
     payload = {
         "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "A0APP",
-        "trigger_id": "trig-3",
+        "trigger_id": trigger_id(),
         "view": {"id": "V0VIEW", "type": "modal", "callback_id": "suppress_modal",
                  "private_metadata": json.dumps({"finding": finding_id, "channel": channel}),
                  "state": {"values": values}},

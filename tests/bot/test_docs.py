@@ -18,6 +18,7 @@ def test_documented_configuration_parses():
     assert block
     config = parse_config(yaml.safe_load(block.group(1)), "docs/slack.md")
     assert config.account_id("azure-prod").count("-") == 4
+    assert config.workspace.team_ids == ("T0ACME",)
 
 
 def test_every_command_is_documented():

@@ -23,7 +23,7 @@ from bot.scanning import AwsScope, scan_aws
 from bot.settings import BotConfig
 from storage import audit, remediations
 from storage.findings import finding_id, get_finding
-from tests.bot.helpers import TEAM, click, interactive, make_app, slash
+from tests.bot.helpers import TEAM, click, interactive, make_app, slash, trigger_id
 from tests.support.aws import ACCOUNT, pack_rules
 
 RULE = "aws-s3-bucket-block-public-access"
@@ -91,7 +91,7 @@ class World:
     def submit(self, view, user=REQUESTER):
         payload = {
             "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "A0APP",
-            "trigger_id": "trig-4",
+            "trigger_id": trigger_id(),
             "view": {"id": "V0VIEW", "type": "modal", "callback_id": view["callback_id"],
                      "private_metadata": view["private_metadata"], "state": {"values": {}}},
         }
@@ -359,7 +359,7 @@ def test_typed_commands_remediate_approve_undo(make_world):
     outcome = commands.dispatch(world.services, f"approve {undo_id}", commands.Who(BOB, None, "console"))
     assert outcome.ok and "Undone" in outcome.message.text
     assert world.block() is None and world.state() == "open"
-    assert "reject <remediation request id>" in slash(world.app, "reject abc", user=BOB).body
+    assert "reject &lt;remediation request id&gt;" in slash(world.app, "reject abc", user=BOB).body
 
 
 def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):

@@ -37,7 +37,8 @@ def text(response) -> str:
     """The private reply, fallback text and blocks together."""
     body = json.loads(response.body)
     assert body.get("response_type") == "ephemeral"
-    return body["text"] + "\n" + "\n".join(b["text"]["text"] for b in body.get("blocks", []) if "text" in b)
+    shown = body["text"] + "\n" + "\n".join(b["text"]["text"] for b in body.get("blocks", []) if "text" in b)
+    return shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")  # as Slack displays it
 
 
 def test_add_list_pause_resume_remove_from_slack(app, services):
