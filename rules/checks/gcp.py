@@ -115,3 +115,28 @@ def firewall_port_closed_to_world(resource: Any, params: Mapping[str, Any]) -> t
         if _covers(allowed, port):
             return False, f"allows {allowed.get('IPProtocol')}/{port} from {', '.join(world)}"
     return True, f"port {port} is not allowed from the internet"
+
+
+@CHECKS.register("gcp_separation_of_duties")
+def separation_of_duties(resource: Any, params: Mapping[str, Any]) -> tuple[bool, str]:
+    """Compliant when no member holds one of ``admin_roles`` and one of ``user_roles`` together (CIS 1.8, 1.11).
+
+    Reads the project's unconditional bindings (gcp.iam.project_policy). CIS's audit groups every member of
+    the two role sets and reports the ones that appear in both, whatever the member type (user, group or
+    service account), so all member types count here too.
+    """
+    admin_roles = set(params.get("admin_roles") or ())
+    user_roles = set(params.get("user_roles") or ())
+    if not admin_roles or not user_roles:
+        raise ValueError("gcp_separation_of_duties needs admin_roles and user_roles")
+    admins: dict[str, set[str]] = {}
+    users: dict[str, set[str]] = {}
+    for role, member in _grants(_bindings(resource)):
+        if role in admin_roles:
+            admins.setdefault(member, set()).add(role)
+        if role in user_roles:
+            users.setdefault(member, set()).add(role)
+    found = sorted(
+        f"{member} has {', '.join(sorted(admins[member] | users[member]))}" for member in admins.keys() & users.keys()
+    )
+    return (not found, "; ".join(found) or "no member holds both an administrator and a user role")

@@ -49,7 +49,10 @@ def instance_properties(data: dict[str, Any]) -> dict[str, Any]:
     ``metadata_items`` flattens metadata; ``serial_port_enabled``/``block_project_ssh_keys``/``os_login``
     read it the way Compute does (string booleans); ``default_service_account`` and
     ``default_sa_full_api_access`` look at the attached service account; ``has_external_ip`` is any
-    access config on any interface; ``is_gke_node`` marks the VMs CIS excludes.
+    access config on any interface; ``is_gke_node`` marks the VMs CIS excludes; ``disks_without_csek``
+    names the attached disks whose ``diskEncryptionKey`` has no ``sha256`` (only a customer-supplied key
+    has one: a CMEK disk carries ``kmsKeyName`` instead); ``confidential_compute`` reads both shapes of
+    ``confidentialInstanceConfig``.
     """
     items = metadata_items(data.get("metadata"))
     accounts = data.get("serviceAccounts") or []
@@ -65,4 +68,18 @@ def instance_properties(data: dict[str, Any]) -> dict[str, Any]:
         "default_sa_full_api_access": any(FULL_API_SCOPE in (a.get("scopes") or []) for a in default),
         "has_external_ip": any(nic.get("accessConfigs") for nic in data.get("networkInterfaces") or []),
         "is_gke_node": str(data.get("name", "")).startswith("gke-") and "goog-gke-node" in labels,
+        "disks_without_csek": [
+            str(disk.get("deviceName") or disk.get("source") or index)
+            for index, disk in enumerate(data.get("disks") or [])
+            if not (disk.get("diskEncryptionKey") or {}).get("sha256")
+        ],
+        "confidential_compute": confidential_compute(data.get("confidentialInstanceConfig")),
     }
+
+
+def confidential_compute(config: Any) -> bool:
+    """Confidential VM is on: ``enableConfidentialCompute`` (the original field, AMD SEV only) or a
+    ``confidentialInstanceType`` (SEV, SEV_SNP, TDX; the field newer API versions set instead)."""
+    config = config if isinstance(config, dict) else {}
+    kind = str(config.get("confidentialInstanceType") or "")
+    return config.get("enableConfidentialCompute") is True or kind not in ("", "CONFIDENTIAL_INSTANCE_TYPE_UNSPECIFIED")

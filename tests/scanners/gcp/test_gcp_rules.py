@@ -28,7 +28,25 @@ _VM_RULES = [
     "gcp-compute-instance-no-public-ip",
 ]
 _PG_RULES = ["gcp-sql-postgres-log-connections", "gcp-sql-postgres-log-disconnections", "gcp-sql-postgres-pgaudit"]
+_PG_FLAG_RULES = [
+    "gcp-sql-postgres-log-error-verbosity",
+    "gcp-sql-postgres-log-statement",
+    "gcp-sql-postgres-log-min-messages",
+    "gcp-sql-postgres-log-min-error-statement",
+    "gcp-sql-postgres-log-min-duration-statement-disabled",
+]
+_MSSQL_RULES = [
+    "gcp-sql-sqlserver-external-scripts-off",
+    "gcp-sql-sqlserver-cross-db-ownership-chaining-off",
+    "gcp-sql-sqlserver-user-connections-unlimited",
+    "gcp-sql-sqlserver-user-options-unset",
+    "gcp-sql-sqlserver-remote-access-off",
+    "gcp-sql-sqlserver-trace-flag-3625-on",
+    "gcp-sql-sqlserver-contained-database-authentication-off",
+]
 _PROJECT_RULES = [
+    "gcp-iam-service-account-separation-of-duties",
+    "gcp-iam-kms-separation-of-duties",
     "gcp-iam-no-primitive-roles-for-users",
     "gcp-iam-service-account-no-admin-roles",
     "gcp-iam-no-project-level-service-account-user",
@@ -96,6 +114,21 @@ EXPECTED: list[tuple[str, str, str]] = [
     *[(rule, estate.sql_id(estate.BAD, "pg-public"), FAIL) for rule in _PG_RULES],
     *[(rule, estate.sql_id(estate.GOOD, "pg-private"), PASS) for rule in _PG_RULES],
     *[(rule, estate.sql_id(estate.GOOD, "mysql-2"), NA) for rule in _PG_RULES],
+    ("gcp-sql-mysql-skip-show-database-on", estate.sql_id(estate.BAD, "mysql-1"), FAIL),
+    ("gcp-sql-mysql-skip-show-database-on", estate.sql_id(estate.GOOD, "mysql-2"), PASS),
+    ("gcp-sql-mysql-skip-show-database-on", estate.sql_id(estate.GOOD, "pg-private"), NA),
+    *[(rule, estate.sql_id(estate.BAD, "pg-public"), FAIL) for rule in _PG_FLAG_RULES],
+    *[(rule, estate.sql_id(estate.GOOD, "pg-private"), PASS) for rule in _PG_FLAG_RULES],
+    *[(rule, estate.sql_id(estate.GOOD, "mssql-2"), NA) for rule in _PG_FLAG_RULES],
+    *[(rule, estate.sql_id(estate.BAD, "mssql-1"), FAIL) for rule in _MSSQL_RULES],
+    *[(rule, estate.sql_id(estate.GOOD, "mssql-2"), PASS) for rule in _MSSQL_RULES],
+    *[(rule, estate.sql_id(estate.GOOD, "pg-private"), NA) for rule in _MSSQL_RULES],
+    ("gcp-compute-instance-disks-csek", _vm(estate.BAD, "web-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-disks-csek", _vm(estate.BAD, "batch-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-disks-csek", _vm(estate.GOOD, "app-1", "europe-west1-b"), PASS),
+    ("gcp-compute-instance-confidential-computing", _vm(estate.BAD, "web-1", "us-central1-a"), FAIL),
+    ("gcp-compute-instance-confidential-computing", _vm(estate.BAD, "batch-1", "us-central1-a"), PASS),
+    ("gcp-compute-instance-confidential-computing", _vm(estate.GOOD, "app-1", "europe-west1-b"), PASS),
     ("gcp-kms-key-rotation-90-days", estate.key_id(estate.BAD, "k-norotate"), FAIL),
     ("gcp-kms-key-rotation-90-days", estate.key_id(estate.BAD, "k-yearly"), FAIL),
     ("gcp-kms-key-rotation-90-days", estate.key_id(estate.GOOD, "k-ok"), PASS),
