@@ -1,4 +1,5 @@
-"""Compute Engine: instances, firewall rules, networks, subnetworks and project-wide metadata."""
+"""Compute Engine: instances, firewall rules, networks (with their Cloud DNS policies), subnetworks,
+backend services and project-wide metadata."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ TYPES = {
     "compute.googleapis.com/Network": "gcp.compute.network",
     "compute.googleapis.com/Subnetwork": "gcp.compute.subnetwork",
     "compute.googleapis.com/Project": "gcp.compute.project",
+    "compute.googleapis.com/BackendService": "gcp.compute.backend_service",
+    "compute.googleapis.com/RegionBackendService": "gcp.compute.backend_service",
 }
+# Server policies of Cloud DNS are attached to networks: CIS 2.12 is a property of the network.
+DNS_POLICY = "dns.googleapis.com/Policy"
+_NETWORK_PATH = re.compile(r"projects/([^/]+)/global/networks/([^/]+)$")
 _DEFAULT_SA = re.compile(r"^\d+-compute@developer\.gserviceaccount\.com$")
 FULL_API_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -28,12 +34,21 @@ def compute(ctx: GcpContext) -> Iterator[Resource]:
     asset_types = [asset_type for asset_type, rtype in TYPES.items() if ctx.wants(rtype)]
     if not asset_types:
         return
+    if ctx.wants("gcp.compute.network"):
+        asset_types.append(DNS_POLICY)
+    networks: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    dns_policies: list[dict[str, Any]] = []
     for asset in ctx.list_assets(asset_types):
+        if asset.get("assetType") == DNS_POLICY:
+            dns_policies.append(data_of(asset))
+            continue
         rtype = TYPES.get(asset.get("assetType", ""))
         if rtype is None:
             continue
         data = data_of(asset)
-        if rtype == "gcp.compute.instance":
+        if rtype == "gcp.compute.network":
+            networks.append((asset, data))  # annotated once every DNS policy has been read
+        elif rtype == "gcp.compute.instance":
             yield ctx.resource(rtype, asset, instance_properties(data), name=data.get("name"), tags=data.get("labels"))
         elif rtype == "gcp.compute.project":
             items = metadata_items(data.get("commonInstanceMetadata"))
@@ -41,6 +56,34 @@ def compute(ctx: GcpContext) -> Iterator[Resource]:
             yield ctx.resource(rtype, asset, properties, name=data.get("name") or ctx.project_id)
         else:
             yield ctx.resource(rtype, asset, data, name=data.get("name"))
+    for asset, data in networks:
+        properties = {**data, **dns_policy_properties(ctx.project_id, data, dns_policies)}
+        yield ctx.resource("gcp.compute.network", asset, properties, name=data.get("name"))
+
+
+def dns_policy_properties(project: str, network: dict[str, Any], policies: list[dict[str, Any]]) -> dict[str, Any]:
+    """``dns_policies`` / ``dns_logging_policies``: the Cloud DNS server policies attached to this network,
+    and those of them with ``enableLogging``.
+
+    A policy names its networks by URL, in whichever form the caller used (``https://www.googleapis.com/
+    compute/v1/...``, ``https://compute.googleapis.com/compute/v1/...`` or a relative
+    ``projects/P/global/networks/N``): they are compared by their ``projects/P/global/networks/N`` tail.
+    """
+    own = (project, str(network.get("name", "")))
+    attached = [
+        policy
+        for policy in policies
+        if any(_network_key(str(n.get("networkUrl", ""))) == own for n in policy.get("networks") or [])
+    ]
+    return {
+        "dns_policies": sorted(str(p.get("name")) for p in attached),
+        "dns_logging_policies": sorted(str(p.get("name")) for p in attached if p.get("enableLogging") is True),
+    }
+
+
+def _network_key(url: str) -> tuple[str, str] | None:
+    match = _NETWORK_PATH.search(url.rstrip("/"))
+    return (match.group(1), match.group(2)) if match else None
 
 
 def instance_properties(data: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,21 @@ from scanners.gcp.errors import RetryPolicy, classify
 from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
 from scanners.registry import Collector, collectors_for
 
-COLLECTOR_MODULES = ("storage", "compute", "sql", "kms", "iam", "cloudlogging")
+COLLECTOR_MODULES = (
+    "storage",
+    "compute",
+    "sql",
+    "kms",
+    "iam",
+    "cloudlogging",
+    "dns",
+    "dataproc",
+    "bigquery",
+    "monitoring",
+    "apikeys",
+    "projectsettings",
+    "contacts",
+)
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 
 

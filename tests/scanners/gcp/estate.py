@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from scanners.gcp.standin import CloudAssetStandIn
+from tests.scanners.gcp.estate_more import seed_more
 
 BAD, GOOD = "acme-bad", "acme-good"
 NUMBERS = {BAD: "1001", GOOD: "1002"}
@@ -101,6 +102,7 @@ def seed(standin: CloudAssetStandIn) -> None:
     _sql(standin)
     _kms(standin)
     _iam_and_logging(standin)
+    seed_more(standin)
 
 
 def _storage(s: CloudAssetStandIn) -> None:

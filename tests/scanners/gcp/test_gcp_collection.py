@@ -110,7 +110,22 @@ def test_403_on_one_project_is_its_coverage_gap_and_leaves_its_findings_alone(st
     assert second.status == "partial"
     gaps = {(g.account_id, g.error_class) for g in second.gaps}
     assert gaps == {(estate.BAD, "AccessDenied")}
-    assert {g.service for g in second.gaps} == {"storage", "compute", "sql", "kms", "iam", "logging"}
+    assert {g.service for g in second.gaps} == {
+        "storage",
+        "compute",
+        "sql",
+        "kms",
+        "iam",
+        "logging",
+        "dns",
+        "dataproc",
+        "bigquery",
+        "monitoring",
+        "apikeys",
+        "serviceusage",
+        "accessapproval",
+        "essentialcontacts",
+    }
     assert second.reconcile.summary()["resolved"] == 0
     assert {f["id"] for f in query_findings(fresh_db, states=("open",), accounts=[estate.BAD])} == bad_open
     stored = coverage_for(fresh_db, second.scan_id, failed_only=True)
@@ -127,7 +142,7 @@ def test_folder_scope_discovers_its_active_projects(standin):
     assert [q.get("assetTypes") for q in standin.requests_for("folders/200")] == [
         ["cloudresourcemanager.googleapis.com/Project"]
     ]
-    assert {r.name for r in inventory.resources} == {"bad-public"}
+    assert {r.name for r in inventory.resources} == {"bad-public", "bad-logs"}
 
 
 def test_organization_scope_covers_every_project(standin):

@@ -13,7 +13,7 @@ def test_demo_estate_scan(fresh_db):
     outcome = run_gcp_demo_scan(fresh_db, rules)
     assert outcome.status == "succeeded" and not outcome.report.errors
     assert sorted(outcome.inventory.accounts) == sorted([DATA, WEB, SANDBOX])
-    assert len(outcome.inventory.coverage) == 3 * 6  # three projects, six asset-type groups
+    assert len(outcome.inventory.coverage) == 3 * 14  # three projects, fourteen asset-type groups
     failing = {f.rule.id for f in outcome.report.failures}
     assert len(failing) >= 25  # the estate shows most of the pack
     findings = query_findings(fresh_db, states=("open",), provider="gcp")

@@ -10,6 +10,7 @@ from rules.model import Outcome
 from scanners.gcp.scan import GcpScope
 from scanners.gcp.standin import CloudAssetStandIn
 from tests.scanners.gcp import estate
+from tests.scanners.gcp import estate_more as more
 from tests.scanners.gcp.support import collect
 from tests.support.aws import outcomes
 
@@ -52,6 +53,19 @@ _PROJECT_RULES = [
     "gcp-iam-no-project-level-service-account-user",
     "gcp-logging-audit-config-all-services",
 ]
+
+_ALERT_RULES = [
+    "gcp-monitoring-alert-project-ownership-changes",
+    "gcp-monitoring-alert-audit-config-changes",
+    "gcp-monitoring-alert-custom-role-changes",
+    "gcp-monitoring-alert-firewall-changes",
+    "gcp-monitoring-alert-route-changes",
+    "gcp-monitoring-alert-network-changes",
+    "gcp-monitoring-alert-bucket-iam-changes",
+    "gcp-monitoring-alert-sql-instance-changes",
+]
+_DNSSEC_KEY_RULES = ["gcp-dns-zone-ksk-not-rsasha1", "gcp-dns-zone-zsk-not-rsasha1"]
+_B, _G = estate.BAD, estate.GOOD
 
 EXPECTED: list[tuple[str, str, str]] = [
     ("gcp-storage-bucket-not-public", estate.bucket_id("bad-public"), FAIL),
@@ -144,6 +158,52 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("gcp-iam-service-account-key-rotated-90-days", estate.sa_key_id(estate.GOOD, "system-key"), NA),
     ("gcp-logging-sink-exports-all-entries", estate.sinks_id(estate.BAD), FAIL),
     ("gcp-logging-sink-exports-all-entries", estate.sinks_id(estate.GOOD), PASS),
+    ("gcp-dns-zone-dnssec-enabled", more.zone_id(_B, "shop"), FAIL),
+    ("gcp-dns-zone-dnssec-enabled", more.zone_id(_B, "legacy"), PASS),
+    ("gcp-dns-zone-dnssec-enabled", more.zone_id(_G, "www"), PASS),
+    ("gcp-dns-zone-dnssec-enabled", more.zone_id(_G, "internal"), NA),
+    *[(rule, more.zone_id(_B, "legacy"), FAIL) for rule in _DNSSEC_KEY_RULES],
+    *[(rule, more.zone_id(_G, "www"), PASS) for rule in _DNSSEC_KEY_RULES],
+    *[(rule, more.zone_id(_B, "shop"), NA) for rule in _DNSSEC_KEY_RULES],
+    ("gcp-compute-network-dns-logging", estate.compute_id(_B, "networks", "default"), FAIL),
+    ("gcp-compute-network-dns-logging", estate.compute_id(_B, "networks", "legacy-net"), FAIL),
+    ("gcp-compute-network-dns-logging", estate.compute_id(_G, "networks", "prod-vpc"), PASS),
+    ("gcp-compute-backend-service-logging", more.backend_id(_B, "web-backend"), FAIL),
+    ("gcp-compute-backend-service-logging", more.backend_id(_B, "tcp-backend", "us-central1"), NA),
+    ("gcp-compute-backend-service-logging", more.backend_id(_G, "api-backend"), PASS),
+    ("gcp-compute-backend-service-logging", more.backend_id(_G, "internal-app", "europe-west1"), PASS),
+    ("gcp-dataproc-cluster-cmek", more.cluster_id(_B, "etl"), FAIL),
+    ("gcp-dataproc-cluster-cmek", more.cluster_id(_G, "spark-pd"), PASS),
+    ("gcp-dataproc-cluster-cmek", more.cluster_id(_G, "spark-kms"), PASS),
+    ("gcp-bigquery-dataset-not-public", more.dataset_id(_B, "exports"), FAIL),
+    ("gcp-bigquery-dataset-not-public", more.dataset_id(_B, "shared"), FAIL),
+    ("gcp-bigquery-dataset-not-public", more.dataset_id(_G, "warehouse"), PASS),
+    ("gcp-bigquery-dataset-default-cmek", more.dataset_id(_B, "exports"), FAIL),
+    ("gcp-bigquery-dataset-default-cmek", more.dataset_id(_G, "warehouse"), PASS),
+    ("gcp-bigquery-table-cmek", more.table_id(_B, "exports", "raw"), FAIL),
+    ("gcp-bigquery-table-cmek", more.table_id(_G, "warehouse", "facts"), PASS),
+    ("gcp-bigquery-table-cmek", more.table_id(_G, "warehouse", "summary"), NA),
+    ("gcp-bigquery-table-cmek", more.table_id(_G, "warehouse", "lake"), NA),
+    ("gcp-storage-log-bucket-retention-locked", estate.bucket_id("bad-logs"), FAIL),
+    ("gcp-storage-log-bucket-retention-locked", estate.bucket_id("good-logs"), PASS),
+    ("gcp-storage-log-bucket-retention-locked", estate.bucket_id("bad-public"), NA),
+    *[(rule, more.log_alerting_id(_B), FAIL) for rule in _ALERT_RULES],
+    *[(rule, more.log_alerting_id(_G), PASS) for rule in _ALERT_RULES],
+    ("gcp-apikeys-none-in-project", more.project_keys_id(_B), FAIL),
+    ("gcp-apikeys-none-in-project", more.project_keys_id(_G), PASS),
+    ("gcp-apikeys-key-api-restricted", more.api_key_id(_B, "k-old"), FAIL),
+    ("gcp-apikeys-key-api-restricted", more.api_key_id(_B, "k-all"), FAIL),
+    ("gcp-apikeys-key-api-restricted", more.api_key_id(_B, "k-maps"), PASS),
+    ("gcp-apikeys-key-rotated-90-days", more.api_key_id(_B, "k-old"), FAIL),
+    ("gcp-apikeys-key-rotated-90-days", more.api_key_id(_B, "k-maps"), PASS),
+    ("gcp-logging-cloud-asset-inventory-enabled", more.services_id(_B), FAIL),
+    ("gcp-logging-cloud-asset-inventory-enabled", more.services_id(_G), PASS),
+    ("gcp-logging-access-approval-enabled", more.access_approval_id(_B), FAIL),
+    ("gcp-logging-access-approval-enabled", more.access_approval_id(_G), PASS),
+    ("gcp-logging-access-approval-enabled", more.access_approval_id(more.OTHER), PASS),
+    ("gcp-iam-organization-essential-contacts", more.contacts_id(_B), PASS),
+    ("gcp-iam-organization-essential-contacts", more.contacts_id(_G), PASS),
+    ("gcp-iam-organization-essential-contacts", more.contacts_id(more.OTHER), FAIL),
 ]
 
 
@@ -151,7 +211,8 @@ EXPECTED: list[tuple[str, str, str]] = [
 def scanned():
     with CloudAssetStandIn(page_limit=3) as standin:
         estate.seed(standin)
-        inventory = collect(standin, GcpScope(projects=[estate.BAD, estate.GOOD]), Engine(RULES).resource_types)
+        projects = [estate.BAD, estate.GOOD, more.OTHER]
+        inventory = collect(standin, GcpScope(projects=projects), Engine(RULES).resource_types)
     assert not inventory.gaps, inventory.gaps
     return inventory, outcomes(RULES, inventory.resources)
 
@@ -194,7 +255,7 @@ def test_resources_are_normalised(scanned):
     assert policy.properties["auditConfigs"][0]["auditLogConfigs"][1] == {"logType": "DATA_READ", "exemptedMembers": []}
     key = by_id[estate.key_id(estate.GOOD, "k-ok")]
     assert key.properties["rotation_period_days"] == 90
-    assert {r.account_id for r in inventory.resources} == {estate.BAD, estate.GOOD}
+    assert {r.account_id for r in inventory.resources} == {estate.BAD, estate.GOOD, more.OTHER}
 
 
 def test_only_the_asset_types_the_rules_need_are_listed():
