@@ -14,7 +14,8 @@ PRIMITIVE_ROLES = ("roles/owner", "roles/editor")
 SA_USER_ROLES = ("roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator")
 # User-managed service accounts are NAME@PROJECT.iam.gserviceaccount.com; Google-managed ones live elsewhere.
 _USER_MANAGED_SA = re.compile(r"^serviceAccount:[^@]+@[^.]+\.iam\.gserviceaccount\.com$")
-_ADMIN_ROLE = re.compile(r"(?i)admin$")
+# CIS 1.5: roles "containing *Admin or *admin", which is not only a suffix: roles/compute.instanceAdmin.v1.
+_ADMIN_ROLE = re.compile(r"(?i)admin")
 
 
 def _bindings(resource: Any) -> list[Mapping[str, Any]]:
@@ -46,7 +47,7 @@ def service_accounts_not_admin(resource: Any, params: Mapping[str, Any]) -> tupl
     found = sorted(
         f"{m} has {r}"
         for r, m in _grants(_bindings(resource))
-        if _USER_MANAGED_SA.match(m) and (r in PRIMITIVE_ROLES or _ADMIN_ROLE.search(r))
+        if _USER_MANAGED_SA.match(m) and (r in PRIMITIVE_ROLES or _ADMIN_ROLE.search(r.rsplit("/", 1)[-1]))
     )
     return (not found, "; ".join(found) or "no user-managed service account holds an admin role")
 

@@ -185,7 +185,12 @@ def _compute(s: CloudAssetStandIn) -> None:
         GOOD,
         sub,
         compute_id(GOOD, "subnetworks", "sub-logs", "regions/europe-west1"),
-        {"name": "sub-logs", "ipCidrRange": "10.1.0.0/24", "logConfig": {"enable": True}},
+        {
+            "name": "sub-logs",
+            "ipCidrRange": "10.1.0.0/24",
+            # aggregationInterval and metadata unset: the API's defaults (5 s, all metadata) are what CIS asks.
+            "logConfig": {"enable": True, "flowSampling": 1.0},
+        },
         location="europe-west1",
     )
     s.add_asset(
@@ -229,7 +234,12 @@ def _compute(s: CloudAssetStandIn) -> None:
                     "scopes": ["https://www.googleapis.com/auth/devstorage.read_only"],
                 }
             ],
-            "metadata": {"items": [{"key": "block-project-ssh-keys", "value": "false"}]},
+            "metadata": {
+                "items": [
+                    {"key": "block-project-ssh-keys", "value": "false"},
+                    {"key": "enable-oslogin", "value": "FALSE"},  # overrides the project's OS Login
+                ]
+            },
             "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": False},
             "networkInterfaces": [{"network": "default"}],
             # A Cloud KMS (CMEK) disk is not a customer-supplied key: kmsKeyName, no sha256.

@@ -1,0 +1,226 @@
+"""Real-API edge cases named in docs/rules-review-gcp.md that the two-project estate does not already show.
+
+Each test serves the real API's response shape from the loopback stand-in to the real Cloud Asset client,
+runs the real collectors, and evaluates the shipped rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rules.engine import Engine
+from rules.loader import BUILTIN_PACKS, load_rules
+from rules.model import Outcome
+from scanners.gcp.scan import GcpScope
+from scanners.gcp.standin import CloudAssetStandIn
+from tests.scanners.gcp.support import collect
+from tests.support.aws import outcomes
+
+RULES = load_rules([BUILTIN_PACKS / "gcp"])
+P, NUMBER = "edge-proj", "4242"
+CONTACT = "essentialcontacts.googleapis.com/Contact"
+
+
+def _scan(standin: CloudAssetStandIn, rule_ids: list[str]) -> tuple[Any, dict[tuple[str, str], Outcome]]:
+    rules = [r for r in RULES if r.id in rule_ids]
+    assert len(rules) == len(rule_ids)
+    inventory = collect(standin, GcpScope(projects=[P]), Engine(rules).resource_types)
+    return inventory, outcomes(rules, inventory.resources)
+
+
+@pytest.fixture
+def standin():
+    with CloudAssetStandIn() as server:
+        server.add_project(P, NUMBER, ancestors=("folders/7", "organizations/900"), iam_policy={"bindings": []})
+        yield server
+
+
+def test_an_admin_role_is_found_anywhere_in_the_role_name(standin):
+    # CIS 1.5 says roles "containing" Admin: roles/compute.instanceAdmin.v1 does not end with it.
+    standin.projects[P].iam_policy = {
+        "bindings": [
+            {"role": "roles/compute.instanceAdmin.v1", "members": [f"serviceAccount:ci@{P}.iam.gserviceaccount.com"]}
+        ]
+    }
+    _, results = _scan(standin, ["gcp-iam-service-account-no-admin-roles"])
+    policy_id = f"//cloudresourcemanager.googleapis.com/projects/{NUMBER}"
+    assert results[("gcp-iam-service-account-no-admin-roles", policy_id)] == Outcome.FAIL
+
+
+@pytest.mark.parametrize(
+    ("subnet", "expected"),
+    [
+        ({"logConfig": {"enable": True}}, "FAIL"),  # flowSampling unset: the API's default is 0.5
+        ({"logConfig": {"enable": True, "flowSampling": 0.5}}, "FAIL"),
+        (
+            {
+                "logConfig": {
+                    "enable": True,
+                    "flowSampling": 1,
+                    "filterExpr": "inIpRange(connection.src_ip, '10.0.0.0/8')",
+                }
+            },
+            "FAIL",
+        ),
+        ({"logConfig": {"enable": True, "flowSampling": 1, "aggregationInterval": "INTERVAL_10_MIN"}}, "FAIL"),
+        ({"logConfig": {"enable": True, "flowSampling": 1, "metadata": "EXCLUDE_ALL_METADATA"}}, "FAIL"),
+        ({"logConfig": {"enable": False, "flowSampling": 1}}, "FAIL"),
+        (
+            {
+                "enableFlowLogs": True,  # the older field, returned alongside logConfig
+                "logConfig": {
+                    "enable": True,
+                    "flowSampling": 1,
+                    "aggregationInterval": "INTERVAL_5_SEC",
+                    "metadata": "INCLUDE_ALL_METADATA",
+                },
+            },
+            "PASS",
+        ),
+    ],
+)
+def test_flow_logs_need_every_setting_cis_names(standin, subnet, expected):
+    name = f"//compute.googleapis.com/projects/{P}/regions/us-east1/subnetworks/s1"
+    standin.add_asset(P, "compute.googleapis.com/Subnetwork", name, {"name": "s1", "purpose": "PRIVATE", **subnet})
+    _, results = _scan(standin, ["gcp-compute-subnetwork-flow-logs"])
+    assert results[("gcp-compute-subnetwork-flow-logs", name)] == Outcome[expected]
+
+
+def _sql(standin: CloudAssetStandIn, name: str, data: dict[str, Any]) -> str:
+    full = f"//cloudsql.googleapis.com/projects/{P}/instances/{name}"
+    standin.add_asset(P, "sqladmin.googleapis.com/Instance", full, {"name": name, **data}, location="us-east1")
+    return full
+
+
+def test_ssl_mode_takes_precedence_over_the_older_require_ssl(standin):
+    both = _sql(
+        standin,
+        "both",
+        {
+            "databaseVersion": "POSTGRES_16",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {"ipConfiguration": {"sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED", "requireSsl": True}},
+        },
+    )
+    old = _sql(
+        standin,
+        "old",
+        {
+            "databaseVersion": "MYSQL_5_7",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {"ipConfiguration": {"requireSsl": True}},
+        },
+    )
+    _, results = _scan(standin, ["gcp-sql-instance-require-ssl"])
+    assert results[("gcp-sql-instance-require-ssl", both)] == Outcome.FAIL
+    assert results[("gcp-sql-instance-require-ssl", old)] == Outcome.PASS
+
+
+def test_flag_values_compare_case_insensitively_and_replicas_are_left_to_their_primary(standin):
+    replica = _sql(
+        standin,
+        "replica",
+        {
+            "databaseVersion": "MYSQL_8_0",
+            "instanceType": "READ_REPLICA_INSTANCE",
+            "masterInstanceName": f"{P}:primary",
+            "settings": {
+                "ipConfiguration": {"ipv4Enabled": True},
+                "backupConfiguration": {"enabled": False},
+                "databaseFlags": [
+                    {"name": "local_infile", "value": "OFF"},
+                    {"name": "skip_show_database", "value": "On"},
+                ],
+            },
+        },
+    )
+    rules = [
+        "gcp-sql-mysql-local-infile-off",
+        "gcp-sql-mysql-skip-show-database-on",
+        "gcp-sql-instance-no-public-ip",
+        "gcp-sql-instance-automated-backups",
+    ]
+    _, results = _scan(standin, rules)
+    assert results[("gcp-sql-mysql-local-infile-off", replica)] == Outcome.PASS
+    assert results[("gcp-sql-mysql-skip-show-database-on", replica)] == Outcome.PASS
+    assert results[("gcp-sql-instance-no-public-ip", replica)] == Outcome.NOT_APPLICABLE
+    assert results[("gcp-sql-instance-automated-backups", replica)] == Outcome.NOT_APPLICABLE
+
+
+def test_a_project_without_access_approval_settings_is_not_enrolled(standin):
+    _, results = _scan(standin, ["gcp-logging-access-approval-enabled"])
+    settings = f"//accessapproval.googleapis.com/projects/{P}/accessApprovalSettings"
+    assert results[("gcp-logging-access-approval-enabled", settings)] == Outcome.FAIL
+
+
+def _contact(owner: str, cid: str, categories: list[str]) -> dict[str, Any]:
+    return {
+        "name": f"{owner}/contacts/{cid}",
+        "email": f"c{cid}@acme.example",
+        "notificationCategorySubscriptions": categories,
+        "validationState": "VALID",
+    }
+
+
+def test_organization_contacts_are_read_page_by_page_from_the_organization(standin):
+    org = "organizations/900"
+    standin.page_limit = 1
+    for cid, categories in [("1", ["LEGAL"]), ("2", ["SECURITY"]), ("3", ["SUSPENSION"]), ("4", ["TECHNICAL"])]:
+        standin.add_scope_asset(
+            (org,), CONTACT, f"//essentialcontacts.googleapis.com/{org}/contacts/{cid}", _contact(org, cid, categories)
+        )
+    # A folder's contact is listed under the organization as well, but is not the organization's.
+    standin.add_scope_asset(
+        ("folders/7", org),
+        CONTACT,
+        "//essentialcontacts.googleapis.com/folders/7/contacts/5",
+        _contact("folders/7", "5", ["ALL"]),
+    )
+    inventory, results = _scan(standin, ["gcp-iam-organization-essential-contacts"])
+    resource_id = f"//essentialcontacts.googleapis.com/projects/{P}/organizationContacts"
+    assert results[("gcp-iam-organization-essential-contacts", resource_id)] == Outcome.PASS
+    (resource,) = inventory.resources
+    assert [c["name"] for c in resource.properties["contacts"]] == [f"{org}/contacts/{i}" for i in "1234"]
+    tokens = [(q.get("pageToken") or [""])[0] for q in standin.requests_for(org)]
+    assert tokens == ["", "1", "2", "3", "4"]
+
+
+def test_organization_contacts_need_every_category(standin):
+    org = "organizations/900"
+    standin.add_scope_asset(
+        (org,),
+        CONTACT,
+        f"//essentialcontacts.googleapis.com/{org}/contacts/1",
+        _contact(org, "1", ["SECURITY", "TECHNICAL"]),
+    )
+    inventory, results = _scan(standin, ["gcp-iam-organization-essential-contacts"])
+    (resource,) = inventory.resources
+    assert resource.properties["missing_categories"] == ["LEGAL", "SUSPENSION"]
+    assert results[("gcp-iam-organization-essential-contacts", resource.id)] == Outcome.FAIL
+
+
+def test_a_project_outside_any_organization_is_not_applicable():
+    with CloudAssetStandIn() as standin:
+        standin.add_project(P, NUMBER, ancestors=())
+        inventory, results = _scan(standin, ["gcp-iam-organization-essential-contacts"])
+        assert standin.requests_for("organizations/900") == []
+    (resource,) = inventory.resources
+    assert resource.properties["organization"] is None
+    assert results[("gcp-iam-organization-essential-contacts", resource.id)] == Outcome.NOT_APPLICABLE
+
+
+def test_an_unreadable_organization_is_a_gap_of_the_contacts_unit_only(standin):
+    standin.fail(
+        "organizations/900", 403, message="Permission 'cloudasset.assets.listResource' denied on organizations/900"
+    )
+    rules = ["gcp-iam-organization-essential-contacts", "gcp-logging-access-approval-enabled"]
+    inventory, _ = _scan(standin, rules)
+    by_service = {u.service: u for u in inventory.coverage}
+    assert (by_service["essentialcontacts"].status, by_service["essentialcontacts"].error_class) == (
+        "failed",
+        "AccessDenied",
+    )
+    assert by_service["accessapproval"].ok
+    assert {r.type for r in inventory.resources} == {"gcp.accessapproval.project_settings"}
