@@ -224,3 +224,36 @@ def test_an_unreadable_organization_is_a_gap_of_the_contacts_unit_only(standin):
     )
     assert by_service["accessapproval"].ok
     assert {r.type for r in inventory.resources} == {"gcp.accessapproval.project_settings"}
+
+
+def test_an_ipv6_world_range_opens_the_port_too(standin):
+    name = f"//compute.googleapis.com/projects/{P}/global/firewalls/ssh-v6"
+    standin.add_asset(
+        P,
+        "compute.googleapis.com/Firewall",
+        name,
+        {
+            "name": "ssh-v6",
+            "direction": "INGRESS",
+            "sourceRanges": ["::/0"],
+            "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+        },
+    )
+    _, results = _scan(standin, ["gcp-compute-firewall-no-ssh-from-internet"])
+    assert results[("gcp-compute-firewall-no-ssh-from-internet", name)] == Outcome.FAIL
+
+
+def test_a_disabled_user_managed_key_is_not_held_to_rotation(standin):
+    email = f"ci@{P}.iam.gserviceaccount.com"
+    name = f"//iam.googleapis.com/projects/{P}/serviceAccounts/{email}/keys/k1"
+    data = {
+        "name": f"projects/{P}/serviceAccounts/{email}/keys/k1",
+        "keyType": "USER_MANAGED",
+        "validAfterTime": "2020-01-01T00:00:00Z",
+        "disabled": True,
+    }
+    standin.add_asset(P, "iam.googleapis.com/ServiceAccountKey", name, data)
+    rules = ["gcp-iam-service-account-key-rotated-90-days", "gcp-iam-service-account-no-user-managed-keys"]
+    _, results = _scan(standin, rules)
+    assert results[("gcp-iam-service-account-key-rotated-90-days", name)] == Outcome.NOT_APPLICABLE
+    assert results[("gcp-iam-service-account-no-user-managed-keys", name)] == Outcome.FAIL  # it still exists

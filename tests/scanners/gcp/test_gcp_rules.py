@@ -113,6 +113,14 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("gcp-compute-instance-os-login-not-disabled", _vm(estate.BAD, "web-1", "us-central1-a"), PASS),
     ("gcp-compute-instance-os-login-not-disabled", _vm(estate.GOOD, "gke-pool-1", "europe-west1-b"), NA),
     ("gcp-compute-instance-no-public-ip", _vm(estate.GOOD, "gke-pool-1", "europe-west1-b"), NA),
+    *[
+        (rule, _vm(estate.GOOD, "gke-pool-1", "europe-west1-b"), NA)
+        for rule in (
+            "gcp-compute-instance-no-default-service-account",
+            "gcp-compute-instance-block-project-ssh-keys",
+            "gcp-compute-instance-no-ip-forwarding",
+        )
+    ],
     ("gcp-compute-project-os-login", f"//compute.googleapis.com/projects/{estate.BAD}", FAIL),
     ("gcp-compute-project-os-login", f"//compute.googleapis.com/projects/{estate.GOOD}", PASS),
     ("gcp-sql-instance-require-ssl", estate.sql_id(estate.BAD, "pg-public"), FAIL),
