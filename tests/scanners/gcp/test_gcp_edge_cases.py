@@ -257,3 +257,44 @@ def test_a_disabled_user_managed_key_is_not_held_to_rotation(standin):
     _, results = _scan(standin, rules)
     assert results[("gcp-iam-service-account-key-rotated-90-days", name)] == Outcome.NOT_APPLICABLE
     assert results[("gcp-iam-service-account-no-user-managed-keys", name)] == Outcome.FAIL  # it still exists
+
+
+def test_an_access_config_without_a_nat_ip_is_still_a_public_address(standin):
+    # A stopped VM with an ephemeral external address keeps its access config but has no natIP.
+    name = f"//compute.googleapis.com/projects/{P}/zones/us-east1-b/instances/stopped"
+    data = {
+        "name": "stopped",
+        "status": "TERMINATED",
+        "networkInterfaces": [
+            {"network": "default", "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "name": "External NAT"}]}
+        ],
+    }
+    standin.add_asset(P, "compute.googleapis.com/Instance", name, data, location="us-east1-b")
+    _, results = _scan(standin, ["gcp-compute-instance-no-public-ip"])
+    assert results[("gcp-compute-instance-no-public-ip", name)] == Outcome.FAIL
+
+
+def test_dns_policies_name_networks_in_every_url_form(standin):
+    forms = {
+        "n1": f"https://www.googleapis.com/compute/v1/projects/{P}/global/networks/n1",
+        "n2": f"https://compute.googleapis.com/compute/v1/projects/{P}/global/networks/n2/",
+        "n3": f"projects/{P}/global/networks/n3",
+    }
+    for network, url in forms.items():
+        standin.add_asset(
+            P,
+            "compute.googleapis.com/Network",
+            f"//compute.googleapis.com/projects/{P}/global/networks/{network}",
+            {"name": network, "autoCreateSubnetworks": False},
+        )
+        standin.add_asset(
+            P,
+            "dns.googleapis.com/Policy",
+            f"//dns.googleapis.com/projects/{P}/policies/log-{network}",
+            {"name": f"log-{network}", "enableLogging": True, "networks": [{"networkUrl": url}]},
+        )
+    inventory, results = _scan(standin, ["gcp-compute-network-dns-logging"])
+    assert {r.name: r.properties["dns_logging_policies"] for r in inventory.resources} == {
+        n: [f"log-{n}"] for n in forms
+    }
+    assert {outcome for outcome in results.values()} == {Outcome.PASS}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from rules.engine import Engine
@@ -108,6 +111,7 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("gcp-compute-instance-block-project-ssh-keys", _vm(estate.BAD, "batch-1", "us-central1-a"), FAIL),
     ("gcp-compute-instance-shielded-vm", _vm(estate.BAD, "batch-1", "us-central1-a"), FAIL),
     ("gcp-compute-instance-no-public-ip", _vm(estate.BAD, "batch-1", "us-central1-a"), PASS),
+    ("gcp-compute-instance-no-ip-forwarding", _vm(estate.BAD, "batch-1", "us-central1-a"), PASS),  # unset = false
     ("gcp-compute-instance-default-sa-no-full-api-access", _vm(estate.GOOD, "gke-pool-1", "europe-west1-b"), NA),
     ("gcp-compute-instance-os-login-not-disabled", _vm(estate.BAD, "batch-1", "us-central1-a"), FAIL),
     ("gcp-compute-instance-os-login-not-disabled", _vm(estate.BAD, "web-1", "us-central1-a"), PASS),
@@ -277,3 +281,11 @@ def test_only_the_asset_types_the_rules_need_are_listed():
     assert asked == [["compute.googleapis.com/Firewall"]]
     assert {r.type for r in inventory.resources} == {"gcp.compute.firewall"}
     assert [(u.service, u.status) for u in inventory.coverage] == [("compute", "ok")]
+
+
+def test_every_rule_is_reviewed_in_docs_and_every_cited_edge_case_test_exists():
+    review = (Path(__file__).parents[3] / "docs" / "rules-review-gcp.md").read_text()
+    assert [rule.id for rule in RULES if f"`{rule.id}`" not in review] == []
+    edge_tests = (Path(__file__).parent / "test_gcp_edge_cases.py").read_text()
+    cited = set(re.findall(r"E `(test_\w+)`", review))
+    assert cited and [name for name in sorted(cited) if f"def {name}(" not in edge_tests] == []
