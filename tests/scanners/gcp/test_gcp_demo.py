@@ -21,3 +21,7 @@ def test_demo_estate_scan(fresh_db):
     public = {f["resource_id"] for f in findings if f["rule_id"] == "gcp-storage-bucket-not-public"}
     assert public == {"//storage.googleapis.com/acme-storefront-assets", "//storage.googleapis.com/acme-sandbox-share"}
     assert outcome.summary["outcomes"]["pass"] > 0  # the data project is mostly right
+    datasets = {f["resource_id"] for f in findings if f["rule_id"] == "gcp-bigquery-dataset-not-public"}
+    assert datasets == {"//bigquery.googleapis.com/projects/acme-sandbox/datasets/sandbox_share"}
+    alerted = {f["account_id"] for f in findings if f["rule_id"] == "gcp-monitoring-alert-audit-config-changes"}
+    assert alerted == {WEB, SANDBOX}  # the data project has the metric and an alert policy on it
