@@ -37,7 +37,8 @@ def filter_regexes(params: Mapping[str, Any]) -> list[re.Pattern[str]]:
 def _compiled(clauses: tuple[tuple[str, str], ...], terms: tuple[str, ...]) -> list[re.Pattern[str]]:
     regexes = []
     for field, value in clauses:
-        prefix = r"(?:[A-Za-z0-9_]+\.)?" if "." in value and value[:1].islower() else ""
+        # Audit log method names carry an API version in front (v1.compute.networks.delete).
+        prefix = r"(?:[A-Za-z0-9_]+\.)?" if field.endswith("methodName") and value[:1].islower() else ""
         body = r"\*" if value == "*" else prefix + re.escape(value)
         regexes.append(re.compile(rf"{re.escape(field)}\s*[=:]\s*\"?{body}\"?(?![A-Za-z0-9_.\-/])"))
     regexes.extend(re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(term)}(?![A-Za-z0-9_])") for term in terms)
