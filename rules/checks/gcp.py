@@ -61,25 +61,34 @@ def no_project_level_service_account_user(resource: Any, params: Mapping[str, An
 
 @CHECKS.register("gcp_audit_logging_all_services")
 def audit_logging_all_services(resource: Any, params: Mapping[str, Any]) -> tuple[bool, str]:
-    """Compliant when the policy audits DATA_READ and DATA_WRITE for allServices and exempts nobody (CIS 2.1).
+    """Compliant when the effective audit config logs DATA_READ and DATA_WRITE for allServices and exempts
+    nobody (CIS 2.1).
 
-    Reads ``auditConfigs`` of gcp.iam.project_policy. Exemptions anywhere fail, as CIS says: an exempted
-    member in a per-service config still goes unaudited for that service.
+    Reads ``auditConfigs`` of gcp.iam.project_policy together with ``inherited_audit_configs`` (those of the
+    project's folders and organization, which the project inherits). Exemptions anywhere fail, as CIS says:
+    an exempted member in a per-service config still goes unaudited for that service. When the project's
+    own config falls short and its ancestors could not be read, the answer is unknown: the check raises,
+    which the engine reports as ERROR.
     """
     configs = resource.properties.get("auditConfigs")
-    if not isinstance(configs, list):
+    inherited = resource.properties.get("inherited_audit_configs") or []
+    if not isinstance(configs, list) or not isinstance(inherited, list):
         raise TypeError("the resource has no auditConfigs list")
     wanted = set(params.get("log_types", ("DATA_READ", "DATA_WRITE")))
     logged: set[str] = set()
     exempted: list[str] = []
-    for config in configs:
+    for config in [*configs, *inherited]:
+        where = f" (set on {config['source']})" if config.get("source") else ""
         for log_config in config.get("auditLogConfigs") or []:
             if config.get("service") == "allServices":
                 logged.add(str(log_config.get("logType")))
             for member in log_config.get("exemptedMembers") or []:
-                exempted.append(f"{member} exempted from {config.get('service')} {log_config.get('logType')}")
+                exempted.append(f"{member} exempted from {config.get('service')} {log_config.get('logType')}{where}")
     missing = sorted(wanted - logged)
     problems = ([f"allServices does not log {', '.join(missing)}"] if missing else []) + sorted(exempted)
+    error = resource.properties.get("inherited_audit_configs_error")
+    if missing and error:
+        raise RuntimeError(f"the project does not log {', '.join(missing)} itself, and {error}")
     return (not problems, "; ".join(problems) or "data access is audited for all services and all members")
 
 

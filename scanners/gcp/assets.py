@@ -14,6 +14,7 @@ from scanners.gcp.errors import RetryPolicy
 from scanners.model import GLOBAL_REGION, Resource
 
 RESOURCE = "RESOURCE"
+PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 IAM_POLICY = "IAM_POLICY"
 PAGE_SIZE = 1000  # the API's maximum; fewer round trips per project
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
@@ -96,6 +97,35 @@ def list_assets(
         token = pager.next_page_token
         if not token:
             return
+
+
+def project_ancestors(ctx: GcpContext) -> list[str]:
+    """The folders and organization above the project, nearest first, from its asset's ``ancestors``."""
+    for asset in ctx.list_assets([PROJECT_ASSET]):
+        return [str(a) for a in asset.get("ancestors") or [] if not str(a).startswith("projects/")]
+    return []
+
+
+def ancestor_assets(
+    ctx: GcpContext, ancestors: Iterable[str], asset_types: Iterable[str], content_type: str = RESOURCE
+) -> list[dict[str, Any]]:
+    """Assets owned by ``ancestors`` themselves (the project's folders and organization).
+
+    They are listed with the organization as the ListAssets parent, which needs the Cloud Asset permissions
+    on the organization and also returns what every other folder and project of the organization owns;
+    only assets whose full name is, or is under, one of ``ancestors`` are kept. No organization among the
+    ancestors: nothing to list.
+    """
+    owners = [str(a) for a in ancestors]
+    organization = next((a for a in owners if a.startswith("organizations/")), None)
+    if organization is None:
+        return []
+    found = []
+    for asset in list_assets(ctx.client, organization, asset_types, content_type, ctx.retry, ctx.timeout):
+        path = str(asset.get("name", "")).split("/", 3)[-1]  # //service.googleapis.com/PATH
+        if any(path == owner or path.startswith(owner + "/") for owner in owners):
+            found.append(asset)
+    return found
 
 
 def to_plain(value: Any) -> Any:

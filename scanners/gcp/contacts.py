@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.gcp.assets import RESOURCE, GcpContext, data_of, list_assets
+from scanners.gcp.assets import GcpContext, ancestor_assets, data_of, project_ancestors
 from scanners.model import GLOBAL_REGION, Resource
 from scanners.registry import collector
 
 CONTACT = "essentialcontacts.googleapis.com/Contact"
-PROJECT = "cloudresourcemanager.googleapis.com/Project"
 CIS_CATEGORIES = ("LEGAL", "SECURITY", "SUSPENSION", "TECHNICAL")
 
 
@@ -26,15 +25,10 @@ def organization_contacts(ctx: GcpContext) -> Iterator[Resource]:
     outside any organization), ``contacts`` and ``missing_categories`` (the CIS categories no contact
     subscribes to; ``ALL`` covers every one; contacts whose ``validationState`` is INVALID do not count).
     """
-    ancestors: list[str] = []
-    for asset in ctx.list_assets([PROJECT]):
-        ancestors = [str(a) for a in asset.get("ancestors") or []]
-    organization = next((a for a in ancestors if a.startswith("organizations/")), None)
+    organization = next((a for a in project_ancestors(ctx) if a.startswith("organizations/")), None)
     contacts: list[dict[str, Any]] = []
     if organization:
-        prefix = f"//essentialcontacts.googleapis.com/{organization}/contacts/"
-        listing = list_assets(ctx.client, organization, [CONTACT], RESOURCE, ctx.retry, ctx.timeout)
-        contacts = [data_of(a) for a in listing if str(a.get("name", "")).startswith(prefix)]
+        contacts = [data_of(a) for a in ancestor_assets(ctx, [organization], [CONTACT])]
     covered: set[str] = set()
     for contact in contacts:
         if str(contact.get("validationState", "")).upper() != "INVALID":

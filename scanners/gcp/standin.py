@@ -140,11 +140,18 @@ class CloudAssetStandIn:
         )
 
     def add_scope_asset(
-        self, ancestors: Iterable[str], asset_type: str, name: str, data: Mapping[str, Any], location: str = "global"
+        self,
+        ancestors: Iterable[str],
+        asset_type: str,
+        name: str,
+        data: Mapping[str, Any],
+        location: str = "global",
+        iam_policy: Mapping[str, Any] | None = None,
     ) -> None:
         """Add an asset owned by a folder or organization; ``ancestors`` starts with its owner
         (``("organizations/100",)`` or ``("folders/200", "organizations/100")``)."""
-        asset = {"name": name, "assetType": asset_type, "location": location, "data": dict(data), "iamPolicy": None}
+        policy = dict(iam_policy) if iam_policy is not None else None
+        asset = {"name": name, "assetType": asset_type, "location": location, "data": dict(data), "iamPolicy": policy}
         self.scope_assets.append((tuple(ancestors), asset))
 
     def fail(

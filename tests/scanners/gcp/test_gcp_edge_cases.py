@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rules.checks.gcp import audit_logging_all_services
 from rules.engine import Engine
 from rules.loader import BUILTIN_PACKS, load_rules
 from rules.model import Outcome
@@ -298,3 +299,106 @@ def test_dns_policies_name_networks_in_every_url_form(standin):
         n: [f"log-{n}"] for n in forms
     }
     assert {outcome for outcome in results.values()} == {Outcome.PASS}
+
+
+ORG, FOLDER = "organizations/900", "folders/7"
+POLICY_ID = f"//cloudresourcemanager.googleapis.com/projects/{NUMBER}"
+SINKS_ID = f"//logging.googleapis.com/projects/{P}/sinks"
+ALL_DATA = [{"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]
+
+
+def _scope_policy(standin: CloudAssetStandIn, owner: str, audit_configs: list[dict[str, Any]]) -> None:
+    kind = "Organization" if owner.startswith("organizations/") else "Folder"
+    ancestors = (owner, ORG) if owner != ORG else (ORG,)
+    standin.add_scope_asset(
+        ancestors,
+        f"cloudresourcemanager.googleapis.com/{kind}",
+        f"//cloudresourcemanager.googleapis.com/{owner}",
+        {"name": owner},
+        iam_policy={"bindings": [], "auditConfigs": audit_configs},
+    )
+
+
+def test_audit_logging_set_on_the_organization_is_inherited(standin):
+    _scope_policy(standin, ORG, [{"service": "allServices", "auditLogConfigs": ALL_DATA}])
+    # A folder the project is not in: its exemptions are not the project's.
+    other = [
+        {
+            "service": "allServices",
+            "auditLogConfigs": [{"logType": "DATA_READ", "exemptedMembers": ["user:x@a.example"]}],
+        }
+    ]
+    standin.add_scope_asset(
+        ("folders/8", ORG),
+        "cloudresourcemanager.googleapis.com/Folder",
+        "//cloudresourcemanager.googleapis.com/folders/8",
+        {"name": "folders/8"},
+        iam_policy={"bindings": [], "auditConfigs": other},
+    )
+    inventory, results = _scan(standin, ["gcp-logging-audit-config-all-services"])
+    assert results[("gcp-logging-audit-config-all-services", POLICY_ID)] == Outcome.PASS
+    (policy,) = inventory.resources
+    assert [c["source"] for c in policy.properties["inherited_audit_configs"]] == [ORG]
+
+
+def test_an_exemption_on_a_parent_folder_applies_to_the_project(standin):
+    _scope_policy(standin, ORG, [{"service": "allServices", "auditLogConfigs": ALL_DATA}])
+    exempt = [{"logType": "DATA_WRITE", "exemptedMembers": ["serviceAccount:etl@p.iam.gserviceaccount.com"]}]
+    _scope_policy(standin, FOLDER, [{"service": "storage.googleapis.com", "auditLogConfigs": exempt}])
+    inventory, results = _scan(standin, ["gcp-logging-audit-config-all-services"])
+    assert results[("gcp-logging-audit-config-all-services", POLICY_ID)] == Outcome.FAIL
+    (policy,) = inventory.resources
+    assert audit_logging_all_services(policy, {}) == (
+        False,
+        "serviceAccount:etl@p.iam.gserviceaccount.com exempted from storage.googleapis.com DATA_WRITE"
+        " (set on folders/7)",
+    )
+
+
+def test_unreadable_ancestors_make_an_incomplete_project_config_unknown(standin):
+    standin.fail(ORG, 403, message="Permission 'cloudasset.assets.listIamPolicy' denied on organizations/900")
+    standin.projects[P].iam_policy = {
+        "bindings": [{"role": "roles/viewer", "members": ["user:a@acme.example"]}],
+        "auditConfigs": [{"service": "allServices", "auditLogConfigs": [{"logType": "DATA_WRITE"}]}],
+    }
+    rules = ["gcp-logging-audit-config-all-services", "gcp-iam-no-primitive-roles-for-users"]
+    inventory, results = _scan(standin, rules)
+    assert results[("gcp-logging-audit-config-all-services", POLICY_ID)] == Outcome.ERROR
+    assert results[("gcp-iam-no-primitive-roles-for-users", POLICY_ID)] == Outcome.PASS  # bindings were read
+    assert all(u.ok for u in inventory.coverage)
+
+
+def _sink(standin: CloudAssetStandIn, owner: str, name: str, **data: Any) -> None:
+    body = {"name": name, "destination": "storage.googleapis.com/org-logs", **data}
+    standin.add_scope_asset(
+        (owner, ORG) if owner != ORG else (ORG,),
+        "logging.googleapis.com/LogSink",
+        f"//logging.googleapis.com/{owner}/sinks/{name}",
+        body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("include_children", "filter_text", "expected"),
+    [(True, "", "PASS"), (False, "", "FAIL"), (True, "severity>=ERROR", "FAIL")],
+)
+def test_an_organization_sink_that_includes_its_children_covers_the_project(
+    standin, include_children, filter_text, expected
+):
+    _sink(standin, ORG, "org-all", includeChildren=include_children, filter=filter_text)
+    inventory, results = _scan(standin, ["gcp-logging-sink-exports-all-entries"])
+    assert results[("gcp-logging-sink-exports-all-entries", SINKS_ID)] == Outcome[expected]
+    (sinks,) = inventory.resources
+    assert sinks.properties["inherited_sinks"] == (["organizations/900/sinks/org-all"] if expected == "PASS" else [])
+
+
+def test_unreadable_ancestors_leave_a_project_without_its_own_sink_unknown(standin):
+    standin.fail(ORG, 403)
+    _, results = _scan(standin, ["gcp-logging-sink-exports-all-entries"])
+    assert results[("gcp-logging-sink-exports-all-entries", SINKS_ID)] == Outcome.ERROR
+    name = f"//logging.googleapis.com/projects/{NUMBER}/sinks/all"
+    standin.add_asset(
+        P, "logging.googleapis.com/LogSink", name, {"name": "all", "destination": "pubsub.googleapis.com/t"}
+    )
+    _, results = _scan(standin, ["gcp-logging-sink-exports-all-entries"])
+    assert results[("gcp-logging-sink-exports-all-entries", SINKS_ID)] == Outcome.PASS
