@@ -402,3 +402,23 @@ def test_unreadable_ancestors_leave_a_project_without_its_own_sink_unknown(stand
     )
     _, results = _scan(standin, ["gcp-logging-sink-exports-all-entries"])
     assert results[("gcp-logging-sink-exports-all-entries", SINKS_ID)] == Outcome.PASS
+
+
+def test_the_organization_is_listed_once_for_all_its_projects(standin):
+    standin.add_project("edge-two", "4243", ancestors=(FOLDER, ORG), iam_policy={"bindings": []})
+    _scope_policy(standin, ORG, [{"service": "allServices", "auditLogConfigs": ALL_DATA}])
+    rules = [
+        r for r in RULES if r.id in ("gcp-logging-audit-config-all-services", "gcp-logging-sink-exports-all-entries")
+    ]
+    inventory = collect(standin, GcpScope(projects=[P, "edge-two"]), Engine(rules).resource_types)
+    results = outcomes(rules, inventory.resources)
+    assert results[("gcp-logging-audit-config-all-services", POLICY_ID)] == Outcome.PASS
+    assert (
+        results[("gcp-logging-audit-config-all-services", "//cloudresourcemanager.googleapis.com/projects/4243")]
+        == Outcome.PASS
+    )
+    asked = sorted(tuple(q.get("assetTypes") or []) for q in standin.requests_for(ORG))
+    assert asked == [
+        ("cloudresourcemanager.googleapis.com/Folder", "cloudresourcemanager.googleapis.com/Organization"),
+        ("logging.googleapis.com/LogSink",),
+    ]
