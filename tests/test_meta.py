@@ -26,6 +26,13 @@ def test_shipped_packs_validate_and_cover_every_automated_cis_aws_control():
     assert len(coverage["covered"]) >= 54
 
 
+@pytest.mark.parametrize("key", ["cis-gcp-2.0", "cis-gcp-5.0"])
+def test_shipped_packs_cover_every_automated_cis_gcp_control(key):
+    coverage = framework_coverage(load_catalogues()[key], load_rules())
+    assert coverage["automated_uncovered"] == []
+    assert len(coverage["covered"]) >= 71
+
+
 @pytest.mark.parametrize(("provider", "key"), [("azure", "cis-azure-2.1"), ("gcp", "cis-gcp-2.0")])
 def test_azure_and_gcp_packs_have_at_least_twenty_cis_rules(provider, key):
     rules = [rule for rule in load_rules() if rule.provider == provider and rule.frameworks.get(key)]

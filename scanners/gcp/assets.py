@@ -6,7 +6,8 @@ names (camelCase, enums as names), whatever the transport decoded them into.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +15,37 @@ from scanners.gcp.errors import RetryPolicy
 from scanners.model import GLOBAL_REGION, Resource
 
 RESOURCE = "RESOURCE"
+PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 IAM_POLICY = "IAM_POLICY"
 PAGE_SIZE = 1000  # the API's maximum; fewer round trips per project
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+
+
+class SharedListings:
+    """Organization-level listings fetched once per scan and shared by the collectors of every project.
+
+    Each project of an organization needs the same listing of what the organization and its folders own;
+    fetching it per project would cost O(projects²) assets. The first caller of a key fetches it (others
+    asking for the same key meanwhile wait for it); a failure is shared the same way.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[threading.Lock, list[Any]]] = {}
+
+    def get(self, key: tuple[Any, ...], fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        with self._lock:
+            lock, slot = self._entries.setdefault(key, (threading.Lock(), []))
+        with lock:
+            if not slot:
+                try:
+                    slot.append(("ok", fetch()))
+                except Exception as exc:  # every project asking for this listing gets the same failure
+                    slot.append(("error", exc))
+        kind, value = slot[0]
+        if kind == "error":
+            raise value
+        return value
 
 
 @dataclass
@@ -28,6 +57,7 @@ class GcpContext:
     wanted: frozenset[str] | None = None  # resource types the rules read; None = all
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 60.0
+    shared: SharedListings = field(default_factory=SharedListings)
 
     @property
     def parent(self) -> str:
@@ -96,6 +126,40 @@ def list_assets(
         token = pager.next_page_token
         if not token:
             return
+
+
+def project_ancestors(ctx: GcpContext) -> list[str]:
+    """The folders and organization above the project, nearest first, from its asset's ``ancestors``."""
+    for asset in ctx.list_assets([PROJECT_ASSET]):
+        return [str(a) for a in asset.get("ancestors") or [] if not str(a).startswith("projects/")]
+    return []
+
+
+def ancestor_assets(
+    ctx: GcpContext, ancestors: Iterable[str], asset_types: Iterable[str], content_type: str = RESOURCE
+) -> list[dict[str, Any]]:
+    """Assets owned by ``ancestors`` themselves (the project's folders and organization).
+
+    They are listed with the organization as the ListAssets parent, which needs the Cloud Asset permissions
+    on the organization and also returns what every other folder and project of the organization owns;
+    only assets whose full name is, or is under, one of ``ancestors`` are kept. No organization among the
+    ancestors: nothing to list.
+    """
+    owners = [str(a) for a in ancestors]
+    organization = next((a for a in owners if a.startswith("organizations/")), None)
+    if organization is None:
+        return []
+    types = sorted(set(asset_types))
+    listing = ctx.shared.get(
+        (organization, tuple(types), content_type),
+        lambda: list(list_assets(ctx.client, organization, types, content_type, ctx.retry, ctx.timeout)),
+    )
+    found = []
+    for asset in listing:
+        path = str(asset.get("name", "")).split("/", 3)[-1]  # //service.googleapis.com/PATH
+        if any(path == owner or path.startswith(owner + "/") for owner in owners):
+            found.append(asset)
+    return found
 
 
 def to_plain(value: Any) -> Any:

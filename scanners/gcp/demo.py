@@ -1,7 +1,7 @@
 """A deliberately misconfigured Google Cloud estate for ``skywarden demo``, served by the loopback stand-in.
 
-Organization ``organizations/4242`` ("acme.example") with three projects: a production web project that
-makes the classic mistakes (default network with its world-open firewall rules, a public bucket, a VM
+Organization ``organizations/4242`` ("acme.example", one Essential Contact) with three projects: a production
+web project that makes the classic mistakes (default network with its world-open firewall rules, a public bucket, a VM
 on the default service account with full API access, a Cloud SQL instance open to 0.0.0.0/0), a data
 project that is mostly right, and a sandbox nobody tidied. Some resources are configured correctly, so
 the demo shows passes as well as failures.
@@ -78,6 +78,7 @@ def seed_demo_estate(s: CloudAssetStandIn) -> None:
     _web(s)
     _data(s)
     _sandbox(s)
+    _more(s)
 
 
 def _compute_name(project: str, where: str, kind: str, name: str) -> str:
@@ -376,3 +377,120 @@ def _sandbox(s: CloudAssetStandIn) -> None:
     _key(s, p, "scratch-key", {"purpose": "ENCRYPT_DECRYPT", "rotationPeriod": "31536000s"}, public=True)
     _sa_key(s, p, "scratch", "9a8b7c", "USER_MANAGED", "2022-11-15T08:00:00Z")
     _sinks(s, p)
+
+
+def _more(s: CloudAssetStandIn) -> None:
+    """Cloud DNS, load balancing, BigQuery, API keys, log-based alerting, enabled services and the
+    organization's Essential Contacts: the rest of the CIS controls, a few right and most not."""
+    web_zone = f"//dns.googleapis.com/projects/{WEB}/managedZones/acme-shop"
+    s.add_asset(
+        WEB,
+        "dns.googleapis.com/ManagedZone",
+        web_zone,
+        {
+            "name": "acme-shop",
+            "dnsName": "shop.acme.example.",
+            "visibility": "public",
+            "dnssecConfig": {"state": "off"},
+        },
+    )
+    s.add_asset(
+        WEB,
+        "compute.googleapis.com/BackendService",
+        _compute_name(WEB, "global", "backendServices", "storefront-backend"),
+        {
+            "name": "storefront-backend",
+            "protocol": "HTTP",
+            "loadBalancingScheme": "EXTERNAL_MANAGED",
+            "logConfig": {"enable": False},
+        },
+    )
+    key_name = f"projects/{_NUMBERS[WEB]}/locations/global/keys/3f1c"
+    s.add_asset(
+        WEB,
+        "apikeys.googleapis.com/Key",
+        f"//apikeys.googleapis.com/{key_name}",
+        {"name": key_name, "uid": "3f1c", "displayName": "storefront maps", "createTime": "2022-05-04T09:00:00Z"},
+    )
+    s.add_asset(
+        DATA,
+        "dns.googleapis.com/Policy",
+        f"//dns.googleapis.com/projects/{DATA}/policies/dns-logging",
+        {
+            "name": "dns-logging",
+            "enableLogging": True,
+            "networks": [
+                {"networkUrl": f"https://www.googleapis.com/compute/v1/projects/{DATA}/global/networks/data-vpc"}
+            ],
+        },
+    )
+    cmek = f"projects/{DATA}/locations/europe-west1/keyRings/main/cryptoKeys/lake-cmek"
+    for project, dataset, access, extra in [
+        (
+            DATA,
+            "analytics",
+            [{"role": "READER", "groupByEmail": "analysts@acme.example"}],
+            {"defaultEncryptionConfiguration": {"kmsKeyName": cmek}},
+        ),
+        (SANDBOX, "sandbox_share", [{"role": "READER", "specialGroup": "allAuthenticatedUsers"}], {}),
+    ]:
+        s.add_asset(
+            project,
+            "bigquery.googleapis.com/Dataset",
+            f"//bigquery.googleapis.com/projects/{project}/datasets/{dataset}",
+            {"datasetReference": {"projectId": project, "datasetId": dataset}, "access": access, **extra},
+            location="EU",
+        )
+    s.add_asset(
+        DATA,
+        "bigquery.googleapis.com/Table",
+        f"//bigquery.googleapis.com/projects/{DATA}/datasets/analytics/tables/orders",
+        {
+            "tableReference": {"projectId": DATA, "datasetId": "analytics", "tableId": "orders"},
+            "type": "TABLE",
+            "encryptionConfiguration": {"kmsKeyName": cmek},
+        },
+        location="EU",
+    )
+    metric = "audit-config-changes"
+    s.add_asset(
+        DATA,
+        "logging.googleapis.com/LogMetric",
+        f"//logging.googleapis.com/projects/{_NUMBERS[DATA]}/metrics/{metric}",
+        {
+            "name": metric,
+            "filter": 'protoPayload.methodName="SetIamPolicy" AND '
+            "protoPayload.serviceData.policyDelta.auditConfigDeltas:*",
+            "metricDescriptor": {"type": f"logging.googleapis.com/user/{metric}"},
+        },
+    )
+    s.add_asset(
+        DATA,
+        "monitoring.googleapis.com/AlertPolicy",
+        f"//monitoring.googleapis.com/projects/{DATA}/alertPolicies/1",
+        {
+            "name": f"projects/{DATA}/alertPolicies/1",
+            "displayName": "Audit config changed",
+            "enabled": True,
+            "notificationChannels": [f"projects/{DATA}/notificationChannels/1"],
+            "conditions": [{"conditionThreshold": {"filter": f'metric.type="logging.googleapis.com/user/{metric}"'}}],
+        },
+    )
+    name = f"projects/{_NUMBERS[DATA]}/services/cloudasset.googleapis.com"
+    s.add_asset(
+        DATA,
+        "serviceusage.googleapis.com/Service",
+        f"//serviceusage.googleapis.com/{name}",
+        {"name": name, "config": {"name": "cloudasset.googleapis.com"}, "state": "ENABLED"},
+    )
+    s.add_scope_asset(
+        (DEMO_ORGANIZATION,),
+        "essentialcontacts.googleapis.com/Contact",
+        f"//essentialcontacts.googleapis.com/{DEMO_ORGANIZATION}/contacts/1",
+        {
+            "name": f"{DEMO_ORGANIZATION}/contacts/1",
+            "email": "secops@acme.example",
+            "notificationCategorySubscriptions": ["SECURITY"],
+            "validationState": "VALID",
+        },
+    )

@@ -13,12 +13,26 @@ from typing import Any
 
 from rules.errors import ConfigError
 from scanners.fanout import Unit, run_units
-from scanners.gcp.assets import RESOURCE, GcpContext, data_of, list_assets
+from scanners.gcp.assets import RESOURCE, GcpContext, SharedListings, data_of, list_assets
 from scanners.gcp.errors import RetryPolicy, classify
 from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
 from scanners.registry import Collector, collectors_for
 
-COLLECTOR_MODULES = ("storage", "compute", "sql", "kms", "iam", "cloudlogging")
+COLLECTOR_MODULES = (
+    "storage",
+    "compute",
+    "sql",
+    "kms",
+    "iam",
+    "cloudlogging",
+    "dns",
+    "dataproc",
+    "bigquery",
+    "monitoring",
+    "apikeys",
+    "projectsettings",
+    "contacts",
+)
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 
 
@@ -97,11 +111,12 @@ def collect_gcp(
             return inventory
     else:
         inventory.accounts.update({project: project for project in scope.projects})
+    shared = SharedListings()  # organization-level listings, read once for all the scope's projects
     units = [
         Unit("gcp", project, item.service, GLOBAL_REGION, item.resource_types, _bind(item, context))
         for project in inventory.accounts
         for item in chosen
-        for context in [GcpContext(client, project, wanted, retry)]
+        for context in [GcpContext(client, project, wanted, retry, shared=shared)]
     ]
     if on_plan is not None:
         on_plan(len(units))

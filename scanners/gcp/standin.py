@@ -8,6 +8,10 @@ repeated ``assetTypes``), paging on ``nextPageToken`` and the HTTP error mapping
 It also answers ``POST /token`` like an OAuth token endpoint, so a credentials file whose ``token_uri``
 points here exercises the production credential path without reaching Google.
 
+Assets can also live above projects (:meth:`CloudAssetStandIn.add_scope_asset`: an organization's Essential
+Contacts, say); like the real API, a listing under a folder or organization returns them together with the
+assets of every project below it.
+
 Faults are scripted per parent (``projects/x``, ``folders/n``, ``organizations/n``): a status code,
 optionally with ``Retry-After``, for the next N requests or for all of them.
 
@@ -84,6 +88,7 @@ class CloudAssetStandIn:
         self.authorizations: list[str | None] = []  # the Authorization header of each API request
         self.token_requests = 0
         self.api_requests: list[tuple[str, str, Any]] = []  # (method, path, JSON body) on the write surfaces
+        self.scope_assets: list[tuple[tuple[str, ...], dict[str, Any]]] = []  # (ancestors, asset) above projects
         self._faults: dict[str, list[Fault]] = {}
         self._path_faults: list[PathFault] = []
         self._etags = 0
@@ -133,6 +138,21 @@ class CloudAssetStandIn:
                 "iamPolicy": dict(iam_policy) if iam_policy is not None else None,
             }
         )
+
+    def add_scope_asset(
+        self,
+        ancestors: Iterable[str],
+        asset_type: str,
+        name: str,
+        data: Mapping[str, Any],
+        location: str = "global",
+        iam_policy: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add an asset owned by a folder or organization; ``ancestors`` starts with its owner
+        (``("organizations/100",)`` or ``("folders/200", "organizations/100")``)."""
+        policy = dict(iam_policy) if iam_policy is not None else None
+        asset = {"name": name, "assetType": asset_type, "location": location, "data": dict(data), "iamPolicy": policy}
+        self.scope_assets.append((tuple(ancestors), asset))
 
     def fail(
         self, parent: str, status: int, times: int | None = None, retry_after: str | None = None, message: str = ""
@@ -258,10 +278,16 @@ class CloudAssetStandIn:
             self._send_error(handler, 403, f"The caller does not have permission on {parent}")
             return
         wanted = set(query.get("assetTypes") or [])
+        scoped = [
+            rendered
+            for ancestors, asset in self.scope_assets
+            if parent in ancestors
+            for rendered in [self._render(asset, list(ancestors), ancestors[0], content_type)]
+            if rendered is not None
+        ]
         assets = [
             asset
-            for project in projects
-            for asset in self._assets_of(project, content_type)
+            for asset in [*scoped, *(a for project in projects for a in self._assets_of(project, content_type))]
             if not wanted or asset["assetType"] in wanted
         ]
         try:
@@ -412,31 +438,35 @@ class CloudAssetStandIn:
             },
             "iamPolicy": project.iam_policy,
         }
-        result = []
         assets = project.assets if self._frozen is None else self._frozen.get(project.project_id, project.assets)
-        for asset in [project_asset, *assets]:
-            out: dict[str, Any] = {
-                "name": asset["name"],
-                "assetType": asset["assetType"],
-                "ancestors": ancestors,
-                "updateTime": "2024-05-01T00:00:00Z",
+        owner = f"projects/{project.number}"
+        rendered = (self._render(a, ancestors, owner, content_type) for a in [project_asset, *assets])
+        return [out for out in rendered if out is not None]
+
+    @staticmethod
+    def _render(asset: dict[str, Any], ancestors: list[str], owner: str, content_type: str) -> dict[str, Any] | None:
+        """The Asset message for one stored asset, or None when IAM_POLICY content has no policy to show."""
+        out: dict[str, Any] = {
+            "name": asset["name"],
+            "assetType": asset["assetType"],
+            "ancestors": ancestors,
+            "updateTime": "2024-05-01T00:00:00Z",
+        }
+        if content_type == "RESOURCE":
+            out["resource"] = {
+                "version": "v1",
+                "discoveryName": asset["assetType"].rsplit("/", 1)[-1],
+                "parent": f"//cloudresourcemanager.googleapis.com/{owner}",
+                "location": asset["location"],
+                "data": asset["data"],
             }
-            if content_type == "RESOURCE":
-                out["resource"] = {
-                    "version": "v1",
-                    "discoveryName": asset["assetType"].rsplit("/", 1)[-1],
-                    "parent": f"//cloudresourcemanager.googleapis.com/projects/{project.number}",
-                    "location": asset["location"],
-                    "data": asset["data"],
-                }
-            elif asset["iamPolicy"] is not None:
-                policy = dict(asset["iamPolicy"])
-                policy.setdefault("etag", base64.b64encode(b"standin-etag").decode())
-                out["iamPolicy"] = policy
-            else:
-                continue  # IAM_POLICY content lists only assets that have a policy
-            result.append(out)
-        return result
+        elif asset["iamPolicy"] is not None:
+            policy = dict(asset["iamPolicy"])
+            policy.setdefault("etag", base64.b64encode(b"standin-etag").decode())
+            out["iamPolicy"] = policy
+        else:
+            return None  # IAM_POLICY content lists only assets that have a policy
+        return out
 
     @staticmethod
     def _send_json(

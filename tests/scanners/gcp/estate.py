@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from scanners.gcp.standin import CloudAssetStandIn
+from tests.scanners.gcp.estate_more import seed_more
 
 BAD, GOOD = "acme-bad", "acme-good"
 NUMBERS = {BAD: "1001", GOOD: "1002"}
@@ -53,6 +54,10 @@ def seed(standin: CloudAssetStandIn) -> None:
                 {"role": "roles/owner", "members": ["user:alice@acme.example"]},
                 {"role": "roles/editor", "members": [f"serviceAccount:deployer@{BAD}.iam.gserviceaccount.com"]},
                 {"role": "roles/iam.serviceAccountUser", "members": ["user:bob@acme.example"]},
+                # Separation of duties (CIS 1.8, 1.11): bob and kim each hold both halves.
+                {"role": "roles/iam.serviceAccountAdmin", "members": ["user:bob@acme.example"]},
+                {"role": "roles/cloudkms.admin", "members": ["user:kim@acme.example"]},
+                {"role": "roles/cloudkms.cryptoKeyDecrypter", "members": ["user:kim@acme.example"]},
             ],
             "auditConfigs": [{"service": "allServices", "auditLogConfigs": [{"logType": "DATA_WRITE"}]}],
         },
@@ -71,6 +76,13 @@ def seed(standin: CloudAssetStandIn) -> None:
                     "members": [f"serviceAccount:{NUMBERS[GOOD]}-compute@developer.gserviceaccount.com"],
                 },
                 {"role": "roles/viewer", "members": ["user:carol@acme.example"]},
+                # Key administration and key use held by different members.
+                {"role": "roles/cloudkms.admin", "members": ["group:kms-admins@acme.example"]},
+                {"role": "roles/iam.serviceAccountAdmin", "members": ["group:kms-admins@acme.example"]},
+                {
+                    "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    "members": ["serviceAccount:app@acme-good.iam.gserviceaccount.com"],
+                },
                 {
                     "role": "roles/storage.admin",
                     "members": ["serviceAccount:app@acme-good.iam.gserviceaccount.com"],
@@ -90,6 +102,7 @@ def seed(standin: CloudAssetStandIn) -> None:
     _sql(standin)
     _kms(standin)
     _iam_and_logging(standin)
+    seed_more(standin)
 
 
 def _storage(s: CloudAssetStandIn) -> None:
@@ -172,7 +185,12 @@ def _compute(s: CloudAssetStandIn) -> None:
         GOOD,
         sub,
         compute_id(GOOD, "subnetworks", "sub-logs", "regions/europe-west1"),
-        {"name": "sub-logs", "ipCidrRange": "10.1.0.0/24", "logConfig": {"enable": True}},
+        {
+            "name": "sub-logs",
+            "ipCidrRange": "10.1.0.0/24",
+            # aggregationInterval and metadata unset: the API's defaults (5 s, all metadata) are what CIS asks.
+            "logConfig": {"enable": True, "flowSampling": 1.0},
+        },
         location="europe-west1",
     )
     s.add_asset(
@@ -199,6 +217,7 @@ def _compute(s: CloudAssetStandIn) -> None:
             "networkInterfaces": [
                 {"network": "default", "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "natIP": "203.0.113.7"}]}
             ],
+            "disks": [{"deviceName": "web-1", "boot": True, "source": "zones/us-central1-a/disks/web-1"}],
         },
         location="us-central1-a",
     )
@@ -215,9 +234,24 @@ def _compute(s: CloudAssetStandIn) -> None:
                     "scopes": ["https://www.googleapis.com/auth/devstorage.read_only"],
                 }
             ],
-            "metadata": {"items": [{"key": "block-project-ssh-keys", "value": "false"}]},
+            "metadata": {
+                "items": [
+                    {"key": "block-project-ssh-keys", "value": "false"},
+                    {"key": "enable-oslogin", "value": "FALSE"},  # overrides the project's OS Login
+                ]
+            },
             "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": False},
             "networkInterfaces": [{"network": "default"}],
+            # A Cloud KMS (CMEK) disk is not a customer-supplied key: kmsKeyName, no sha256.
+            "disks": [
+                {
+                    "deviceName": "batch-1",
+                    "boot": True,
+                    "diskEncryptionKey": {"kmsKeyName": "projects/acme-bad/locations/us/keyRings/r/cryptoKeys/k"},
+                }
+            ],
+            # The original Confidential VM field (SEV only).
+            "confidentialInstanceConfig": {"enableConfidentialCompute": True},
         },
         location="us-central1-a",
     )
@@ -242,6 +276,12 @@ def _compute(s: CloudAssetStandIn) -> None:
                 "enableIntegrityMonitoring": True,
             },
             "networkInterfaces": [{"network": "prod-vpc"}],
+            "disks": [
+                {"deviceName": "app-1", "boot": True, "diskEncryptionKey": {"sha256": "mD1C5QU1xH1ZzXk2cZ4Z3g0lq8w="}},
+                {"deviceName": "data", "diskEncryptionKey": {"rsaEncryptedKey": "x", "sha256": "aGVsbG8="}},
+            ],
+            # The newer field: confidentialInstanceType instead of enableConfidentialCompute.
+            "confidentialInstanceConfig": {"confidentialInstanceType": "SEV_SNP"},
         },
         location="europe-west1-b",
     )
@@ -297,6 +337,12 @@ def _sql(s: CloudAssetStandIn) -> None:
                 },
                 "backupConfiguration": {"enabled": False},
                 "userLabels": {"team": "data"},
+                "databaseFlags": [
+                    {"name": "log_error_verbosity", "value": "verbose"},
+                    {"name": "log_min_messages", "value": "notice"},
+                    {"name": "log_min_error_statement", "value": "warning"},
+                    {"name": "log_min_duration_statement", "value": "500"},
+                ],
             },
         },
         location="us-central1",
@@ -337,6 +383,8 @@ def _sql(s: CloudAssetStandIn) -> None:
                     {"name": "log_connections", "value": "on"},
                     {"name": "log_disconnections", "value": "on"},
                     {"name": "cloudsql.enable_pgaudit", "value": "on"},
+                    # Case as the user set it; the verbosity and min_* flags are unset (PostgreSQL defaults).
+                    {"name": "log_statement", "value": "DDL"},
                 ],
             },
         },
@@ -353,7 +401,56 @@ def _sql(s: CloudAssetStandIn) -> None:
             "settings": {
                 "ipConfiguration": {"ipv4Enabled": False, "requireSsl": True},
                 "backupConfiguration": {"enabled": True},
-                "databaseFlags": [{"name": "local_infile", "value": "off"}],
+                "databaseFlags": [
+                    {"name": "local_infile", "value": "off"},
+                    {"name": "skip_show_database", "value": "on"},
+                ],
+            },
+        },
+        location="europe-west1",
+    )
+
+
+    # SQL Server flags carry spaces in their names; unset ones have SQL Server's defaults.
+    s.add_asset(
+        BAD,
+        t,
+        sql_id(BAD, "mssql-1"),
+        {
+            "name": "mssql-1",
+            "databaseVersion": "SQLSERVER_2019_STANDARD",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {
+                "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
+                "backupConfiguration": {"enabled": True},
+                "databaseFlags": [
+                    {"name": "external scripts enabled", "value": "on"},
+                    {"name": "cross db ownership chaining", "value": "on"},
+                    {"name": "user connections", "value": "100"},
+                    {"name": "user options", "value": "512"},
+                    {"name": "contained database authentication", "value": "on"},
+                ],
+            },
+        },
+        location="us-central1",
+    )
+    s.add_asset(
+        GOOD,
+        t,
+        sql_id(GOOD, "mssql-2"),
+        {
+            "name": "mssql-2",
+            "databaseVersion": "SQLSERVER_2022_ENTERPRISE",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "settings": {
+                "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
+                "backupConfiguration": {"enabled": True},
+                "databaseFlags": [
+                    {"name": "remote access", "value": "off"},
+                    {"name": "3625", "value": "ON"},
+                    {"name": "user connections", "value": "0"},
+                    {"name": "external scripts enabled", "value": "off"},
+                ],
             },
         },
         location="europe-west1",

@@ -51,7 +51,7 @@ def test_429_with_retry_after_is_waited_out_and_retried(standin):
     assert sleep.waits == [7.0]
     assert len(standin.requests_for(BAD_PARENT)) == 2
     assert _units(inventory, estate.BAD)["sql"].ok
-    assert sorted(r.name for r in inventory.resources) == ["mysql-1", "pg-public"]
+    assert sorted(r.name for r in inventory.resources) == ["mssql-1", "mysql-1", "pg-public"]
 
 
 def test_a_throttled_page_mid_listing_is_retried_alone(standin):
@@ -68,8 +68,8 @@ def test_a_throttled_page_mid_listing_is_retried_alone(standin):
     standin._take_fault = second_page_throttled
     inventory = collect(standin, GcpScope(projects=[estate.BAD]), {"gcp.sql.instance"}, retry=fast_retry(sleep))
     tokens = [(q.get("pageToken") or [""])[0] for q in standin.requests_for(BAD_PARENT)]
-    assert tokens == ["", "1", "1"] and sleep.waits == [1.0]
-    assert len(inventory.resources) == 2 and not inventory.gaps
+    assert tokens == ["", "1", "1", "2"] and sleep.waits == [1.0]
+    assert len(inventory.resources) == 3 and not inventory.gaps
 
 
 def test_persistent_throttling_is_a_coverage_gap(standin):
@@ -110,7 +110,22 @@ def test_403_on_one_project_is_its_coverage_gap_and_leaves_its_findings_alone(st
     assert second.status == "partial"
     gaps = {(g.account_id, g.error_class) for g in second.gaps}
     assert gaps == {(estate.BAD, "AccessDenied")}
-    assert {g.service for g in second.gaps} == {"storage", "compute", "sql", "kms", "iam", "logging"}
+    assert {g.service for g in second.gaps} == {
+        "storage",
+        "compute",
+        "sql",
+        "kms",
+        "iam",
+        "logging",
+        "dns",
+        "dataproc",
+        "bigquery",
+        "monitoring",
+        "apikeys",
+        "serviceusage",
+        "accessapproval",
+        "essentialcontacts",
+    }
     assert second.reconcile.summary()["resolved"] == 0
     assert {f["id"] for f in query_findings(fresh_db, states=("open",), accounts=[estate.BAD])} == bad_open
     stored = coverage_for(fresh_db, second.scan_id, failed_only=True)
@@ -127,7 +142,7 @@ def test_folder_scope_discovers_its_active_projects(standin):
     assert [q.get("assetTypes") for q in standin.requests_for("folders/200")] == [
         ["cloudresourcemanager.googleapis.com/Project"]
     ]
-    assert {r.name for r in inventory.resources} == {"bad-public"}
+    assert {r.name for r in inventory.resources} == {"bad-public", "bad-logs"}
 
 
 def test_organization_scope_covers_every_project(standin):
