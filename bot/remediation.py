@@ -179,6 +179,10 @@ class RemediationService:
         return Decision(False, reason, request["id"] if request else None, refused=True,
                         state=request["state"] if request else None)
 
+    def refuse(self, request_id: int, who: str, reason: str) -> Decision:
+        """Refuse a decision the caller ruled out (e.g. made outside the approval channel), audited the same way."""
+        return self._refuse(remediations.get(self.db, request_id), who, reason)
+
     def check_approver(self, request: Mapping[str, Any], approver: str) -> str | None:
         """Why ``approver`` may not decide this request, or None."""
         if self.policy.approvers is not None and approver not in self.policy.approvers:

@@ -260,3 +260,11 @@ def m004_scheduling(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE UNIQUE INDEX suppression_reminders_once ON suppression_reminders(exception_id, expires_at,"
                " channel)")
+
+
+@MIGRATIONS()
+def m005_remediation_button_token(db: sqlite_utils.Database) -> None:
+    """A random token per remediation request, carried by its Approve/Reject buttons: a click counts only for
+    the request whose message it came from, never for another request id put in its place. Requests made
+    before this migration have none; they are decided by typing `approve N` where approvals are accepted."""
+    db.execute("ALTER TABLE remediations ADD COLUMN token TEXT")
