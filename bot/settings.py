@@ -17,13 +17,16 @@ ids (S…, resolved with usergroups.users.list) or "*".
     default_channel: C0SECURITY    # when no route matches (else: the channel the command came from)
     permissions:
       scan: {U0ALICE: [prod], S0SECTEAM: "*"}
+  read: {U0ALICE: [prod], S0SECTEAM: "*", S0AUDITORS: "*"}  # who sees which accounts; omitted: as scan
       acknowledge: ["*"]
       suppress: [S0SECTEAM]
       remediation_approvers: [U0ALICE, S0SECLEADS]   # none: remediation from Slack is off
+  schedule: [S0SECTEAM]        # who may add/remove/pause/resume schedules (and must be allowed to scan them)
     remediation:
-      approval_channel: C0APPROVALS  # where approval requests go; omitted: a direct message to each approver
+      approval_channel: C0APPROVALS  # channel id; approvals go and are accepted only there; omitted: DMs
       self_approval_accounts: [sandbox]  # accounts where the requester may approve their own fix
       request_expiry_hours: 24       # an approval request older than this cannot be approved
+  cli_operators: {alice: U0ALICE}  # OS logins allowed to use `skywarden remediate`, and who they are in Slack
     max_suppression_days: 90
     suppressions_file: suppressions.yml
     accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
@@ -37,6 +40,7 @@ ids (S…, resolved with usergroups.users.list) or "*".
       housekeeping: "0 9 * * *"    # the daily expiry reminders (cron, in scans.timezone)
       timezone: UTC                # default time zone of schedules
       reminder_days: 7             # announce suppressions expiring within this many days
+  min_interval_minutes: 15     # refuse schedules firing more often than this (0: no limit)
 """
 
 from __future__ import annotations
