@@ -467,3 +467,19 @@ def test_the_approval_channel_must_be_an_id():
 
     with pytest.raises(ConfigError, match=r"remediation\.approval_channel: '#approvals': give the channel id"):
         parse_config({"remediation": {"approval_channel": "#approvals"}})
+
+
+def test_the_console_shows_the_typed_command_not_the_button_token():
+    from bot import remediation_blocks as rblocks
+    from bot.chat import render
+
+    request = {"id": 5, "token": "s3cr3t-token", "kind": "fix", "state": "requested", "requested_by": REQUESTER,
+               "expires_at": "2030-01-01T00:00:00+00:00", "plan": {"summary": "block", "action": "a", "calls": [],
+                                                                 "before": {}, "after": {}, "account_id": ACCOUNT}}
+    finding = {"number": 3, "title": "Bucket is public", "severity": "high", "resource_id": "arn:aws:s3:::b",
+               "resource_name": "b", "account_id": ACCOUNT, "region": "us-east-1", "rule_id": RULE}
+    message = rblocks.approval_message(request, finding)
+    values = [e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert values == ["5:s3cr3t-token"] * 2
+    text = render(message)
+    assert "approve 5  |  reject 5" in text and "s3cr3t" not in text
