@@ -64,6 +64,8 @@ def render(message: blocks.Message, number_of: Callable[[str], Any] | None = Non
 def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> str:
     template = _BUTTON_HINT.get(element.get("action_id", ""), element["text"]["text"])
     value = element.get("value", "")
+    if element.get("action_id") in (ids.APPROVE, ids.REJECT):
+        value = value.partition(":")[0]  # typed decisions name the request; its button token stays in Slack
     number = number_of(value) if number_of and element.get("action_id") not in _BY_VALUE else value
     return template.format(n=number, value=value)
 

@@ -21,6 +21,12 @@ class _Operator:
     def can_scan(self, user: str, accounts: list[str]) -> tuple[bool, str]:
         return True, ""
 
+    def read_accounts(self, user: str) -> set[str] | None:
+        return None
+
+    def can_change_schedules(self, user: str) -> tuple[bool, str]:
+        return True, ""  # permissions.schedule names Slack users; the CLI is the operator's own path
+
 
 @dataclass
 class _LocalServices:

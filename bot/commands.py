@@ -86,6 +86,31 @@ def _refuse(services: Services, who: Who, action: str, why: str, finding_id: str
     return Reply(blocks.notice(f"Not allowed: {why}."), ok=False)
 
 
+def account_filter(readable: set[str] | None, column: str = "account_id") -> tuple[str, list[Any]]:
+    """An SQL condition (with its parameters) keeping rows of the readable accounts; None reads everything."""
+    if readable is None:
+        return "1", []
+    if not readable:
+        return "0", []
+    return f"{column} IN ({', '.join('?' for _ in readable)})", sorted(readable)
+
+
+def scan_accounts(services: Services, scan: dict[str, Any]) -> set[str]:
+    """The accounts a stored scan touched: its coverage, and the accounts its scope named."""
+    accounts = {row["account_id"] for row in services.db.query(
+        "SELECT DISTINCT account_id FROM coverage WHERE scan_id = ?", [scan["id"]])}
+    scope = scan.get("scope")
+    if isinstance(scope, dict):
+        accounts |= {str(a) for a in scope.get("accounts") or [] if a}
+    return accounts
+
+
+def _visible(readable: set[str] | None, accounts: set[str] | tuple[str, ...]) -> bool:
+    """Whether a user may see something spanning ``accounts``; an unknown or every-account scope (empty) only
+    when they may see every account, as its counts would include accounts they may not see."""
+    return readable is None or (bool(accounts) and set(accounts) <= readable)
+
+
 def _today(services: Services) -> date:
     return services.clock().astimezone(UTC).date()
 
@@ -157,10 +182,15 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
 
 def _status(services: Services, args: list[str], who: Who) -> Reply:
     db = services.db
+    readable = services.access.read_accounts(who.user)
     lines = []
     for request, started in services.orchestrator.running():
-        lines.append(f":hourglass_flowing_sand: running: {blocks.escape(request.describe())} since {started}")
-    for scan in recent_scans(db, 5):
+        if _visible(readable, request.accounts):
+            lines.append(f":hourglass_flowing_sand: running: {blocks.escape(request.describe())} since {started}")
+    # A scan's line carries its totals, so it shows only to someone who may see every account it touched.
+    scans = [scan for scan in recent_scans(db, 5 if readable is None else 100)
+             if _visible(readable, scan_accounts(services, scan))][:5]
+    for scan in scans:
         summary = scan["summary"] or {}
         lines.append(
             f"*scan {scan['id']}* {blocks.escape(scan['provider'])} {scan['status']} · {scan['started_at']} · "
@@ -178,7 +208,7 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
     from storage.schedules import list_schedules
 
     for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
-        if (row["last_outcome"] or "").startswith("skipped"):
+        if (row["last_outcome"] or "").startswith("skipped") and _visible(readable, tuple(row["accounts"])):
             lines.append(f":warning: schedule {row['id']}: {blocks.escape(row['last_outcome'])}")
     from storage.outbox import counts
 
@@ -205,8 +235,14 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
             account = services.config.account_id(word)
         else:
             raise UsageError(f"unexpected {word!r}: findings [account] [severity] [page N]")
-    where = ["state IN (?, ?)"]
-    params: list[Any] = [OPEN, ACKNOWLEDGED]
+    readable = services.access.read_accounts(who.user)
+    if account:
+        allowed, why = services.access.can_read(who.user, account)
+        if not allowed:
+            return _refuse(services, who, "findings", why, account=account)
+    condition, readable_params = account_filter(readable)
+    where = ["state IN (?, ?)", condition]
+    params: list[Any] = [OPEN, ACKNOWLEDGED, *readable_params]
     if account:
         where.append("account_id = ?")
         params.append(account)
@@ -227,14 +263,17 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
     return Reply(blocks.findings_list([r for r in rows if r], services.rules, total, page, PER_PAGE, title))
 
 
-def failing_rules(services: Services) -> Counter[str]:
-    """Rules with an open (or acknowledged) finding; suppressed ones are accepted risk."""
+def failing_rules(services: Services, readable: set[str] | None = None) -> Counter[str]:
+    """Rules with an open (or acknowledged) finding in the readable accounts (None: all); suppressed ones are
+    accepted risk."""
+    condition, params = account_filter(readable)
     return Counter({row["rule_id"]: row["n"] for row in services.db.query(
-        "SELECT rule_id, COUNT(*) AS n FROM findings WHERE state IN (?, ?) GROUP BY rule_id", [OPEN, ACKNOWLEDGED])})
+        f"SELECT rule_id, COUNT(*) AS n FROM findings WHERE state IN (?, ?) AND {condition} GROUP BY rule_id",
+        [OPEN, ACKNOWLEDGED, *params])})
 
 
-def postures(services: Services) -> list[dict[str, Any]]:
-    failing = failing_rules(services)
+def postures(services: Services, readable: set[str] | None = None) -> list[dict[str, Any]]:
+    failing = failing_rules(services, readable)
     out = []
     for framework in services.catalogues.values():
         view = posture(framework, services.rules.values(), failing)
@@ -246,7 +285,11 @@ def postures(services: Services) -> list[dict[str, Any]]:
 def _posture(services: Services, args: list[str], who: Who) -> Reply:
     if len(args) > 1:
         raise UsageError("posture [framework]")
-    views = postures(services)
+    readable = services.access.read_accounts(who.user)
+    if readable == set():  # every control would look passing: say why there is nothing instead
+        key = "permissions.read" if services.config.read is not None else "permissions.scan"
+        return _refuse(services, who, "posture", f"you may not see any account ({key})")
+    views = postures(services, readable)
     if args:
         views = [v for v in views if v["framework"] == args[0]]
         if not views:
@@ -268,7 +311,10 @@ def _posture(services: Services, args: list[str], who: Who) -> Reply:
 
 
 def _suppressions(services: Services, args: list[str], who: Who) -> Reply:
-    return Reply(blocks.suppressions_list(exceptions.list_exceptions(services.db, now())))
+    readable = services.access.read_accounts(who.user)
+    rows = [row for row in exceptions.list_exceptions(services.db, now())
+            if readable is None or row["account_id"] in readable]
+    return Reply(blocks.suppressions_list(rows))
 
 
 # ---------------------------------------------------------------- decisions (buttons and console)

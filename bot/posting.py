@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.settings import BotConfig
+from rules.model import SEVERITIES
 from storage import outbox, slack_messages
 from storage.db import now
 from storage.exceptions import ExceptionSync, exception_for, find_finding
@@ -65,6 +66,13 @@ def channels_for(config: BotConfig, account_id: str, severity: str, fallback: st
         return matched
     target = config.default_channel or fallback
     return [target] if target else []
+
+
+def account_channels(config: BotConfig, account_id: str, fallback: str | None) -> set[str]:
+    """Every channel that may receive some finding of this account (any severity): what "the account is routed
+    to the channel" means for a digest, which names an account and its coverage gaps only where its findings go.
+    """
+    return {channel for severity in SEVERITIES for channel in channels_for(config, account_id, severity, fallback)}
 
 
 def render_finding(services: Services, finding: Mapping[str, Any], note: str | None = None,
@@ -135,18 +143,20 @@ class SlackPublisher:
                     to_post[channel].append(finding)
 
         gaps = coverage_for(db, outcome.scan_id, failed_only=True)
+        routed = {a: account_channels(config, a, fallback) for a in accounts}
         channels = list(dict.fromkeys([*per_channel, *news, *to_post]))
-        if not channels:
-            target = config.default_channel or fallback
-            channels = [target] if target else []
-        names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in accounts]
+        if not channels:  # nothing to report anywhere: the all-clear goes where each account's findings would
+            channels = sorted({channel for targets in routed.values() for channel in targets})
         for channel in channels:
+            # A channel reads only about the accounts routed to it: their names, counts and coverage gaps.
+            mine = [a for a in accounts if channel in routed[a]]
+            names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in mine]
             findings = to_post.get(channel, [])
             threaded = len(findings) > THREAD_THRESHOLD
             digest = blocks.digest_messages(
                 outcome.scan_id, names, per_channel.get(channel, Counter()), news[channel]["new"],
-                news[channel]["reopened"], news[channel]["resolved"], gaps, len(findings), threaded, outcome.status,
-                provider=outcome.inventory.provider,
+                news[channel]["reopened"], news[channel]["resolved"], [g for g in gaps if g["account_id"] in mine],
+                len(findings), threaded, outcome.status, provider=outcome.inventory.provider,
             )
             parent = None
             for message in digest:

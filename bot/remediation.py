@@ -92,8 +92,12 @@ class RemediationService:
         environment: RemediationEnvironment,
         policy: ApprovalPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        audit_context: Mapping[str, Any] | None = None,
     ) -> None:
         load_actions()
+        # Added to every audit event this service writes: how the decision reached us (e.g. the CLI
+        # break-glass path and the OS user who ran it).
+        self.audit_context = dict(audit_context or {})
         # A callable gives each thread its own connection (as the bot's Services do): one sqlite-utils
         # Database must not be used by two threads at once, its queries run inside named savepoints.
         self._db = db
@@ -101,6 +105,10 @@ class RemediationService:
         self.env = environment
         self.policy = policy or ApprovalPolicy()
         self.clock = clock
+
+    def _record(self, action: str, actor: str, finding_id: str | None, details: dict[str, Any],
+                at: str | None = None) -> None:
+        audit.record(self.db, action, actor, finding_id, details={**details, **self.audit_context}, at=at)
 
     def _env(self, finding: Mapping[str, Any]) -> RemediationEnvironment:
         return self.env.for_provider(finding["provider"])
@@ -146,7 +154,7 @@ class RemediationService:
             self.db, finding["id"], plan.action, plan.to_dict(), requested_by, now.isoformat(),
             (now + self.policy.expiry).isoformat(),
         )
-        audit.record(self.db, "remediation_requested", requested_by, finding["id"],
+        self._record("remediation_requested", requested_by, finding["id"],
                      details={"request_id": request_id, "plan": plan.to_dict()}, at=now.isoformat())
         return request_id, plan
 
@@ -166,18 +174,22 @@ class RemediationService:
             self.db, finding["id"], fix["action"], undo_plan.to_dict(), requested_by, now.isoformat(),
             (now + self.policy.expiry).isoformat(), kind="undo", undo_of=fix["id"], undo_state=fix["undo_state"],
         )
-        audit.record(self.db, "undo_requested", requested_by, finding["id"],
+        self._record("undo_requested", requested_by, finding["id"],
                      details={"request_id": request_id, "undo_of": fix["id"], "plan": undo_plan.to_dict()},
                      at=now.isoformat())
         return request_id, undo_plan
 
     # -------------------------------------------------------------- decisions
     def _refuse(self, request: Mapping[str, Any] | None, who: str, reason: str) -> Decision:
-        audit.record(self.db, "remediation_refused", who, request["finding_id"] if request else None,
+        self._record("remediation_refused", who, request["finding_id"] if request else None,
                      details={"request_id": request["id"] if request else None, "reason": reason},
                      at=self.clock().isoformat())
         return Decision(False, reason, request["id"] if request else None, refused=True,
                         state=request["state"] if request else None)
+
+    def refuse(self, request_id: int, who: str, reason: str) -> Decision:
+        """Refuse a decision the caller ruled out (e.g. made outside the approval channel), audited the same way."""
+        return self._refuse(remediations.get(self.db, request_id), who, reason)
 
     def check_approver(self, request: Mapping[str, Any], approver: str) -> str | None:
         """Why ``approver`` may not decide this request, or None."""
@@ -207,7 +219,7 @@ class RemediationService:
                                        decided_by=approver, decided_at=now.isoformat()):
             latest = remediations.get(self.db, request_id) or request
             return self._refuse(latest, approver, f"request {request_id} was already {latest['state']}")
-        audit.record(self.db, "remediation_approved", approver, request["finding_id"],
+        self._record("remediation_approved", approver, request["finding_id"],
                      details={"request_id": request_id, "kind": request["kind"]}, at=now.isoformat())
         if request["kind"] == "undo":
             return self._execute_undo(request, approver)
@@ -225,7 +237,7 @@ class RemediationService:
                                        decided_by=who, decided_at=now, message=reason or "rejected"):
             latest = remediations.get(self.db, request_id) or request
             return self._refuse(latest, who, f"request {request_id} is already {latest['state']}")
-        audit.record(self.db, "remediation_rejected", who, request["finding_id"],
+        self._record("remediation_rejected", who, request["finding_id"],
                      details={"request_id": request_id, "reason": reason}, at=now)
         return Decision(True, f"rejected by {who}", request_id, state=remediations.REJECTED)
 
@@ -233,7 +245,7 @@ class RemediationService:
     def _finish(self, request: Mapping[str, Any], state: str, message: str, actor: str, event: str,
                 **fields: Any) -> Decision:
         remediations.transition(self.db, request["id"], remediations.APPROVED, state, message=message, **fields)
-        audit.record(self.db, event, actor, request["finding_id"],
+        self._record(event, actor, request["finding_id"],
                      details={"request_id": request["id"], "message": message,
                               **{k: v for k, v in fields.items() if k in ("result", "verification")}},
                      at=self.clock().isoformat())
@@ -271,7 +283,7 @@ class RemediationService:
         if not applied.ok:
             return self._finish(request, remediations.FAILED, f"{applied.error_class}: {applied.error}",
                                 approver, "remediation_failed", result=applied.to_dict())
-        audit.record(self.db, "remediation_applied", approver, finding["id"],
+        self._record("remediation_applied", approver, finding["id"],
                      details={"request_id": request["id"], "result": applied.to_dict()}, at=self.clock().isoformat())
         verification = self._verify(rule, finding)
         if not verification["passed"]:

@@ -157,7 +157,7 @@ def approval_message(request: Mapping[str, Any], finding: Mapping[str, Any]) -> 
         context(status_line(request)),
     ]
     if request["state"] == remediations.REQUESTED:
-        value = str(request["id"])
+        value = remediations.button_value(request)  # bound to this request by its own token
         blocks.extend(actions([button("Approve", ids.APPROVE, value, "primary"),
                                button("Reject", ids.REJECT, value, "danger")], block_id=f"r-{request['id']}"))
     check_limits(blocks)

@@ -227,9 +227,31 @@ class SlackRemediation:
             log.exception("sweeping expired remediation requests failed")
         return reply
 
+    def decide_button(self, who: Who, value: str, approve: bool) -> Future[Reply] | None:
+        """An Approve/Reject click: decided only when the button's token is its request's own."""
+        request_id, problem = remediations.parse_button_value(self.services.db, value)
+        if problem is None and request_id is not None:
+            return self.decide(who, request_id, approve)
+        request = remediations.get(self.services.db, request_id) if request_id is not None else None
+        audit.record(self.services.db, "remediation_refused", who.user, request["finding_id"] if request else None,
+                     details={"request_id": request_id, "reason": problem, "button": value[:80]})
+        self.tell(who, Reply(blocks.notice(f"Not allowed: {problem}."), ok=False))
+        return None
+
+    def misplaced(self, who: Who) -> str | None:
+        """Why a decision made from ``who.channel`` does not count: with an approval channel, only there."""
+        channel = self.services.config.approval_channel
+        if channel and who.channel != channel:
+            return f"approvals and rejections are accepted only in <#{channel}>, where the request was posted"
+        return None
+
     def _decide_now(self, who: Who, request_id: int, approve: bool) -> Reply:
         service = self.service()
-        decision = service.approve(request_id, who.user) if approve else service.reject(request_id, who.user)
+        misplaced = self.misplaced(who)
+        if misplaced:
+            decision = service.refuse(request_id, who.user, misplaced)
+        else:
+            decision = service.approve(request_id, who.user) if approve else service.reject(request_id, who.user)
         request = remediations.get(self.services.db, request_id)
         if decision.refused:
             if request and request["state"] == remediations.EXPIRED and "expired" in decision.message:

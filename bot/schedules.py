@@ -95,6 +95,58 @@ def check_timezone(name: str) -> ZoneInfo:
         raise InvalidSchedule(f"unknown time zone {name!r} (use an IANA name such as UTC or Europe/Paris)") from exc
 
 
+# How far ahead the interval check looks: a year covers every day-of-month and month pattern, and the fire-time
+# cap bounds the work for frequent expressions, whose shortest gap shows within their first days anyway.
+_INTERVAL_HORIZON = timedelta(days=366)
+_INTERVAL_MAX_FIRES = 5000
+
+
+def shortest_interval(cron: str, timezone: str, start: datetime,
+                      stop_below: timedelta | None = None) -> timedelta | None:
+    """The shortest time between two successive fire times over the next year (None: it fires at most once).
+
+    Measured on the real fire times rather than read off the fields: "0,1 * * * *" and "*/5 * * * *" look
+    hourly-ish but fire minutes apart, and day/month fields can bring two days' runs close across midnight."""
+    trigger = make_trigger(cron, timezone)
+    end = start + _INTERVAL_HORIZON
+    shortest: timedelta | None = None
+    previous: datetime | None = None
+    moment = start
+    for _ in range(_INTERVAL_MAX_FIRES):
+        fire = trigger.get_next_fire_time(previous, moment)
+        if fire is None or fire > end:
+            break
+        if previous is not None:
+            gap = fire - previous
+            shortest = gap if shortest is None else min(shortest, gap)
+            if stop_below is not None and shortest < stop_below:
+                break  # already too frequent: the exact minimum does not matter
+        previous, moment = fire, fire + timedelta(seconds=1)
+    return shortest
+
+
+def check_interval(cron: str, timezone: str, minimum: timedelta, start: datetime) -> None:
+    """Refuse an expression that fires more often than ``minimum`` (InvalidSchedule naming both); an invalid
+    expression or time zone is refused as by make_trigger."""
+    if minimum <= timedelta(0):
+        make_trigger(cron, timezone)
+        return
+    gap = shortest_interval(cron, timezone, start, stop_below=minimum)
+    if gap is not None and gap < minimum:
+        raise InvalidSchedule(
+            f"cron expression {cron!r} fires every {_duration(gap)} at times; scheduled scans may run at most "
+            f"every {_duration(minimum)} (scans.min_interval_minutes)")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
 def next_runs(cron: str, timezone: str, after: datetime, count: int = 1) -> list[datetime]:
     trigger = make_trigger(cron, timezone)
     out: list[datetime] = []
@@ -121,6 +173,11 @@ class ScanPolicy:
     housekeeping_cron: str = "0 9 * * *"
     timezone: str = "UTC"  # default for schedules and housekeeping
     reminder_days: int = 7
+    min_interval_s: float = 15 * 60.0  # a schedule may not fire more often than this (0: no limit)
+
+    @property
+    def min_interval(self) -> timedelta:
+        return timedelta(seconds=self.min_interval_s)
 
 
 @dataclass(frozen=True)
@@ -151,7 +208,7 @@ def parse_scan_policy(data: Any, source: str) -> ScanPolicy:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: scans: must be a mapping")
     known = {"max_concurrent", "timeout_minutes", "misfire_grace_minutes", "quiet", "housekeeping", "timezone",
-             "reminder_days"}
+             "reminder_days", "min_interval_minutes"}
     for extra in sorted(set(data) - known):
         raise ConfigError(f"{source}: scans.{extra}: unknown key; known: {', '.join(sorted(known))}")
 
@@ -161,6 +218,9 @@ def parse_scan_policy(data: Any, source: str) -> ScanPolicy:
             raise ConfigError(f"{source}: scans.{key}: must be a positive number")
         return float(value)
 
+    min_interval = data.get("min_interval_minutes", 15)
+    if not isinstance(min_interval, int | float) or isinstance(min_interval, bool) or min_interval < 0:
+        raise ConfigError(f"{source}: scans.min_interval_minutes: must be a number of minutes (0: no limit)")
     quiet = data.get("quiet", "silent")
     if quiet not in QUIET_MODES:
         raise ConfigError(f"{source}: scans.quiet: must be one of {', '.join(QUIET_MODES)}")
@@ -179,11 +239,14 @@ def parse_scan_policy(data: Any, source: str) -> ScanPolicy:
         housekeeping_cron=housekeeping,
         timezone=timezone,
         reminder_days=int(positive("reminder_days", 7)),
+        min_interval_s=float(min_interval) * 60,
     )
 
 
-def parse_schedules(data: Any, source: str, account_ids: Any, default_tz: str) -> tuple[ScheduleSpec, ...]:
-    """``schedules:`` entries: {provider, accounts, regions, cron, timezone, channel}; accounts by id or name."""
+def parse_schedules(data: Any, source: str, account_ids: Any, default_tz: str,
+                    min_interval: timedelta = timedelta(0)) -> tuple[ScheduleSpec, ...]:
+    """``schedules:`` entries: {provider, accounts, regions, cron, timezone, channel}; accounts by id or name.
+    An expression firing more often than ``min_interval`` is refused like an invalid one."""
     if data is None:
         return ()
     if not isinstance(data, list):
@@ -207,7 +270,7 @@ def parse_schedules(data: Any, source: str, account_ids: Any, default_tz: str) -
                 raise ConfigError(f"{source}: {key}.regions: {region!r} is not a region such as eu-west-1")
         timezone = str(entry.get("timezone", default_tz))
         try:
-            make_trigger(str(entry["cron"]), timezone)
+            check_interval(str(entry["cron"]), timezone, min_interval, datetime.now(ZoneInfo("UTC")))
         except InvalidSchedule as exc:
             field_name = "timezone" if "time zone" in str(exc) else "cron"
             raise ConfigError(f"{source}: {key}.{field_name}: {exc}") from exc
@@ -292,7 +355,7 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
             regions.append(word)
         else:
             raise UsageError(f"unexpected {word!r}: {USAGE}")
-    make_trigger(cron, timezone)
+    check_interval(cron, timezone, services.config.scans.min_interval, services.clock())
     return ScheduleRequest(provider, accounts, tuple(regions), cron, timezone, channel)
 
 
@@ -321,13 +384,16 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
     verb, rest = args[0].lower(), args[1:]
     db = services.db
     if verb == "list":
-        return Reply(blocks.Message("schedules", blocks.text_sections(schedule_lines(services))[: blocks.MAX_BLOCKS]))
+        lines = schedule_lines(services, services.access.read_accounts(who.user))
+        return Reply(blocks.Message("schedules", blocks.text_sections(lines)[: blocks.MAX_BLOCKS]))
     if verb == "add":
         try:
             request = parse_add(services, rest, who.channel)
         except InvalidSchedule as exc:
             return Reply(blocks.notice(str(exc)), ok=False)
-        allowed, why = services.access.can_scan(who.user, list(request.accounts))
+        allowed, why = services.access.can_change_schedules(who.user)
+        if allowed:
+            allowed, why = services.access.can_scan(who.user, list(request.accounts))
         if not allowed:
             return _refuse(services, who, "schedule add", why, accounts=list(request.accounts))
         schedule_id = schedules.add_schedule(db, request.provider, request.accounts, request.regions, request.cron,
@@ -349,7 +415,9 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         row = schedules.get_schedule(db, schedule_id)
         if row is None or row["removed_at"]:
             return Reply(blocks.notice(f"no schedule {schedule_id} (see `schedule list`)"), ok=False)
-        allowed, why = services.access.can_scan(who.user, list(row["accounts"]))
+        allowed, why = services.access.can_change_schedules(who.user)
+        if allowed:
+            allowed, why = services.access.can_scan(who.user, list(row["accounts"]))
         if not allowed:
             return _refuse(services, who, f"schedule {verb}", why, schedule_id=schedule_id)
         if verb == "remove":
@@ -368,10 +436,13 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
     raise UsageError(f"unknown schedule command {verb!r}: {USAGE}")
 
 
-def schedule_lines(services: Services) -> list[str]:
+def schedule_lines(services: Services, readable: set[str] | None = None) -> list[str]:
+    """Every schedule, or (``readable`` given) those whose accounts all are in it: an every-account schedule
+    shows only to someone who may see every account."""
     from storage.schedules import list_schedules
 
-    rows = list_schedules(services.db)
+    rows = [row for row in list_schedules(services.db)
+            if readable is None or (row["accounts"] and set(row["accounts"]) <= readable)]
     if not rows:
         return ['No schedules. Add one: `schedule add aws <account> "0 6 * * 1-5"`']
     lines = [f"*Scan schedules* ({len(rows)})"]

@@ -17,13 +17,16 @@ ids (S…, resolved with usergroups.users.list) or "*".
     default_channel: C0SECURITY    # when no route matches (else: the channel the command came from)
     permissions:
       scan: {U0ALICE: [prod], S0SECTEAM: "*"}
+  read: {U0ALICE: [prod], S0SECTEAM: "*", S0AUDITORS: "*"}  # who sees which accounts; omitted: as scan
       acknowledge: ["*"]
       suppress: [S0SECTEAM]
       remediation_approvers: [U0ALICE, S0SECLEADS]   # none: remediation from Slack is off
+  schedule: [S0SECTEAM]        # who may add/remove/pause/resume schedules (and must be allowed to scan them)
     remediation:
-      approval_channel: C0APPROVALS  # where approval requests go; omitted: a direct message to each approver
+      approval_channel: C0APPROVALS  # channel id; approvals go and are accepted only there; omitted: DMs
       self_approval_accounts: [sandbox]  # accounts where the requester may approve their own fix
       request_expiry_hours: 24       # an approval request older than this cannot be approved
+  cli_operators: {alice: U0ALICE}  # OS logins allowed to use `skywarden remediate`, and who they are in Slack
     max_suppression_days: 90
     suppressions_file: suppressions.yml
     accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
@@ -37,6 +40,7 @@ ids (S…, resolved with usergroups.users.list) or "*".
       housekeeping: "0 9 * * *"    # the daily expiry reminders (cron, in scans.timezone)
       timezone: UTC                # default time zone of schedules
       reminder_days: 7             # announce suppressions expiring within this many days
+  min_interval_minutes: 15     # refuse schedules firing more often than this (0: no limit)
 """
 
 from __future__ import annotations
@@ -67,8 +71,10 @@ _PRINCIPAL = re.compile(r"^(\*|[UWS][A-Z0-9]{2,})$")
 _CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9_-]+)$")
 _TOP_KEYS = {"accounts", "routing", "default_channel", "permissions", "max_suppression_days",
              "default_suppression_days", "suppressions_file", "accounts_file", "remediation"}
-_PERMISSION_KEYS = {"scan", "acknowledge", "suppress", "remediation_approvers"}
-_REMEDIATION_KEYS = {"approval_channel", "self_approval_accounts", "request_expiry_hours"}
+_PERMISSION_KEYS = {"scan", "read", "acknowledge", "suppress", "remediation_approvers", "schedule"}
+_REMEDIATION_KEYS = {"approval_channel", "self_approval_accounts", "request_expiry_hours", "cli_operators"}
+_OS_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class Secret:
@@ -117,6 +123,9 @@ class BotConfig:
     routes: tuple[Route, ...] = ()
     default_channel: str | None = None
     scan: Mapping[str, tuple[str, ...]] | None = None  # principal -> account ids, or ("*",)
+    read: Mapping[str, tuple[str, ...]] | None = None  # the same shape; None: reads follow ``scan``
+    schedule: tuple[str, ...] | None = None  # who may add/remove/pause/resume schedules; None: anyone
+    cli_operators: Mapping[str, str] = field(default_factory=dict)  # OS login -> Slack user id (CLI four-eyes)
     acknowledge: tuple[str, ...] | None = None
     suppress: tuple[str, ...] | None = None
     remediation_approvers: tuple[str, ...] = ()
@@ -242,15 +251,20 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         raise _err(source, "permissions", "must be a mapping")
     for extra in sorted(set(permissions) - _PERMISSION_KEYS):
         raise _err(source, f"permissions.{extra}", f"unknown key; known: {', '.join(sorted(_PERMISSION_KEYS))}")
-    scan: dict[str, tuple[str, ...]] | None = None
-    if "scan" in permissions:
-        if not isinstance(permissions["scan"], dict):
-            raise _err(source, "permissions.scan", "must map user or group ids to accounts (or '*')")
-        scan = {}
-        for principal, value in permissions["scan"].items():
-            key = f"permissions.scan.{principal}"
+    def account_map(name: str) -> dict[str, tuple[str, ...]] | None:
+        if name not in permissions:
+            return None
+        if not isinstance(permissions[name], dict):
+            raise _err(source, f"permissions.{name}", "must map user or group ids to accounts (or '*')")
+        out: dict[str, tuple[str, ...]] = {}
+        for principal, value in permissions[name].items():
+            key = f"permissions.{name}.{principal}"
             _principals([principal], source, key)
-            scan[str(principal)] = account_ids(value, key)
+            out[str(principal)] = account_ids(value, key)
+        return out
+
+    scan = account_map("scan")
+    read = account_map("read")
 
     def optional(key: str) -> tuple[str, ...] | None:
         return _principals(permissions[key], source, f"permissions.{key}") if key in permissions else None
@@ -279,6 +293,18 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
     sandboxes = account_ids(remediation.get("self_approval_accounts") or [], "remediation.self_approval_accounts")
     if ANYONE in sandboxes:
         raise _err(source, "remediation.self_approval_accounts", "name the sandbox accounts; '*' would end four-eyes")
+    if approval_channel is not None and not re.match(r"^[CG][A-Z0-9]{2,}$", str(approval_channel)):
+        # Decisions are accepted only where they are asked for, and Slack tells us the channel's id, not its name.
+        raise _err(source, "remediation.approval_channel",
+                   f"{approval_channel!r}: give the channel id (C…), approvals are checked against it")
+    operators = remediation.get("cli_operators") or {}
+    if not isinstance(operators, dict):
+        raise _err(source, "remediation.cli_operators", "must map OS login names to Slack user ids (U…)")
+    for login, user_id in operators.items():
+        if not _OS_USER.match(str(login)):
+            raise _err(source, f"remediation.cli_operators.{login}", "is not an OS login name")
+        if not isinstance(user_id, str) or not _USER_ID.match(user_id):
+            raise _err(source, f"remediation.cli_operators.{login}", f"{user_id!r} is not a Slack user id (U…/W…)")
     if ANYONE in approvers and approval_channel is None:
         # Direct messages need people to send them to; "anyone" can only be asked in a channel.
         raise _err(source, "permissions.remediation_approvers", "'*' needs remediation.approval_channel")
@@ -296,6 +322,9 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         routes=tuple(routes),
         default_channel=str(default_channel) if default_channel else None,
         scan=scan,
+        read=read,
+        schedule=optional("schedule"),
+        cli_operators={str(k): str(v) for k, v in operators.items()},
         acknowledge=optional("acknowledge"),
         suppress=optional("suppress"),
         remediation_approvers=approvers,
@@ -307,7 +336,7 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         suppressions_file=path("suppressions_file"),
         accounts_file=path("accounts_file"),
         source=source,
-        schedules=parse_schedules(data.get("schedules"), source, account_ids, scans.timezone),
+        schedules=parse_schedules(data.get("schedules"), source, account_ids, scans.timezone, scans.min_interval),
         scans=scans,
         workspace=parse_workspace(data.get("workspace"), source),
     )
@@ -453,17 +482,36 @@ class Access:
                 return True
         return False
 
-    def scan_accounts(self, user: str) -> set[str] | None:
-        """The account ids a user may scan; None means all."""
-        if self.config.scan is None:
+    def _accounts(self, user: str, grants: Mapping[str, tuple[str, ...]] | None) -> set[str] | None:
+        if grants is None:
             return None
         allowed: set[str] = set()
-        for principal, accounts in self.config.scan.items():
+        for principal, accounts in grants.items():
             if self._is(user, (principal,)):
                 if ANYONE in accounts:
                     return None
                 allowed.update(accounts)
         return allowed
+
+    def scan_accounts(self, user: str) -> set[str] | None:
+        """The account ids a user may scan; None means all."""
+        return self._accounts(user, self.config.scan)
+
+    def read_accounts(self, user: str) -> set[str] | None:
+        """The account ids whose findings, scans and posture a user may see; None means all. ``permissions.read``
+        when given, else ``permissions.scan`` (who may scan an account may see it), else everyone sees all."""
+        return self._accounts(user, self.config.read if self.config.read is not None else self.config.scan)
+
+    def can_read(self, user: str, account_id: str) -> tuple[bool, str]:
+        allowed = self.read_accounts(user)
+        if allowed is None or account_id in allowed:
+            return True, ""
+        key = "permissions.read" if self.config.read is not None else "permissions.scan"
+        return False, f"you are not allowed to see {self.config.account_name(account_id)} ({key})"
+
+    def can_change_schedules(self, user: str) -> tuple[bool, str]:
+        ok = self._is(user, self.config.schedule)
+        return ok, "" if ok else "you are not allowed to change scan schedules (permissions.schedule)"
 
     def can_scan(self, user: str, accounts: list[str]) -> tuple[bool, str]:
         allowed = self.scan_accounts(user)

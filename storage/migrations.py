@@ -293,3 +293,11 @@ def m006_request_replays(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX seen_requests_by_time ON seen_requests(seen_at)")
+
+
+@MIGRATIONS()
+def m007_remediation_button_token(db: sqlite_utils.Database) -> None:
+    """A random token per remediation request, carried by its Approve/Reject buttons: a click counts only for
+    the request whose message it came from, never for another request id put in its place. Requests made
+    before this migration have none; they are decided by typing `approve N` where approvals are accepted."""
+    db.execute("ALTER TABLE remediations ADD COLUMN token TEXT")

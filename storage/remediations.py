@@ -3,6 +3,8 @@ click or two approvers at the same moment change the state once."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Any
 
 import sqlite_utils
@@ -33,11 +35,30 @@ def create(
 ) -> int:
     cursor = db.execute(
         "INSERT INTO remediations (finding_id, kind, undo_of, action, plan, state, requested_by, requested_at,"
-        " expires_at, undo_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " expires_at, undo_state, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [finding_id, kind, undo_of, action, dumps(plan), REQUESTED, requested_by, requested_at, expires_at,
-         dumps(undo_state) if undo_state is not None else None],
+         dumps(undo_state) if undo_state is not None else None, secrets.token_urlsafe(16)],
     )
     return int(cursor.lastrowid or 0)
+
+
+def button_value(request: dict[str, Any]) -> str:
+    """What the request's Approve/Reject buttons carry: its id and its own token."""
+    return f"{request['id']}:{request['token']}" if request.get("token") else str(request["id"])
+
+
+def parse_button_value(db: sqlite_utils.Database, value: str) -> tuple[int | None, str | None]:
+    """(request id, None) when ``value`` is a button of that request; (id or None, why not) otherwise."""
+    ident, _, token = value.partition(":")
+    if not ident.isdigit():
+        return None, "this button does not name a remediation request"
+    request = get(db, int(ident))
+    if request is None:
+        return int(ident), f"no remediation request {ident}"
+    if not request.get("token") or not hmac.compare_digest(token.encode(), str(request["token"]).encode()):
+        # A missing token (a request from before tokens) or another request's: never guess which was meant.
+        return int(ident), f"this button does not belong to request {ident}; type `approve {ident}` instead"
+    return int(ident), None
 
 
 def get(db: sqlite_utils.Database, request_id: int) -> dict[str, Any] | None:

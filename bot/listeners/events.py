@@ -28,16 +28,20 @@ def register(reg: Registrar, services: Services) -> None:
     def on_home(event: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home":
             return
-        client.views_publish(user_id=event["user"], view=home_view(services))
+        client.views_publish(user_id=event["user"], view=home_view(services, event["user"]))
 
 
-def home_view(services: Services) -> dict[str, Any]:
+def home_view(services: Services, user: str | None = None) -> dict[str, Any]:
+    """The App Home of ``user``: only the accounts they may see (None: every account, for tests and tools)."""
     db = services.db
+    readable = services.access.read_accounts(user) if user is not None else None
+    condition, params = commands.account_filter(readable)
     by_severity: dict[str, int] = {}
     by_account: dict[str, dict[str, int]] = {}
     for row in db.query(
-        "SELECT account_id, severity, COUNT(*) AS n FROM findings WHERE state IN (?, ?) GROUP BY account_id, severity",
-        [OPEN, ACKNOWLEDGED],
+        f"SELECT account_id, severity, COUNT(*) AS n FROM findings WHERE state IN (?, ?) AND {condition}"
+        " GROUP BY account_id, severity",
+        [OPEN, ACKNOWLEDGED, *params],
     ):
         by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + row["n"]
         by_account.setdefault(row["account_id"], {})[row["severity"]] = row["n"]
@@ -47,5 +51,7 @@ def home_view(services: Services) -> dict[str, Any]:
     )
     named = [(services.config.account_name(a), counts) for a, counts in accounts]
     at = services.clock()
-    expiring = list_exceptions(db, now(), expiring_before=(at + timedelta(days=7)).isoformat(timespec="seconds"))
-    return blocks.home_view(by_severity, named, commands.postures(services), expiring)
+    expiring = [row for row in list_exceptions(db, now(), expiring_before=(at + timedelta(days=7)).isoformat(
+        timespec="seconds")) if readable is None or row["account_id"] in readable]
+    views = commands.postures(services, readable) if readable != set() else []
+    return blocks.home_view(by_severity, named, views, expiring)

@@ -39,9 +39,9 @@ def register(reg: Registrar, services: Services) -> None:
     @reg.action(ids.APPROVE)
     def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        services.remediation.decide(_who(body), int(action["value"]), approve=True)
+        services.remediation.decide_button(_who(body), str(action.get("value") or ""), approve=True)
 
     @reg.action(ids.REJECT)
     def on_reject(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        services.remediation.decide(_who(body), int(action["value"]), approve=False)
+        services.remediation.decide_button(_who(body), str(action.get("value") or ""), approve=False)

@@ -22,7 +22,7 @@ from bot.settings import parse_config
 from tests.bot.helpers import ACCOUNT, RULES, bucket
 from tests.bot.scheduling_support import SlowEstate
 
-CONFIG = {"accounts": [{"id": ACCOUNT, "name": "prod"}]}
+CONFIG = {"accounts": [{"id": ACCOUNT, "name": "prod"}], "scans": {"min_interval_minutes": 0}}  # every second
 
 
 def main(mode: str, db_path: str, marker: str) -> None:

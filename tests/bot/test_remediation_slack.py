@@ -104,8 +104,18 @@ class World:
         assert "submit" in view, json.dumps(view)
         return self.submit(view, user)
 
+    def button(self, request, channel=None):
+        """The value of the request's Approve button as last posted (to ``channel``, else anywhere)."""
+        for call in reversed(self.slack.of("chat.postMessage")):
+            if channel and call.args["channel"] != channel:
+                continue
+            for block in call.args.get("blocks") or []:
+                if block["type"] == "actions" and block.get("block_id") == f"r-{request['id']}":
+                    return block["elements"][0]["value"]
+        raise AssertionError(f"no approval message for request {request['id']}")
+
     def approve(self, request, user, action=ids.APPROVE):
-        click(self.app, action, str(request["id"]), user=user, channel=request["approval_channel"],
+        click(self.app, action, self.button(request), user=user, channel=request["approval_channel"],
               ts=request["approval_ts"])
         self.services.remediation.wait_idle()
         return remediations.get(self.services.db, request["id"])
@@ -227,7 +237,7 @@ def test_concurrent_approvals_apply_once(make_world):
 
     def approve(user):
         barrier.wait()
-        response = click(world.app, ids.APPROVE, str(request["id"]), user=user, channel=APPROVALS,
+        response = click(world.app, ids.APPROVE, world.button(request), user=user, channel=APPROVALS,
                          ts=request["approval_ts"])
         statuses.append(response.status)
 
@@ -356,8 +366,16 @@ def test_typed_commands_remediate_approve_undo(make_world):
     undo = commands.dispatch(world.services, f"undo {number}", commands.Who(CAROL, None, "console"))
     assert undo.ok, undo.message.text
     undo_id = remediations.for_finding(world.services.db, world.fid)[-1]["id"]
-    outcome = commands.dispatch(world.services, f"approve {undo_id}", commands.Who(BOB, None, "console"))
-    assert outcome.ok and "Undone" in outcome.message.text
+    # With an approval channel, decisions count only there: not from the console, not from another channel.
+    refused = commands.dispatch(world.services, f"approve {undo_id}", commands.Who(BOB, None, "console"))
+    assert not refused.ok and f"accepted only in <#{APPROVALS}>" in refused.message.text
+    slash(world.app, f"approve {undo_id}", user=BOB, channel=FINDINGS)
+    world.services.remediation.wait_idle()
+    assert remediations.get(world.services.db, undo_id)["state"] == "requested"
+    assert any(f"accepted only in <#{APPROVALS}>" in t for t in world.told(BOB))
+    slash(world.app, f"approve {undo_id}", user=BOB, channel=APPROVALS)
+    world.services.remediation.wait_idle()
+    assert remediations.get(world.services.db, undo_id)["state"] == "undone"
     assert world.block() is None and world.state() == "open"
     assert "reject &lt;remediation request id&gt;" in slash(world.app, "reject abc", user=BOB).body
 
@@ -370,7 +388,7 @@ def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
     assert sent == [BOB, CAROL]  # every approver but the requester, the group expanded
     assert sorted(request["approval_channel"].split()) == [BOB, CAROL]
     carol_dm = dict(approval_messages(request))[CAROL]
-    click(world.app, ids.APPROVE, str(request["id"]), user=CAROL, channel=CAROL, ts=carol_dm)
+    click(world.app, ids.APPROVE, world.button(request, CAROL), user=CAROL, channel=CAROL, ts=carol_dm)
     world.services.remediation.wait_idle()
     assert world.state() == "remediated"
     for channel, ts in approval_messages(request):
@@ -398,3 +416,70 @@ def test_remediation_settings():
                      ({"permissions": {"remediation_approvers": "*"}}, "permissions.remediation_approvers")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             parse_config(bad)
+
+
+def test_decisions_count_only_in_the_approval_channel(make_world):
+    world = make_world()
+    request = world.request()
+    value = world.button(request)
+    for channel in (FINDINGS, BOB):  # the same button clicked elsewhere (a shared copy, a DM)
+        click(world.app, ids.APPROVE, value, user=BOB, channel=channel, ts=request["approval_ts"])
+        click(world.app, ids.REJECT, value, user=CAROL, channel=channel, ts=request["approval_ts"])
+    world.services.remediation.wait_idle()
+    assert remediations.get(world.services.db, request["id"])["state"] == "requested" and world.block() is None
+    assert any(f"accepted only in <#{APPROVALS}>" in t for t in world.told(BOB))
+    refusals = [e for e in world.audit("remediation_refused") if "accepted only in" in e["details"]["reason"]]
+    assert sorted(e["actor"] for e in refusals) == [BOB, BOB, CAROL, CAROL]
+    assert world.approve(request, BOB)["state"] == "verified"
+
+
+def test_a_button_is_bound_to_its_own_request(make_world):
+    world = make_world()
+    first, second = world.request(), world.request()
+    first_token = world.button(first).split(":", 1)[1]
+    assert first_token != world.button(second).split(":", 1)[1] and len(first_token) >= 16
+    for forged in (f"{second['id']}:{first_token}", str(second["id"]), f"{second['id']}:", "x:y"):
+        click(world.app, ids.APPROVE, forged, user=BOB, channel=APPROVALS, ts=second["approval_ts"])
+    world.services.remediation.wait_idle()
+    assert [r["state"] for r in remediations.for_finding(world.services.db, world.fid)] == ["requested"] * 2
+    assert world.block() is None
+    assert sum("does not belong to request" in t for t in world.told(BOB)) == 3
+    reasons = [e["details"]["reason"] for e in audit.events(world.services.db)
+               if e["action"] == "remediation_refused"]
+    assert len(reasons) == 4 and "does not name a remediation request" in reasons[-1]
+    assert world.approve(second, BOB)["state"] == "verified"
+
+
+def test_anyone_but_the_requester_approves_in_the_channel_when_approvers_is_a_star(make_world):
+    world = make_world(remediation_approvers=("*",))
+    request = world.request()
+    assert world.approve(request, REQUESTER)["state"] == "requested"
+    assert any("four-eyes" in t for t in world.told(REQUESTER))
+    click(world.app, ids.APPROVE, world.button(request), user=MALLORY, channel=FINDINGS, ts=request["approval_ts"])
+    world.services.remediation.wait_idle()
+    assert remediations.get(world.services.db, request["id"])["state"] == "requested"
+    assert world.approve(request, MALLORY)["state"] == "verified"
+
+
+def test_the_approval_channel_must_be_an_id():
+    from bot.settings import parse_config
+    from rules.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"remediation\.approval_channel: '#approvals': give the channel id"):
+        parse_config({"remediation": {"approval_channel": "#approvals"}})
+
+
+def test_the_console_shows_the_typed_command_not_the_button_token():
+    from bot import remediation_blocks as rblocks
+    from bot.chat import render
+
+    request = {"id": 5, "token": "s3cr3t-token", "kind": "fix", "state": "requested", "requested_by": REQUESTER,
+               "expires_at": "2030-01-01T00:00:00+00:00", "plan": {"summary": "block", "action": "a", "calls": [],
+                                                                 "before": {}, "after": {}, "account_id": ACCOUNT}}
+    finding = {"number": 3, "title": "Bucket is public", "severity": "high", "resource_id": "arn:aws:s3:::b",
+               "resource_name": "b", "account_id": ACCOUNT, "region": "us-east-1", "rule_id": RULE}
+    message = rblocks.approval_message(request, finding)
+    values = [e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert values == ["5:s3cr3t-token"] * 2
+    text = render(message)
+    assert "approve 5  |  reject 5" in text and "s3cr3t" not in text

@@ -26,7 +26,7 @@ EVERY_SECOND = "* * * * * *"  # 6 fields: seconds first
 
 def config(**scans):
     return parse_config({"accounts": [{"id": ACCOUNT, "name": "prod"}, {"id": OTHER_ACCOUNT, "name": "dev"}],
-                         "scans": scans or None})
+                         "scans": {"min_interval_minutes": 0, **scans}})  # every-second schedules below
 
 
 @pytest.fixture

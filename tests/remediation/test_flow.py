@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.remediation import ApprovalPolicy, RemediationService
 from bot.remediation_aws import AwsRemediationEnvironment
 from bot.scanning import AwsScope, scan_aws
-from storage import audit
+from storage import audit, remediations
 from storage.db import open_db
 from storage.findings import query_findings
 from tests.support.aws import ACCOUNT, pack_rules
@@ -187,22 +187,96 @@ def test_already_fixed_is_a_noop(setup, rules):
     assert state(db, finding) == "resolved"
 
 
-def test_cli_plan_apply_and_audit_export(setup, tmp_path):
+def cli_config(tmp_path, name="skywarden.yml", **remediation):
+    config = tmp_path / name
+    config.write_text(json.dumps({
+        "permissions": {"remediation_approvers": ["U0ALICE", "U0BOB"]},
+        "remediation": {"cli_operators": {"alice": "U0ALICE", "bob": "U0BOB", "mallory": "U0MALLORY"},
+                        **remediation},
+    }))  # JSON is YAML
+    return str(config)
+
+
+def as_os_user(monkeypatch, login):
+    from bot import cli_remediation
+
+    monkeypatch.setattr(cli_remediation, "os_user", lambda: login)
+
+
+def test_the_os_user_comes_from_the_password_database_not_the_environment(monkeypatch):
+    import os
+    import pwd
+
+    from bot.cli_remediation import os_user
+
+    for variable in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.setenv(variable, "somebody-else")
+    assert os_user() == pwd.getpwuid(os.geteuid()).pw_name != "somebody-else"
+
+
+def test_cli_four_eyes_needs_two_os_users(setup, tmp_path, monkeypatch):
     db, session, bucket, finding = setup
     db_file = str(tmp_path / "flow.db")
+    config = cli_config(tmp_path)
     runner = CliRunner()
+
+    def run(login, *args, config_path=config):
+        as_os_user(monkeypatch, login)
+        return runner.invoke(main, ["--db", db_file, "remediate", finding["id"], *args, "--config", config_path])
+
     shown = runner.invoke(main, ["--db", db_file, "remediate", finding["id"], "--plan"])
     assert shown.exit_code == 0, shown.output
     assert "s3.put_public_access_block(Bucket=" in shown.output and block(bucket) is None
-    same = runner.invoke(main, ["--db", db_file, "remediate", finding["id"], "--apply", "--approved-by", "ops",
-                                "--requested-by", "ops"])
-    assert same.exit_code == 1 and "four-eyes" in same.output and block(bucket) is None
-    applied = runner.invoke(main, ["--db", db_file, "remediate", finding["id"], "--apply", "--approved-by", "bob",
-                                   "--requested-by", "alice"])
+    # One operator can no longer name two people.
+    legacy = run("alice", "--apply", "--approved-by", "bob", "--requested-by", "alice")
+    assert legacy.exit_code == 2 and "--approved-by is gone" in legacy.output
+    off = run("alice", "--apply", config_path=str(tmp_path / "none.yml"))
+    assert off.exit_code == 1 and "configuration file not found" in off.output
+    assert "is not listed under remediation.cli_operators" in run("eve", "--apply").output
+
+    requested = run("alice", "--apply")
+    assert requested.exit_code == 0, requested.output
+    assert "request 1 recorded" in requested.output and "--approve 1" in requested.output
+    assert block(bucket) is None and remediations.get(db, 1)["requested_by"] == "U0ALICE"
+
+    same = run("alice", "--approve", "1")
+    assert same.exit_code == 1 and "four-eyes: OS user alice requested it" in same.output
+    # Remapped to another approver in between: still the same OS user, still refused.
+    remapped = cli_config(tmp_path, "remapped.yml", cli_operators={"alice": "U0BOB"})
+    assert "four-eyes: OS user alice" in run("alice", "--approve", "1", config_path=remapped).output
+    assert "U0MALLORY is not a remediation approver" in run("mallory", "--approve", "1").output
+    assert block(bucket) is None and remediations.get(db, 1)["state"] == "requested"
+
+    applied = run("bob", "--approve", "1")
     assert applied.exit_code == 0, applied.output
     assert "verified" in applied.output and block(bucket) is not None
+    trail = [e for e in audit.events(db, finding_id=finding["id"]) if e["details"].get("request_id") == 1]
+    assert {e["details"]["channel"] for e in trail} == {"cli-break-glass"}
+    assert [(e["action"], e["actor"], e["details"]["os_user"]) for e in trail if "refused" not in e["action"]][:2] \
+        == [("remediation_requested", "U0ALICE", "alice"), ("remediation_approved", "U0BOB", "bob")]
+    assert {e["details"]["os_user"] for e in trail if e["action"] == "remediation_refused"} == {"alice", "mallory"}
+    assert "has no remediation request 7" in run("bob", "--approve", "7").output
+
+    undo = run("alice", "--undo")
+    assert undo.exit_code == 0 and "request 2 recorded" in undo.output, undo.output
+    assert run("bob", "--approve", "2", "--reject", "2").exit_code == 2
+    rejected = run("bob", "--reject", "2")
+    assert rejected.exit_code == 0 and "request 2: rejected" in rejected.output, rejected.output
+    assert block(bucket) is not None and state(db, finding) == "remediated"
     exported = json.loads(runner.invoke(main, ["--db", db_file, "audit", "--finding", finding["id"]]).output)
     assert {"remediation_refused", "remediation_verified"} <= {e["action"] for e in exported}
     as_csv = runner.invoke(main, ["--db", db_file, "audit", "--format", "csv"]).output
     assert as_csv.splitlines()[0] == "id,at,actor,action,finding_id,scan_id,details"
     assert "remediation_applied" in as_csv
+
+
+def test_cli_operators_are_validated():
+    from bot.settings import parse_config
+    from rules.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"remediation\.cli_operators\.alice: 'alice' is not a Slack user id"):
+        parse_config({"remediation": {"cli_operators": {"alice": "alice"}}})
+    with pytest.raises(ConfigError, match=r"remediation\.cli_operators: must map OS login names"):
+        parse_config({"remediation": {"cli_operators": ["alice"]}})
+    assert parse_config({"remediation": {"cli_operators": {"alice": "U0ALICE"}}}).cli_operators == {
+        "alice": "U0ALICE"}
