@@ -256,6 +256,10 @@ class SlackRemediation:
         if decision.refused:
             if request and request["state"] == remediations.EXPIRED and "expired" in decision.message:
                 self._show(request)
+            if misplaced:
+                # Our own sentence around a configured channel id (validated as C...): a link the person can follow.
+                text = f"Not allowed: {misplaced}."
+                return Reply(blocks.Message(text, [blocks.section(text)]), ok=False)
             return Reply(blocks.notice(f"Not allowed: {decision.message}."), ok=False)
         assert request is not None
         self._show(request)
