@@ -39,6 +39,27 @@ def buckets(ctx: AwsContext) -> Iterator[Resource]:
         yield from pool.map(lambda entry: _bucket(ctx, s3, entry, account_block, account_error), entries)
 
 
+@collector("aws.s3.account_public_access_block", service="s3control", regional=False)
+def account_block(ctx: AwsContext) -> Iterator[Resource]:
+    """The account-wide Block Public Access setting as its own resource (CIS 2.1.4, account settings).
+
+    It is the one setting that covers every bucket, present and future, so it gets its own finding and
+    remediation besides the per-bucket effective check. Not configured means every flag is off.
+    """
+    block, error = account_public_access_block(ctx)
+    errors: dict[str, str] = {}
+    if error is not None:
+        errors["public_access_block"] = error
+    properties: dict[str, Any] = {"public_access_block": block}
+    yield ctx.resource(
+        "aws.s3.account_public_access_block",
+        ctx.arn("s3", "account-public-access-block"),
+        f"S3 Block Public Access (account {ctx.account_id})",
+        with_errors(properties, errors),
+        region=GLOBAL_REGION,
+    )
+
+
 def account_public_access_block(ctx: AwsContext) -> tuple[dict[str, Any] | None, str | None]:
     """The account's S3 Block Public Access (S3 Control), read once per account: (configuration, error)."""
 

@@ -100,6 +100,9 @@ def _seed_network(ec2: Any, ids: dict[str, str]) -> tuple[str, str]:
         "rdp-v6-sg": [_perm("tcp", 3389, 3389, v6=WORLD6)],
         "ssh-private-sg": [_perm("tcp", 22, 22, [{"CidrIp": "10.0.0.0/8"}]), _perm("tcp", 443, 443, WORLD4, WORLD6)],
         "icmp-sg": [_perm("icmp", -1, -1, WORLD4, WORLD6)],
+        "cifs-world-sg": [_perm("tcp", 445, 445, WORLD4)],
+        "cifs-v6-range-sg": [_perm("tcp", 135, 445, v6=WORLD6)],
+        "cifs-private-sg": [_perm("tcp", 445, 445, [{"CidrIp": "10.0.0.0/8"}])],
     }
     for name, permissions in groups.items():
         group_id = ec2.create_security_group(GroupName=name, Description=name, VpcId=good_vpc)["GroupId"]
@@ -152,7 +155,16 @@ def _seed_compute(ec2: Any, ids: dict[str, str], private_subnet: str) -> None:
         ids[name] = _arn("instance", instance["InstanceId"])
 
     run("imdsv1-instance")  # default subnet of the default VPC: gets a public IP
-    run("imdsv2-instance", SubnetId=private_subnet, MetadataOptions={"HttpTokens": "required"})
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="app-role", AssumeRolePolicyDocument="{}")
+    iam.create_instance_profile(InstanceProfileName="app-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="app-role")
+    run(
+        "imdsv2-instance",
+        SubnetId=private_subnet,
+        MetadataOptions={"HttpTokens": "required"},
+        IamInstanceProfile={"Name": "app-profile"},
+    )
     run("imds-off-instance", SubnetId=private_subnet, MetadataOptions={"HttpEndpoint": "disabled"})
     gone = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ec2.terminate_instances(InstanceIds=[gone])
@@ -254,6 +266,8 @@ EXPECTED = [
     ("aws-ec2-instance-imdsv2-required", "imdsv1-instance", FAIL),
     ("aws-ec2-instance-imdsv2-required", "imdsv2-instance", PASS),
     ("aws-ec2-instance-imdsv2-required", "imds-off-instance", PASS),
+    ("aws-ec2-instance-profile-attached", "imdsv1-instance", FAIL),
+    ("aws-ec2-instance-profile-attached", "imdsv2-instance", PASS),
     ("aws-ec2-instance-no-public-ip", "imdsv1-instance", FAIL),
     ("aws-ec2-instance-no-public-ip", "imdsv2-instance", PASS),
     ("aws-ec2-volume-encrypted", "plain-volume", FAIL),
@@ -280,6 +294,12 @@ EXPECTED = [
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "rdp-v6-sg", FAIL),
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "ssh-world-sg", PASS),
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "ssh-private-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-world-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-v6-range-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "all-traffic-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-private-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "ssh-world-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "udp-rdp-sg", PASS),
     ("aws-ec2-default-sg-restricts-all-traffic", "default-sg", FAIL),
     ("aws-ec2-default-sg-restricts-all-traffic", "good-default-sg", PASS),
     ("aws-ec2-default-sg-restricts-all-traffic", "web-sg", NA),

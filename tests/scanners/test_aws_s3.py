@@ -25,6 +25,8 @@ ALL_FLAGS = {
     "RestrictPublicBuckets": True,
 }
 ARN = "arn:aws:s3:::{}"
+ACCOUNT_BLOCK_ID = f"arn:aws:s3::{ACCOUNT}:account-public-access-block"
+S3_TYPES = ["aws.s3.bucket", "aws.s3.account_public_access_block"]
 PASS, FAIL, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
 
 
@@ -134,7 +136,7 @@ def _scan(handlers: list[tuple[str, Callable[..., Any]]]) -> Inventory:
     for event, handler in handlers:
         session.events.register(event, handler)
     targets = resolve_targets(session, [AccountSpec(id=None, name="test")])
-    return collect_aws(targets, regions=["us-east-1"], resource_types=["aws.s3.bucket"], max_workers=2)
+    return collect_aws(targets, regions=["us-east-1"], resource_types=S3_TYPES, max_workers=2)
 
 
 BASE_HANDLERS = [
@@ -216,12 +218,18 @@ EXPECTED = [
     ("account_denied", "aws-s3-bucket-not-public", "good-bucket", PASS),
     ("account_denied", "aws-s3-bucket-not-public", "bad-bucket", ERROR),
     ("account_denied", "aws-s3-bucket-block-public-access", "good-bucket", PASS),
+    # The account-level setting is its own finding (CIS 2.1.4 account settings): no configuration fails,
+    # all four flags pass, an unreadable configuration is an error rather than a guess.
+    ("unset", "aws-s3-account-block-public-access", "(account)", FAIL),
+    ("account_block", "aws-s3-account-block-public-access", "(account)", PASS),
+    ("account_denied", "aws-s3-account-block-public-access", "(account)", ERROR),
 ]
 
 
 @pytest.mark.parametrize(("scan", "rule", "bucket", "expected"), EXPECTED, ids=lambda v: getattr(v, "name", v))
 def test_rule_outcome(results, scan: str, rule: str, bucket: str, expected: Outcome) -> None:
-    assert results[scan][(rule, ARN.format(bucket))] is expected
+    resource_id = ACCOUNT_BLOCK_ID if bucket == "(account)" else ARN.format(bucket)
+    assert results[scan][(rule, resource_id)] is expected
 
 
 def test_every_rule_has_a_pass_and_a_fail_case(rules) -> None:
@@ -232,8 +240,8 @@ def test_every_rule_has_a_pass_and_a_fail_case(rules) -> None:
 
 def test_collection_succeeded_and_found_every_bucket(scans: Scans) -> None:
     for inventory in (scans.unset, scans.account_block, scans.account_denied):
-        assert [unit.status for unit in inventory.coverage] == ["ok"]
-        assert {r.name for r in inventory.resources} == {
+        assert [unit.status for unit in inventory.coverage] == ["ok", "ok"]
+        assert {r.name for r in inventory.resources if r.type == "aws.s3.bucket"} == {
             "bad-bucket",
             "good-bucket",
             "log-bucket",
