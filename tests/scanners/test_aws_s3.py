@@ -98,8 +98,10 @@ def _seed(s3: Any) -> None:
         },
     )
 
-    # denied-bucket: GetBucketPolicyStatus answers AccessDenied (see _deny_policy_status).
+    # denied-bucket: a policy that could be public, so AWS's verdict is asked for, and GetBucketPolicyStatus
+    # answers AccessDenied (see _deny_policy_status).
     s3.create_bucket(Bucket="denied-bucket")
+    s3.put_bucket_policy(Bucket="denied-bucket", Policy=_public_read_policy("denied-bucket"))
 
     eu = boto3.client("s3", region_name="eu-west-1")
     eu.create_bucket(Bucket="eu-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -318,3 +320,20 @@ def _statement(**overrides: Any) -> dict[str, Any]:
 def test_denies_insecure_transport(statement: dict[str, Any], expected: bool) -> None:
     assert denies_insecure_transport({"Version": "2012-10-17", "Statement": [statement]}) is expected
     assert denies_insecure_transport(None) is False
+
+
+def test_policy_status_is_asked_only_for_a_policy_that_could_be_public(scans: Scans) -> None:
+    # good-bucket's policy only denies (TLS), log-bucket has none: AWS cannot rate either public, so the
+    # GetBucketPolicyStatus call is skipped; bad-bucket's Allow to "*" is a candidate and AWS is asked.
+    asked: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        asked.append(next(b for b in ("bad-bucket", "denied-bucket", "neutralised-bucket", "good-bucket",
+                                      "log-bucket", "eu-bucket") if b in params["url"]))
+
+    inventory = _scan([("before-call.s3.GetBucketPolicyStatus", count)])  # inside the scans fixture's moto
+    assert sorted(asked) == ["bad-bucket", "denied-bucket", "neutralised-bucket"]
+    good = next(r for r in inventory.resources if r.id == ARN.format("good-bucket"))
+    assert good.properties["policy_status"] is None and good.properties["is_public"] is False
+    bad = next(r for r in inventory.resources if r.id == ARN.format("bad-bucket"))
+    assert bad.properties["policy_status"] == {"IsPublic": True}
