@@ -363,18 +363,61 @@ def test_instance_properties(world: World):
 
 
 def test_snapshot_permissions(world: World):
+    # moto ignores RestorableByUserIds, so this scan took the per-snapshot fallback.
     shared = world.get("shared-snap").properties
-    assert shared["is_public"] is False
-    assert shared["shared_with_accounts"] == ["111122223333"]
+    assert shared["is_public"] is False  # shared with one account is not public
     assert world.get("public-snap").properties["is_public"] is True
     # The access-denied attribute call leaves the snapshot collected, with the gap recorded.
     denied = world.get("denied-snap").properties
-    assert denied["_errors"] == {"CreateVolumePermissions": "AccessDenied", "is_public": "AccessDenied"}
+    assert denied["_errors"] == {"is_public": "AccessDenied"}
     assert denied["is_public"] is None
     # Only our own snapshots: besides ours, at most the one demo AMI's backing snapshot that moto files as ours.
     ours = {world.ids[n] for n in ("public-snap", "private-snap", "shared-snap", "denied-snap")}
     snapshots = {r.id for r in world.inventory.resources if r.type == "aws.ec2.snapshot" and r.region == REGION}
     assert ours <= snapshots and len(snapshots - ours) <= 1
+
+
+def _snapshot_scan(world: World, filtered: bool) -> tuple[Inventory, list[str]]:
+    """A snapshot scan whose filtered listing answers as the real API does (public snapshots only) or fails."""
+    public_id = world.ids["public-snap"].rsplit("/", 1)[1]
+    attribute_calls: list[str] = []
+    session = boto3.Session(region_name=REGION)
+
+    def mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
+        context["public_only"] = any(k.startswith("RestorableBy") for k in params["body"])
+        if context["public_only"] and not filtered:
+            return _deny("UnauthorizedOperation")
+        return None
+
+    def keep_public(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("public_only") and "Snapshots" in parsed:
+            parsed["Snapshots"] = [s for s in parsed["Snapshots"] if s["SnapshotId"] == public_id]
+
+    session.events.register("before-call.ec2.DescribeSnapshots", mark)
+    session.events.register("after-call.ec2.DescribeSnapshots", keep_public)
+    session.events.register(
+        "before-call.ec2.DescribeSnapshotAttribute", lambda params, **_: attribute_calls.append(params["body"])
+    )
+    targets = resolve_targets(session, [AccountSpec(id=None, name="test")])
+    inventory = collect_aws(targets, regions=[REGION], resource_types=["aws.ec2.snapshot"], max_workers=2)
+    return inventory, attribute_calls
+
+
+def test_public_snapshots_come_from_one_filtered_listing(world: World):
+    inventory, attribute_calls = _snapshot_scan(world, filtered=True)
+    by_id = {r.id: r for r in inventory.resources}
+    assert by_id[world.ids["public-snap"]].properties["is_public"] is True
+    for name in ("private-snap", "shared-snap", "denied-snap"):
+        assert by_id[world.ids[name]].properties["is_public"] is False
+    assert attribute_calls == []  # no per-snapshot call
+
+
+def test_snapshot_listing_denied_falls_back_to_each_snapshot(world: World):
+    inventory, attribute_calls = _snapshot_scan(world, filtered=False)
+    by_id = {r.id: r for r in inventory.resources}
+    assert by_id[world.ids["public-snap"]].properties["is_public"] is True
+    assert by_id[world.ids["shared-snap"]].properties["is_public"] is False
+    assert len(attribute_calls) == len(by_id)
 
 
 def test_flow_log_listing_denied_makes_the_flow_log_rule_error(world: World, rules: list[Rule]):
