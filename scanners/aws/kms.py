@@ -66,7 +66,7 @@ def _key(
     tags = None
     # AWS managed keys cannot carry tags (TagResource refuses them): asking would only cost a call.
     if customer_managed:
-        tags = try_call(errors, "tags", lambda: kms.list_resource_tags(KeyId=key_id).get("Tags", []))
+        tags = try_call(errors, "tags", lambda: ctx.paginate(kms, "list_resource_tags", "Tags", KeyId=key_id))
     return ctx.resource(
         "aws.kms.key",
         meta["Arn"],
