@@ -45,7 +45,8 @@ CIS_PATTERNS = {
     "($.eventName=DeleteDeliveryChannel) ||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
     "4.10": "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || "
     "($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || "
-    "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
+    "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) || "
+    "($.eventName = ModifySecurityGroupRules) }",
     "4.11": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || "
     "($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || "
     "($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
@@ -319,3 +320,22 @@ def test_denied_trail_status_errors_instead_of_failing(scans: Scans) -> None:
     (resource,) = cis_monitoring(AwsContext(AwsAccountClients(session, ACCOUNT, "test"), "global"))
     assert resource.properties["unknown"] == ["trail regional-trail status: AccessDenied"]
     assert {_evaluate(resource, cis) for cis in CIS_PATTERNS} == {Outcome.ERROR}
+
+
+def test_security_group_changes_need_modify_security_group_rules() -> None:
+    # CIS 5.0 4.10 adds ModifySecurityGroupRules: a 3.0-era filter misses rules edited through that API.
+    old = CIS_PATTERNS["4.10"].replace(" || ($.eventName = ModifySecurityGroupRules)", "")
+    assert "ModifySecurityGroupRules" not in old
+    assert _evaluate(_resource(log_groups=_filter(old)), "4.10") is Outcome.FAIL
+    assert _evaluate(_resource(log_groups=_filter(CIS_PATTERNS["4.10"])), "4.10") is Outcome.PASS
+
+
+def test_filter_patterns_match_whatever_the_spacing_quoting_and_order() -> None:
+    # The benchmark's text, respaced, with quoted values and the clauses in another order, is the same filter.
+    respaced = (
+        '{($.eventName="ModifySecurityGroupRules")||($.eventName=DeleteSecurityGroup)||'
+        "($.eventName = CreateSecurityGroup)   ||  ($.eventName= RevokeSecurityGroupEgress)||"
+        '($.eventName ="RevokeSecurityGroupIngress")||($.eventName=AuthorizeSecurityGroupEgress)||'
+        "\n ($.eventName=AuthorizeSecurityGroupIngress)}"
+    )
+    assert _evaluate(_resource(log_groups=_filter(respaced)), "4.10") is Outcome.PASS
