@@ -261,8 +261,12 @@ def test_baseline_passes() -> None:
         ("another control's filter", {"log_groups": _filter(CIS_PATTERNS["4.4"])}),
         ("one event missing", {"log_groups": _filter(CIS_PATTERNS["4.7"].replace("($.eventName=DisableKey)||", ""))}),
         (
-            "event source missing",
-            {"log_groups": _filter("{($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)}")},
+            "event names joined with && (can never fire)",
+            {"log_groups": _filter(CIS_PATTERNS["4.7"].replace(")||(", ")&&("))},
+        ),
+        (
+            "not a JSON pattern",
+            {"log_groups": _filter("DisableKey ScheduleKeyDeletion")},
         ),
         (
             "negated clause",
@@ -339,3 +343,30 @@ def test_filter_patterns_match_whatever_the_spacing_quoting_and_order() -> None:
         "\n ($.eventName=AuthorizeSecurityGroupIngress)}"
     )
     assert _evaluate(_resource(log_groups=_filter(respaced)), "4.10") is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("cis", "pattern", "expected"),
+    [
+        # Semantics, not text: the filter is run on sample CloudTrail records.
+        ("4.1", CIS_PATTERNS["4.1"].replace('"AccessDenied*"', '"AccessDenied"'), Outcome.FAIL),  # misses
+        # AccessDeniedException
+        ("4.3", CIS_PATTERNS["4.3"].replace(' && $.eventType != "AwsServiceEvent"', ""), Outcome.FAIL),  # fires on
+        # AWS service events the benchmark leaves out
+        ("4.3", CIS_PATTERNS["4.3"].replace("NOT EXISTS", "EXISTS"), Outcome.FAIL),
+        ("4.2", '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed = "Yes") }', Outcome.FAIL),
+        # Equivalent forms pass: grouping, an IN-like list of ||, a broader filter without the eventSource,
+        # the benchmark's own precedence-free 4.13 text.
+        ("4.7", "{ (($.eventName = DisableKey) && ($.eventSource = kms.amazonaws.com)) || "
+                "(($.eventSource = kms.amazonaws.com) && ($.eventName = ScheduleKeyDeletion)) }", Outcome.PASS),
+        ("4.7", "{($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)}", Outcome.PASS),
+        ("4.1", '{ $.errorCode = "*UnauthorizedOperation" || $.errorCode = "AccessDenied*" }', Outcome.PASS),
+        ("4.2", '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }', Outcome.PASS),
+        ("4.13", "{($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || "
+                 "($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || "
+                 "($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || "
+                 "($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }", Outcome.PASS),
+    ],
+)
+def test_filter_semantics(cis: str, pattern: str, expected: Outcome) -> None:
+    assert _evaluate(_resource(log_groups=_filter(pattern)), cis) is expected
