@@ -337,3 +337,22 @@ def test_policy_status_is_asked_only_for_a_policy_that_could_be_public(scans: Sc
     assert good.properties["policy_status"] is None and good.properties["is_public"] is False
     bad = next(r for r in inventory.resources if r.id == ARN.format("bad-bucket"))
     assert bad.properties["policy_status"] == {"IsPublic": True}
+
+
+def test_bucket_region_from_list_buckets_saves_the_location_call(scans: Scans) -> None:
+    # Real ListBuckets answers carry BucketRegion (moto 5.2's do not): then no GetBucketLocation is sent.
+    regions = {"eu-bucket": "eu-west-1"}
+    located: list[str] = []
+
+    def add_region(parsed: dict[str, Any], **_: Any) -> None:
+        for bucket in parsed.get("Buckets", []):
+            bucket["BucketRegion"] = regions.get(bucket["Name"], "us-east-1")
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        located.append(params["url"])
+
+    inventory = _scan([("after-call.s3.ListBuckets", add_region), ("before-call.s3.GetBucketLocation", count)])
+    assert located == []
+    buckets = {r.name: r for r in inventory.resources if r.type == "aws.s3.bucket"}
+    assert buckets["eu-bucket"].region == "eu-west-1" and buckets["good-bucket"].region == "us-east-1"
+    assert buckets["good-bucket"].properties["versioning"]["Status"] == "Enabled"  # read in its own region
