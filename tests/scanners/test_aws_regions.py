@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner
 from moto import mock_aws
+
+from bot.cli import main
 
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import AccountSpec, enabled_regions, resolve_targets
@@ -51,3 +55,15 @@ def test_a_requested_disabled_region_is_skipped_not_failed(session: boto3.Sessio
     assert inventory.gaps == [] and inventory.skipped == [skipped]
     assert DISABLED not in calls  # nothing was sent to the disabled region
     assert [r.region for r in inventory.resources] == ["us-east-1"]
+
+
+def test_the_cli_shows_the_skipped_region_and_the_scan_succeeds(tmp_path: Any, session: boto3.Session) -> None:
+    rules = str(Path(__file__).parents[1] / "data" / "rules")
+    db = str(tmp_path / "s.db")
+    args = ["--db", db, "scan", "aws", "--regions", f"us-east-1,{DISABLED}", "--rules", rules]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f"skipped region: account 123456789012 {DISABLED}: not enabled" in result.output
+    assert "coverage gap" not in result.output
+    status = CliRunner().invoke(main, ["--db", db, "status"])
+    assert "succeeded" in status.output
