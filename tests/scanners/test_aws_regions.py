@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 from bot.cli import main
-
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import AccountSpec, enabled_regions, resolve_targets
 from scanners.model import SKIPPED
