@@ -228,6 +228,8 @@ def print_scan_summary(outcome: Any) -> None:
             f"{redact(gap.message, secrets_from_env())}",
             err=True,
         )
+    for account_id, region in sorted({(unit.account_id, unit.region) for unit in outcome.inventory.skipped}):
+        click.echo(f"skipped region: account {account_id} {region}: not enabled for the account (opt-in)", err=True)
     if outcome.report.errors:
         click.echo(f"{len(outcome.report.errors)} check(s) could not be evaluated (ERROR); first ones:", err=True)
         for evaluation in outcome.report.errors[:5]:

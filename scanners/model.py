@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 GLOBAL_REGION = "global"
+SKIPPED = "skipped"  # CollectionResult.status of a unit not run because its region is not enabled
 
 # A collector that could not read one part of a resource records it here, keyed by the top-level
 # property it would have filled; rules reading that property then evaluate to ERROR, never PASS.
@@ -59,7 +60,7 @@ class CollectionResult:
     service: str
     region: str
     resource_types: tuple[str, ...]
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed", or SKIPPED (a region the account has not enabled: nothing to collect)
     error_class: str | None = None  # AccessDenied, Throttling, EndpointUnavailable, ...
     message: str | None = None
     resource_count: int = 0
@@ -102,4 +103,9 @@ class Inventory:
 
     @property
     def gaps(self) -> list[CollectionResult]:
-        return [unit for unit in self.coverage if not unit.ok]
+        # A skipped unit is not a gap: nothing there could be collected, and it resolves nothing either.
+        return [unit for unit in self.coverage if not unit.ok and unit.status != SKIPPED]
+
+    @property
+    def skipped(self) -> list[CollectionResult]:
+        return [unit for unit in self.coverage if unit.status == SKIPPED]

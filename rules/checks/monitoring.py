@@ -7,54 +7,131 @@ gathers the pieces and this check walks them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from rules.checks import CHECKS
+from rules.checks.filter_patterns import FilterPatternError, compile_filter
 
-_OPERATORS = {"=": r"\s*=\s*", "!=": r"\s*!=\s*"}
+# A CloudTrail record as it reaches CloudWatch Logs; each rule's clauses overwrite the fields they name.
+_BASE_EVENT: dict[str, Any] = {
+    "eventVersion": "1.09",
+    "userIdentity": {
+        "type": "IAMUser",
+        "arn": "arn:aws:iam::111122223333:user/alice",
+        "accountId": "111122223333",
+        "userName": "alice",
+    },
+    "eventTime": "2026-01-01T00:00:00Z",
+    "eventSource": "ec2.amazonaws.com",
+    "eventName": "DescribeInstances",
+    "awsRegion": "us-east-1",
+    "sourceIPAddress": "203.0.113.10",
+    "userAgent": "aws-cli/2.15",
+    "eventType": "AwsApiCall",
+    "recipientAccountId": "111122223333",
+}
+# For "field != value": a realistic value that is not it (the benchmark's exclusions and MFAUsed).
+_OTHER_VALUE = {"Yes": "No", "AwsServiceEvent": "AwsApiCall", "HeadBucket": "GetObject"}
+_CLAUSE_OPERATORS = ("=", "!=", "NOT EXISTS")
 
 
-def filter_regexes(params: Mapping[str, Any]) -> list[re.Pattern[str]]:
-    """The regexes a metric filter's pattern must all match, built from the rule's params.
+@dataclass(frozen=True)
+class Probes:
+    """Events a compliant filter must match (``fire``) and must not match (``quiet``)."""
 
-    ``event_source``: required ``$.eventSource = <value>``; ``event_names``: each required as
-    ``$.eventName = <name>``; ``clauses``: ``[field, "=" | "!=", value]`` each required; ``pattern``: an extra
-    raw regex (for clauses such as ``$.userIdentity.invokedBy NOT EXISTS``). Clauses match in any order,
-    quoted or not, and a value only matches whole (``CreateRoute`` is not satisfied by ``CreateRouteTable``).
+    fire: tuple[dict[str, Any], ...]
+    quiet: tuple[dict[str, Any], ...]
+
+
+def filter_probes(params: Mapping[str, Any]) -> Probes:
+    """Sample CloudTrail events from a rule's params.
+
+    ``event_source``: ``$.eventSource`` of every event; ``event_names``: one event per name, each must fire;
+    ``clauses``: ``[field, "=", value]`` (several values for one field are alternatives, each must fire;
+    ``*`` in a value is a wildcard), ``[field, "!=", value]`` (an event with that value must stay quiet) and
+    ``[field, "NOT EXISTS"]`` (an event carrying the field must stay quiet).
     """
-    clauses: list[tuple[str, str, str]] = []
-    if params.get("event_source"):
-        clauses.append(("eventSource", "=", str(params["event_source"])))
-    clauses.extend(("eventName", "=", str(name)) for name in params.get("event_names") or [])
+    equal: dict[str, list[str]] = {}
+    differ: list[tuple[str, str]] = []
+    absent: list[str] = []
     for clause in params.get("clauses") or []:
-        field, operator, value = clause
-        if operator not in _OPERATORS:
-            raise ValueError(f"unsupported operator {operator!r} in clause {clause!r}; use '=' or '!='")
-        clauses.append((str(field), operator, str(value)))
-    extra = [str(params["pattern"])] if params.get("pattern") else []
-    if not clauses and not extra:
-        raise ValueError("give event_names, event_source, clauses or pattern")
-    return _compiled(tuple(clauses), tuple(extra))
+        if not isinstance(clause, list | tuple) or len(clause) < 2 or clause[1] not in _CLAUSE_OPERATORS:
+            raise ValueError(f"clause {clause!r}: use [field, '=' | '!=', value] or [field, 'NOT EXISTS']")
+        field_name, operator = str(clause[0]), clause[1]
+        if operator == "NOT EXISTS":
+            absent.append(field_name)
+        elif len(clause) != 3:
+            raise ValueError(f"clause {clause!r} needs a value")
+        elif operator == "=":
+            equal.setdefault(field_name, []).append(str(clause[2]))
+        else:
+            differ.append((field_name, str(clause[2])))
+    names = [str(n) for n in params.get("event_names") or []]
+    if not names and not equal:
+        raise ValueError("give event_names or '=' clauses")
+    base = copy.deepcopy(_BASE_EVENT)
+    if params.get("event_source"):
+        base["eventSource"] = str(params["event_source"])
+    for field_name, value in differ:
+        _set(base, field_name, _OTHER_VALUE.get(value, f"not-{value}"))
+    for field_name in absent:
+        _remove(base, field_name)
+    variants = [base]
+    for field_name, values in equal.items():
+        variants = [_with(v, field_name, _example(value)) for v in variants for value in values]
+    fire = [_named(v, name, "errorMessage" in equal) for v in variants for name in names] if names else variants
+    quiet = [_with(fire[0], field_name, _example(value)) for field_name, value in differ]
+    quiet += [_with(fire[0], field_name, "signin.amazonaws.com") for field_name in absent]
+    return Probes(tuple(fire), tuple(quiet))
 
 
-@lru_cache(maxsize=64)
-def _compiled(clauses: tuple[tuple[str, str, str], ...], extra: tuple[str, ...]) -> list[re.Pattern[str]]:
-    regexes = [
-        re.compile(
-            rf"\$\.{re.escape(field)}{_OPERATORS[operator]}\"?{re.escape(value)}(?![A-Za-z0-9_.*])",
-            re.DOTALL,
-        )
-        for field, operator, value in clauses
-    ]
-    regexes.extend(re.compile(raw, re.DOTALL) for raw in extra)
-    return regexes
+def _named(event: dict[str, Any], name: str, failed: bool) -> dict[str, Any]:
+    named = _with(event, "eventName", name)
+    if name == "ConsoleLogin":
+        # Sign-in records carry their outcome; the benchmark's SSO-aware 4.2 pattern tests it.
+        _set(named, "responseElements.ConsoleLogin", "Failure" if failed else "Success")
+    return named
 
 
-def pattern_matches(filter_pattern: str, regexes: Sequence[re.Pattern[str]]) -> bool:
-    return all(regex.search(filter_pattern) for regex in regexes)
+def _example(value: str) -> str:
+    # "*UnauthorizedOperation" -> "Client.UnauthorizedOperation", "AccessDenied*" -> "AccessDeniedException".
+    if value.startswith("*"):
+        value = "Client." + value[1:]
+    if value.endswith("*"):
+        value = value[:-1] + "Exception"
+    return value.replace("*", "x")
+
+
+def _with(event: dict[str, Any], field_name: str, value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(event)
+    _set(changed, field_name, value)
+    return changed
+
+
+def _set(event: dict[str, Any], field_name: str, value: Any) -> None:
+    *parents, last = field_name.split(".")
+    for part in parents:
+        event = event.setdefault(part, {})
+    event[last] = value
+
+
+def _remove(event: dict[str, Any], field_name: str) -> None:
+    *parents, last = field_name.split(".")
+    for part in parents:
+        event = event.get(part) or {}
+    event.pop(last, None)
+
+
+def pattern_fires(filter_pattern: str, probes: Probes) -> bool:
+    """True when the filter matches every event it must catch and none of those it must leave out."""
+    try:
+        matches = compile_filter(filter_pattern)
+    except FilterPatternError:
+        return False  # not a JSON pattern we can read (space-delimited, regex terms): it cannot be shown to fire
+    return all(matches(e) for e in probes.fire) and not any(matches(e) for e in probes.quiet)
 
 
 @CHECKS.register("aws_cis_metric_filter_alarm")
@@ -66,7 +143,7 @@ def aws_cis_metric_filter_alarm(resource: Any, params: Mapping[str, Any]) -> tup
     Logs log group in this account. Reads aws.cloudwatch.cis_monitoring. When the chain is not proven and
     some part could not be read (``unknown``), the outcome is unknown: this raises, and the rule ERRORs.
     """
-    regexes = filter_regexes(params)
+    probes = filter_probes(params)
     props = resource.properties
     trails = [t for t in props.get("trails") or [] if t.get("qualifies")]
     if not trails:
@@ -77,7 +154,7 @@ def aws_cis_metric_filter_alarm(resource: Any, params: Mapping[str, Any]) -> tup
     for trail in trails:
         group = groups.get((trail.get("log_group_region"), trail.get("log_group_name")))
         for metric_filter in (group or {}).get("metric_filters") or []:
-            if not pattern_matches(str(metric_filter.get("filterPattern") or ""), regexes):
+            if not pattern_fires(str(metric_filter.get("filterPattern") or ""), probes):
                 continue
             matched.append(str(metric_filter.get("filterName")))
             for alarm in _alarms_for(props.get("alarms") or [], group or {}, metric_filter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from scanners.aws.context import AwsContext, try_call, with_errors
 from scanners.model import Resource
@@ -50,24 +51,17 @@ def volumes(ctx: AwsContext) -> Iterator[Resource]:
 def snapshots(ctx: AwsContext) -> Iterator[Resource]:
     ec2 = ctx.client("ec2")
     # Only our own snapshots: public ones from other accounts are not ours to fix.
-    for snapshot in ctx.paginate(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"]):
+    own = ctx.paginate(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"])
+    public_ids = public_snapshot_ids(ctx, ec2, own)
+    for snapshot in own:
         snapshot_id = snapshot["SnapshotId"]
         errors: dict[str, str] = {}
-        permissions = try_call(
-            errors,
-            "CreateVolumePermissions",
-            lambda s=snapshot_id: ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission")[
-                "CreateVolumePermissions"
-            ],
-            missing=("InvalidSnapshot.NotFound",),  # deleted between the listing and this call
-            default=[],
-        )
-        if "CreateVolumePermissions" in errors:
-            errors["is_public"] = errors["CreateVolumePermissions"]
+        if public_ids is not None:
+            is_public: bool | None = snapshot_id in public_ids
+        else:
+            is_public = _public_from_attribute(errors, ec2, snapshot_id)
         properties = dict(snapshot)
-        properties["CreateVolumePermissions"] = permissions
-        properties["is_public"] = None if permissions is None else any(p.get("Group") == "all" for p in permissions)
-        properties["shared_with_accounts"] = [p["UserId"] for p in permissions or [] if "UserId" in p]
+        properties["is_public"] = is_public
         # Snapshot ARNs carry no account id.
         yield ctx.resource(
             "aws.ec2.snapshot",
@@ -76,6 +70,43 @@ def snapshots(ctx: AwsContext) -> Iterator[Resource]:
             with_errors(properties, errors),
             tags=snapshot.get("Tags"),
         )
+
+
+def public_snapshot_ids(ctx: AwsContext, ec2: Any, own: list[Mapping[str, Any]]) -> set[str] | None:
+    """Ids of our snapshots anyone may restore, from one filtered listing per region; None to ask per snapshot.
+
+    DescribeSnapshots(RestorableByUserIds=["all"]) answers with the public snapshots only, which replaces
+    one DescribeSnapshotAttribute per snapshot. When the filtered listing fails, or comes back with every
+    snapshot (what an endpoint that ignores the filter answers, e.g. moto's), each snapshot is checked on
+    its own instead: correct in every case, and cheap in the real one where public snapshots are rare.
+    """
+    if not own:
+        return set()
+    errors: dict[str, str] = {}
+    listed = try_call(
+        errors,
+        "public",
+        lambda: ctx.paginate(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"], RestorableByUserIds=["all"]),
+    )
+    if listed is None:
+        return None
+    public = {s["SnapshotId"] for s in listed}
+    if public >= {s["SnapshotId"] for s in own}:
+        return None
+    return public
+
+
+def _public_from_attribute(errors: dict[str, str], ec2: Any, snapshot_id: str) -> bool | None:
+    permissions = try_call(
+        errors,
+        "is_public",
+        lambda: ec2.describe_snapshot_attribute(SnapshotId=snapshot_id, Attribute="createVolumePermission")[
+            "CreateVolumePermissions"
+        ],
+        missing=("InvalidSnapshot.NotFound",),  # deleted between the listing and this call
+        default=[],
+    )
+    return None if permissions is None else any(p.get("Group") == "all" for p in permissions)
 
 
 @collector("aws.ec2.regional_settings", service="ec2")

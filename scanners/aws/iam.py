@@ -276,15 +276,24 @@ def account(ctx: AwsContext) -> Iterator[Resource]:
     # visible (other partitions, moto without managed policies), which would be ambiguous between "no
     # such policy" and "nothing attached". Matching the exact ARN keeps a customer policy that merely
     # copies the name from counting.
-    support_arn = f"arn:{ctx.partition}:iam::aws:{SUPPORT_POLICY}"
     roles = authorization_details(ctx)["RoleDetailList"]
-    support_roles = sorted(
+    properties = {"support_roles": support_roles(roles, ctx.partition), "role_count": len(roles)}
+    yield ctx.resource("aws.iam.account", ctx.arn("iam", "account"), ctx.account_id, properties)
+
+
+def support_roles(roles: list[dict[str, Any]], partition: str) -> list[str]:
+    """ARNs of the roles people can assume to work with AWS Support (CIS 1.17 / 5.0 1.16).
+
+    Service-linked roles (path /aws-service-role/) are AWS's own: AWSServiceRoleForSupport exists in every
+    account with AWSSupportServiceRolePolicy, and no one can assume a service-linked role, so none counts.
+    """
+    support_arn = f"arn:{partition}:iam::aws:{SUPPORT_POLICY}"
+    return sorted(
         role["Arn"]
         for role in roles
-        if any(p.get("PolicyArn") == support_arn for p in role.get("AttachedManagedPolicies", []))
+        if not str(role.get("Path", "/")).startswith("/aws-service-role/")
+        and any(p.get("PolicyArn") == support_arn for p in role.get("AttachedManagedPolicies", []))
     )
-    properties = {"support_roles": support_roles, "role_count": len(roles)}
-    yield ctx.resource("aws.iam.account", ctx.arn("iam", "account"), ctx.account_id, properties)
 
 
 @collector("aws.iam.server_certificate", service="iam", regional=False)

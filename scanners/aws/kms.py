@@ -16,11 +16,29 @@ _METADATA_FACTS = ("KeyManager", "KeyState", "KeySpec", "Origin", "customer_mana
 @collector("aws.kms.key", service="kms")
 def keys(ctx: AwsContext) -> Iterator[Resource]:
     kms = ctx.client("kms")
+    aliases, alias_error = region_aliases(ctx, kms)
     for entry in ctx.paginate(kms, "list_keys", "Keys"):
-        yield _key(ctx, kms, entry)
+        yield _key(ctx, kms, entry, aliases, alias_error)
 
 
-def _key(ctx: AwsContext, kms: Any, entry: dict[str, Any]) -> Resource:
+def region_aliases(ctx: AwsContext, kms: Any) -> tuple[dict[str, list[str]], str | None]:
+    """Every alias of the region in one paginated listing, by target key id: (aliases, error class).
+
+    One ListAliases per region instead of one per key; aliases of AWS managed keys (aws/s3, ...) are in
+    the same listing, and aliases with no target key are left out.
+    """
+    errors: dict[str, str] = {}
+    entries = try_call(errors, "aliases", lambda: ctx.paginate(kms, "list_aliases", "Aliases"))
+    by_key: dict[str, list[str]] = {}
+    for alias in entries or []:
+        if alias.get("TargetKeyId") and alias.get("AliasName"):
+            by_key.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+    return by_key, errors.get("aliases")
+
+
+def _key(
+    ctx: AwsContext, kms: Any, entry: dict[str, Any], aliases: dict[str, list[str]], alias_error: str | None
+) -> Resource:
     key_id = entry["KeyId"]
     errors: dict[str, str] = {}
     # A key policy can lock the scanner out of one key; that key is unknown, the region's others are not.
@@ -42,9 +60,13 @@ def _key(ctx: AwsContext, kms: Any, entry: dict[str, Any]) -> Resource:
     properties["customer_managed"] = customer_managed
     properties["symmetric"] = symmetric
     properties["rotation_enabled"] = rotation
-    aliases = try_call(errors, "aliases", lambda: kms.list_aliases(KeyId=key_id).get("Aliases", []))
-    properties["aliases"] = [a["AliasName"] for a in aliases or []]
-    tags = try_call(errors, "tags", lambda: kms.list_resource_tags(KeyId=key_id).get("Tags", []))
+    if alias_error is not None:
+        errors["aliases"] = alias_error
+    properties["aliases"] = sorted(aliases.get(key_id, []))
+    tags = None
+    # AWS managed keys cannot carry tags (TagResource refuses them): asking would only cost a call.
+    if customer_managed:
+        tags = try_call(errors, "tags", lambda: ctx.paginate(kms, "list_resource_tags", "Tags", KeyId=key_id))
     return ctx.resource(
         "aws.kms.key",
         meta["Arn"],

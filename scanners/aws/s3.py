@@ -4,7 +4,9 @@ Properties keep the API's own shapes (``acl``, ``policy``, ``policy_status``, ``
 ``encryption``, ``versioning``, ``logging``) plus derived facts: ``acl_public``,
 ``account_public_access_block``, ``effective_public_access_block``, ``is_public`` and ``tls_only``.
 A configuration that is not set (no policy, no block, no default encryption) is recorded as None; an
-error reading one goes to ``_errors`` so the rules reading it ERROR rather than pass.
+error reading one goes to ``_errors`` so the rules reading it ERROR rather than pass. ``policy_status``
+(AWS's own public/non-public verdict) is read only for a policy that could be public
+(``scanners.aws.policies.policy_may_be_public``), and is None otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from scanners.aws.context import AwsContext, try_call, with_errors
+from scanners.aws.policies import policy_may_be_public
 from scanners.model import GLOBAL_REGION, Resource
 from scanners.registry import collector
 
@@ -37,6 +40,27 @@ def buckets(ctx: AwsContext) -> Iterator[Resource]:
     entries = ctx.paginate(s3, "list_buckets", "Buckets")
     with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="s3-bucket") as pool:
         yield from pool.map(lambda entry: _bucket(ctx, s3, entry, account_block, account_error), entries)
+
+
+@collector("aws.s3.account_public_access_block", service="s3control", regional=False)
+def account_block(ctx: AwsContext) -> Iterator[Resource]:
+    """The account-wide Block Public Access setting as its own resource (CIS 2.1.4, account settings).
+
+    It is the one setting that covers every bucket, present and future, so it gets its own finding and
+    remediation besides the per-bucket effective check. Not configured means every flag is off.
+    """
+    block, error = account_public_access_block(ctx)
+    errors: dict[str, str] = {}
+    if error is not None:
+        errors["public_access_block"] = error
+    properties: dict[str, Any] = {"public_access_block": block}
+    yield ctx.resource(
+        "aws.s3.account_public_access_block",
+        ctx.arn("s3", "account-public-access-block"),
+        f"S3 Block Public Access (account {ctx.account_id})",
+        with_errors(properties, errors),
+        region=GLOBAL_REGION,
+    )
 
 
 def account_public_access_block(ctx: AwsContext) -> tuple[dict[str, Any] | None, str | None]:
@@ -77,12 +101,16 @@ def _bucket(
     policy_answer = try_call(
         errors, "policy", lambda: s3.get_bucket_policy(Bucket=name), missing=("NoSuchBucketPolicy",)
     )
-    policy_status = try_call(
-        errors,
-        "policy_status",
-        lambda: s3.get_bucket_policy_status(Bucket=name).get("PolicyStatus"),
-        missing=("NoSuchBucketPolicy",),
-    )
+    policy = json.loads(policy_answer["Policy"]) if policy_answer else None
+    policy_status: dict[str, Any] | None = None
+    if "policy" in errors:
+        # Without the document nothing can be said about it; AWS's own verdict may still be readable.
+        policy_status = _read_policy_status(errors, s3, name)
+    elif policy is not None and policy_may_be_public(policy):
+        # AWS's evaluation is authoritative; it is only asked for when the document could grant public
+        # access. No policy, or one that only denies or grants to fixed principals, cannot be public, and
+        # then policy_status stays None (one call per bucket saved; most buckets have no public policy).
+        policy_status = _read_policy_status(errors, s3, name)
     block = try_call(
         errors,
         "public_access_block",
@@ -103,7 +131,6 @@ def _bucket(
         errors, "tags", lambda: s3.get_bucket_tagging(Bucket=name).get("TagSet", []), missing=("NoSuchTagSet",)
     )
 
-    policy = json.loads(policy_answer["Policy"]) if policy_answer else None
     properties: dict[str, Any] = {
         "Name": name,
         "CreationDate": entry.get("CreationDate"),
@@ -141,6 +168,16 @@ def _bucket(
         tags=tags,
         region=region or GLOBAL_REGION,
     )
+
+
+def _read_policy_status(errors: dict[str, str], s3: Any, name: str) -> dict[str, Any] | None:
+    status: dict[str, Any] | None = try_call(
+        errors,
+        "policy_status",
+        lambda: s3.get_bucket_policy_status(Bucket=name).get("PolicyStatus"),
+        missing=("NoSuchBucketPolicy",),
+    )
+    return status
 
 
 def bucket_region(ctx: AwsContext, name: str) -> tuple[str | None, str | None]:

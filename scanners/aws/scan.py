@@ -13,7 +13,7 @@ from scanners.aws.context import AwsContext
 from scanners.aws.errors import classify
 from scanners.aws.session import Target, enabled_regions
 from scanners.fanout import Unit, run_units
-from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from scanners.model import GLOBAL_REGION, SKIPPED, CollectionResult, Inventory
 from scanners.registry import Collector, collectors_for
 
 _NOT_COLLECTOR_MODULES = {"context", "errors", "session", "scan", "demo"}
@@ -55,6 +55,9 @@ def collect_aws(
         except (ClientError, BotoCoreError) as exc:
             inventory.coverage.extend(_unreachable(account_id, chosen, classify(exc)))
             continue
+        if regions or target.spec.regions:
+            account_regions, disabled = _split_disabled(target, account_regions)
+            inventory.coverage.extend(_skipped(account_id, chosen, disabled))
         all_regions.update(account_regions)
         target.clients.regions = list(account_regions)
         units.extend(_units_for(target, chosen, account_regions))
@@ -89,6 +92,39 @@ def _units_for(target: Target, chosen: Sequence[Collector], regions: Sequence[st
 
 def _bind(item: Collector, context: AwsContext) -> Callable[[], Iterable]:  # type: ignore[type-arg]
     return lambda: item.fn(context)
+
+
+def _split_disabled(target: Target, wanted: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Requested regions that are enabled for the account, and those that are not (opt-in regions left off).
+
+    A disabled region answers every call with an error (OptInRequired, AuthFailure): it is not a failed
+    collection but a region the account does not use, so it is skipped and shown as skipped. When the
+    region list cannot be read, every requested region is tried as before.
+    """
+    assert target.clients is not None
+    try:
+        enabled = set(enabled_regions(target.clients))
+    except (ClientError, BotoCoreError):
+        return list(wanted), []
+    return [r for r in wanted if r in enabled], [r for r in wanted if r not in enabled]
+
+
+def _skipped(account_id: str, chosen: Sequence[Collector], disabled: Sequence[str]) -> list[CollectionResult]:
+    return [
+        CollectionResult(
+            "aws",
+            account_id,
+            item.service,
+            region,
+            item.resource_types,
+            SKIPPED,
+            "RegionDisabled",
+            f"{region} is not enabled for this account (opt-in region): skipped, not scanned",
+        )
+        for region in disabled
+        for item in chosen
+        if item.regional
+    ]
 
 
 def _unreachable(

@@ -195,8 +195,14 @@ def resolve_targets(session: boto3.Session, specs: Sequence[AccountSpec]) -> lis
 
 
 def enabled_regions(clients: AwsAccountClients) -> list[str]:
-    """The regions enabled for the account (opted-in or not requiring opt-in)."""
-    answer = clients.client("ec2").describe_regions(
-        Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
-    )
-    return sorted(r["RegionName"] for r in answer["Regions"])
+    """The regions enabled for the account (opted-in or not requiring opt-in).
+
+    Every region is listed (AllRegions) and the opt-in status read from each entry, rather than trusting
+    the endpoint to apply an opt-in-status filter: the answer is the same, and a stand-in that ignores the
+    filter cannot make a disabled region look enabled.
+    """
+    answer = clients.client("ec2").describe_regions(AllRegions=True)
+    return sorted(r["RegionName"] for r in answer["Regions"] if r.get("OptInStatus") in ENABLED_OPT_IN)
+
+
+ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")

@@ -16,7 +16,7 @@ from moto import mock_aws
 from rules.loader import load_rules
 from rules.model import Outcome
 from rules.remediation.base import ACTIONS, load_actions
-from tests.support.aws import outcomes, scan_inventory
+from tests.support.aws import ACCOUNT, outcomes, scan_inventory
 
 REGION = "us-east-1"
 
@@ -74,6 +74,23 @@ def read_block(session, rid):
     try:
         return _s3(session).get_public_access_block(Bucket=rid.split(":::")[1])["PublicAccessBlockConfiguration"]
     except _s3(session).exceptions.ClientError:
+        return None
+
+
+def seed_partial_account_block(session):
+    # Only one flag on: the account rule fails, and undo must restore exactly this partial configuration.
+    config = {"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+              "RestrictPublicBuckets": False}
+    session.client("s3control", region_name=REGION).put_public_access_block(
+        AccountId=ACCOUNT, PublicAccessBlockConfiguration=config)
+    return f"arn:aws:s3::{ACCOUNT}:account-public-access-block"
+
+
+def read_account_block(session, rid):
+    control = session.client("s3control", region_name=REGION)
+    try:
+        return control.get_public_access_block(AccountId=ACCOUNT)["PublicAccessBlockConfiguration"]
+    except control.exceptions.ClientError:
         return None
 
 
@@ -211,6 +228,8 @@ def read_db_snapshot_restore(session, rid):
 
 CASES = [
     Case("aws.s3.block_public_access", "aws.s3.bucket", seed_public_bucket, read_block),
+    Case("aws.s3.block_public_access_account", "aws.s3.account_public_access_block", seed_partial_account_block,
+         read_account_block),
     Case("aws.s3.enable_default_encryption", "aws.s3.bucket", seed_plain_bucket("rem-plain"), read_encryption),
     Case("aws.s3.enable_versioning", "aws.s3.bucket", seed_plain_bucket("rem-unversioned"), read_versioning),
     Case("aws.ec2.revoke_admin_port_ingress", "aws.ec2.security_group", seed_open_sg, read_ingress),

@@ -100,6 +100,9 @@ def _seed_network(ec2: Any, ids: dict[str, str]) -> tuple[str, str]:
         "rdp-v6-sg": [_perm("tcp", 3389, 3389, v6=WORLD6)],
         "ssh-private-sg": [_perm("tcp", 22, 22, [{"CidrIp": "10.0.0.0/8"}]), _perm("tcp", 443, 443, WORLD4, WORLD6)],
         "icmp-sg": [_perm("icmp", -1, -1, WORLD4, WORLD6)],
+        "cifs-world-sg": [_perm("tcp", 445, 445, WORLD4)],
+        "cifs-v6-range-sg": [_perm("tcp", 135, 445, v6=WORLD6)],
+        "cifs-private-sg": [_perm("tcp", 445, 445, [{"CidrIp": "10.0.0.0/8"}])],
     }
     for name, permissions in groups.items():
         group_id = ec2.create_security_group(GroupName=name, Description=name, VpcId=good_vpc)["GroupId"]
@@ -152,7 +155,16 @@ def _seed_compute(ec2: Any, ids: dict[str, str], private_subnet: str) -> None:
         ids[name] = _arn("instance", instance["InstanceId"])
 
     run("imdsv1-instance")  # default subnet of the default VPC: gets a public IP
-    run("imdsv2-instance", SubnetId=private_subnet, MetadataOptions={"HttpTokens": "required"})
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="app-role", AssumeRolePolicyDocument="{}")
+    iam.create_instance_profile(InstanceProfileName="app-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="app-role")
+    run(
+        "imdsv2-instance",
+        SubnetId=private_subnet,
+        MetadataOptions={"HttpTokens": "required"},
+        IamInstanceProfile={"Name": "app-profile"},
+    )
     run("imds-off-instance", SubnetId=private_subnet, MetadataOptions={"HttpEndpoint": "disabled"})
     gone = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ec2.terminate_instances(InstanceIds=[gone])
@@ -254,6 +266,8 @@ EXPECTED = [
     ("aws-ec2-instance-imdsv2-required", "imdsv1-instance", FAIL),
     ("aws-ec2-instance-imdsv2-required", "imdsv2-instance", PASS),
     ("aws-ec2-instance-imdsv2-required", "imds-off-instance", PASS),
+    ("aws-ec2-instance-profile-attached", "imdsv1-instance", FAIL),
+    ("aws-ec2-instance-profile-attached", "imdsv2-instance", PASS),
     ("aws-ec2-instance-no-public-ip", "imdsv1-instance", FAIL),
     ("aws-ec2-instance-no-public-ip", "imdsv2-instance", PASS),
     ("aws-ec2-volume-encrypted", "plain-volume", FAIL),
@@ -280,6 +294,12 @@ EXPECTED = [
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "rdp-v6-sg", FAIL),
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "ssh-world-sg", PASS),
     ("aws-ec2-sg-no-admin-ports-from-ipv6-world", "ssh-private-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-world-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-v6-range-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "all-traffic-sg", FAIL),
+    ("aws-ec2-sg-no-cifs-from-world", "cifs-private-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "ssh-world-sg", PASS),
+    ("aws-ec2-sg-no-cifs-from-world", "udp-rdp-sg", PASS),
     ("aws-ec2-default-sg-restricts-all-traffic", "default-sg", FAIL),
     ("aws-ec2-default-sg-restricts-all-traffic", "good-default-sg", PASS),
     ("aws-ec2-default-sg-restricts-all-traffic", "web-sg", NA),
@@ -343,18 +363,61 @@ def test_instance_properties(world: World):
 
 
 def test_snapshot_permissions(world: World):
+    # moto ignores RestorableByUserIds, so this scan took the per-snapshot fallback.
     shared = world.get("shared-snap").properties
-    assert shared["is_public"] is False
-    assert shared["shared_with_accounts"] == ["111122223333"]
+    assert shared["is_public"] is False  # shared with one account is not public
     assert world.get("public-snap").properties["is_public"] is True
     # The access-denied attribute call leaves the snapshot collected, with the gap recorded.
     denied = world.get("denied-snap").properties
-    assert denied["_errors"] == {"CreateVolumePermissions": "AccessDenied", "is_public": "AccessDenied"}
+    assert denied["_errors"] == {"is_public": "AccessDenied"}
     assert denied["is_public"] is None
     # Only our own snapshots: besides ours, at most the one demo AMI's backing snapshot that moto files as ours.
     ours = {world.ids[n] for n in ("public-snap", "private-snap", "shared-snap", "denied-snap")}
     snapshots = {r.id for r in world.inventory.resources if r.type == "aws.ec2.snapshot" and r.region == REGION}
     assert ours <= snapshots and len(snapshots - ours) <= 1
+
+
+def _snapshot_scan(world: World, filtered: bool) -> tuple[Inventory, list[str]]:
+    """A snapshot scan whose filtered listing answers as the real API does (public snapshots only) or fails."""
+    public_id = world.ids["public-snap"].rsplit("/", 1)[1]
+    attribute_calls: list[str] = []
+    session = boto3.Session(region_name=REGION)
+
+    def mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
+        context["public_only"] = any(k.startswith("RestorableBy") for k in params["body"])
+        if context["public_only"] and not filtered:
+            return _deny("UnauthorizedOperation")
+        return None
+
+    def keep_public(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("public_only") and "Snapshots" in parsed:
+            parsed["Snapshots"] = [s for s in parsed["Snapshots"] if s["SnapshotId"] == public_id]
+
+    session.events.register("before-call.ec2.DescribeSnapshots", mark)
+    session.events.register("after-call.ec2.DescribeSnapshots", keep_public)
+    session.events.register(
+        "before-call.ec2.DescribeSnapshotAttribute", lambda params, **_: attribute_calls.append(params["body"])
+    )
+    targets = resolve_targets(session, [AccountSpec(id=None, name="test")])
+    inventory = collect_aws(targets, regions=[REGION], resource_types=["aws.ec2.snapshot"], max_workers=2)
+    return inventory, attribute_calls
+
+
+def test_public_snapshots_come_from_one_filtered_listing(world: World):
+    inventory, attribute_calls = _snapshot_scan(world, filtered=True)
+    by_id = {r.id: r for r in inventory.resources}
+    assert by_id[world.ids["public-snap"]].properties["is_public"] is True
+    for name in ("private-snap", "shared-snap", "denied-snap"):
+        assert by_id[world.ids[name]].properties["is_public"] is False
+    assert attribute_calls == []  # no per-snapshot call
+
+
+def test_snapshot_listing_denied_falls_back_to_each_snapshot(world: World):
+    inventory, attribute_calls = _snapshot_scan(world, filtered=False)
+    by_id = {r.id: r for r in inventory.resources}
+    assert by_id[world.ids["public-snap"]].properties["is_public"] is True
+    assert by_id[world.ids["shared-snap"]].properties["is_public"] is False
+    assert len(attribute_calls) == len(by_id)
 
 
 def test_flow_log_listing_denied_makes_the_flow_log_rule_error(world: World, rules: list[Rule]):

@@ -508,3 +508,31 @@ def test_parse_credential_report() -> None:
     }
     assert rows["u"]["password_enabled"] is True and rows["u"]["password_last_used"] is None
     assert iam_scanner.report_access_keys(rows["u"])[0]["last_rotated"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_service_linked_roles_never_count_as_the_support_role() -> None:
+    # RoleDetailList entries as GetAccountAuthorizationDetails returns them.
+    slr = {
+        "Path": "/aws-service-role/support.amazonaws.com/",
+        "RoleName": "AWSServiceRoleForSupport",
+        "Arn": "arn:aws:iam::123456789012:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport",
+        "AttachedManagedPolicies": [
+            {"PolicyName": "AWSSupportServiceRolePolicy",
+             "PolicyArn": "arn:aws:iam::aws:policy/aws-service-role/AWSSupportServiceRolePolicy"},
+            {"PolicyName": "AWSSupportAccess", "PolicyArn": "arn:aws:iam::aws:policy/AWSSupportAccess"},
+        ],
+    }
+    people = {
+        "Path": "/",
+        "RoleName": "support",
+        "Arn": "arn:aws:iam::123456789012:role/support",
+        "AttachedManagedPolicies": [
+            {"PolicyName": "AWSSupportAccess", "PolicyArn": "arn:aws:iam::aws:policy/AWSSupportAccess"}
+        ],
+    }
+    copy = {**people, "Arn": "arn:aws:iam::123456789012:role/copy", "AttachedManagedPolicies": [
+        {"PolicyName": "AWSSupportAccess", "PolicyArn": "arn:aws:iam::123456789012:policy/AWSSupportAccess"}]}
+    support_roles = iam_scanner.support_roles
+    assert support_roles([slr], "aws") == []
+    assert support_roles([slr, people, copy], "aws") == ["arn:aws:iam::123456789012:role/support"]
+    assert support_roles([people], "aws-us-gov") == []  # the policy ARN carries the partition

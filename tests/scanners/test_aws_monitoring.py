@@ -45,7 +45,8 @@ CIS_PATTERNS = {
     "($.eventName=DeleteDeliveryChannel) ||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
     "4.10": "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || "
     "($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || "
-    "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
+    "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) || "
+    "($.eventName = ModifySecurityGroupRules) }",
     "4.11": "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || "
     "($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || "
     "($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
@@ -260,8 +261,12 @@ def test_baseline_passes() -> None:
         ("another control's filter", {"log_groups": _filter(CIS_PATTERNS["4.4"])}),
         ("one event missing", {"log_groups": _filter(CIS_PATTERNS["4.7"].replace("($.eventName=DisableKey)||", ""))}),
         (
-            "event source missing",
-            {"log_groups": _filter("{($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)}")},
+            "event names joined with && (can never fire)",
+            {"log_groups": _filter(CIS_PATTERNS["4.7"].replace(")||(", ")&&("))},
+        ),
+        (
+            "not a JSON pattern",
+            {"log_groups": _filter("DisableKey ScheduleKeyDeletion")},
         ),
         (
             "negated clause",
@@ -319,3 +324,49 @@ def test_denied_trail_status_errors_instead_of_failing(scans: Scans) -> None:
     (resource,) = cis_monitoring(AwsContext(AwsAccountClients(session, ACCOUNT, "test"), "global"))
     assert resource.properties["unknown"] == ["trail regional-trail status: AccessDenied"]
     assert {_evaluate(resource, cis) for cis in CIS_PATTERNS} == {Outcome.ERROR}
+
+
+def test_security_group_changes_need_modify_security_group_rules() -> None:
+    # CIS 5.0 4.10 adds ModifySecurityGroupRules: a 3.0-era filter misses rules edited through that API.
+    old = CIS_PATTERNS["4.10"].replace(" || ($.eventName = ModifySecurityGroupRules)", "")
+    assert "ModifySecurityGroupRules" not in old
+    assert _evaluate(_resource(log_groups=_filter(old)), "4.10") is Outcome.FAIL
+    assert _evaluate(_resource(log_groups=_filter(CIS_PATTERNS["4.10"])), "4.10") is Outcome.PASS
+
+
+def test_filter_patterns_match_whatever_the_spacing_quoting_and_order() -> None:
+    # The benchmark's text, respaced, with quoted values and the clauses in another order, is the same filter.
+    respaced = (
+        '{($.eventName="ModifySecurityGroupRules")||($.eventName=DeleteSecurityGroup)||'
+        "($.eventName = CreateSecurityGroup)   ||  ($.eventName= RevokeSecurityGroupEgress)||"
+        '($.eventName ="RevokeSecurityGroupIngress")||($.eventName=AuthorizeSecurityGroupEgress)||'
+        "\n ($.eventName=AuthorizeSecurityGroupIngress)}"
+    )
+    assert _evaluate(_resource(log_groups=_filter(respaced)), "4.10") is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("cis", "pattern", "expected"),
+    [
+        # Semantics, not text: the filter is run on sample CloudTrail records.
+        ("4.1", CIS_PATTERNS["4.1"].replace('"AccessDenied*"', '"AccessDenied"'), Outcome.FAIL),  # misses
+        # AccessDeniedException
+        ("4.3", CIS_PATTERNS["4.3"].replace(' && $.eventType != "AwsServiceEvent"', ""), Outcome.FAIL),  # fires on
+        # AWS service events the benchmark leaves out
+        ("4.3", CIS_PATTERNS["4.3"].replace("NOT EXISTS", "EXISTS"), Outcome.FAIL),
+        ("4.2", '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed = "Yes") }', Outcome.FAIL),
+        # Equivalent forms pass: grouping, an IN-like list of ||, a broader filter without the eventSource,
+        # the benchmark's own precedence-free 4.13 text.
+        ("4.7", "{ (($.eventName = DisableKey) && ($.eventSource = kms.amazonaws.com)) || "
+                "(($.eventSource = kms.amazonaws.com) && ($.eventName = ScheduleKeyDeletion)) }", Outcome.PASS),
+        ("4.7", "{($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)}", Outcome.PASS),
+        ("4.1", '{ $.errorCode = "*UnauthorizedOperation" || $.errorCode = "AccessDenied*" }', Outcome.PASS),
+        ("4.2", '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") }', Outcome.PASS),
+        ("4.13", "{($.eventSource = ec2.amazonaws.com) && ($.eventName = CreateRoute) || "
+                 "($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || "
+                 "($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || "
+                 "($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }", Outcome.PASS),
+    ],
+)
+def test_filter_semantics(cis: str, pattern: str, expected: Outcome) -> None:
+    assert _evaluate(_resource(log_groups=_filter(pattern)), cis) is expected

@@ -25,6 +25,8 @@ ALL_FLAGS = {
     "RestrictPublicBuckets": True,
 }
 ARN = "arn:aws:s3:::{}"
+ACCOUNT_BLOCK_ID = f"arn:aws:s3::{ACCOUNT}:account-public-access-block"
+S3_TYPES = ["aws.s3.bucket", "aws.s3.account_public_access_block"]
 PASS, FAIL, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
 
 
@@ -96,8 +98,10 @@ def _seed(s3: Any) -> None:
         },
     )
 
-    # denied-bucket: GetBucketPolicyStatus answers AccessDenied (see _deny_policy_status).
+    # denied-bucket: a policy that could be public, so AWS's verdict is asked for, and GetBucketPolicyStatus
+    # answers AccessDenied (see _deny_policy_status).
     s3.create_bucket(Bucket="denied-bucket")
+    s3.put_bucket_policy(Bucket="denied-bucket", Policy=_public_read_policy("denied-bucket"))
 
     eu = boto3.client("s3", region_name="eu-west-1")
     eu.create_bucket(Bucket="eu-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -134,7 +138,7 @@ def _scan(handlers: list[tuple[str, Callable[..., Any]]]) -> Inventory:
     for event, handler in handlers:
         session.events.register(event, handler)
     targets = resolve_targets(session, [AccountSpec(id=None, name="test")])
-    return collect_aws(targets, regions=["us-east-1"], resource_types=["aws.s3.bucket"], max_workers=2)
+    return collect_aws(targets, regions=["us-east-1"], resource_types=S3_TYPES, max_workers=2)
 
 
 BASE_HANDLERS = [
@@ -216,12 +220,18 @@ EXPECTED = [
     ("account_denied", "aws-s3-bucket-not-public", "good-bucket", PASS),
     ("account_denied", "aws-s3-bucket-not-public", "bad-bucket", ERROR),
     ("account_denied", "aws-s3-bucket-block-public-access", "good-bucket", PASS),
+    # The account-level setting is its own finding (CIS 2.1.4 account settings): no configuration fails,
+    # all four flags pass, an unreadable configuration is an error rather than a guess.
+    ("unset", "aws-s3-account-block-public-access", "(account)", FAIL),
+    ("account_block", "aws-s3-account-block-public-access", "(account)", PASS),
+    ("account_denied", "aws-s3-account-block-public-access", "(account)", ERROR),
 ]
 
 
 @pytest.mark.parametrize(("scan", "rule", "bucket", "expected"), EXPECTED, ids=lambda v: getattr(v, "name", v))
 def test_rule_outcome(results, scan: str, rule: str, bucket: str, expected: Outcome) -> None:
-    assert results[scan][(rule, ARN.format(bucket))] is expected
+    resource_id = ACCOUNT_BLOCK_ID if bucket == "(account)" else ARN.format(bucket)
+    assert results[scan][(rule, resource_id)] is expected
 
 
 def test_every_rule_has_a_pass_and_a_fail_case(rules) -> None:
@@ -232,8 +242,8 @@ def test_every_rule_has_a_pass_and_a_fail_case(rules) -> None:
 
 def test_collection_succeeded_and_found_every_bucket(scans: Scans) -> None:
     for inventory in (scans.unset, scans.account_block, scans.account_denied):
-        assert [unit.status for unit in inventory.coverage] == ["ok"]
-        assert {r.name for r in inventory.resources} == {
+        assert [unit.status for unit in inventory.coverage] == ["ok", "ok"]
+        assert {r.name for r in inventory.resources if r.type == "aws.s3.bucket"} == {
             "bad-bucket",
             "good-bucket",
             "log-bucket",
@@ -310,3 +320,39 @@ def _statement(**overrides: Any) -> dict[str, Any]:
 def test_denies_insecure_transport(statement: dict[str, Any], expected: bool) -> None:
     assert denies_insecure_transport({"Version": "2012-10-17", "Statement": [statement]}) is expected
     assert denies_insecure_transport(None) is False
+
+
+def test_policy_status_is_asked_only_for_a_policy_that_could_be_public(scans: Scans) -> None:
+    # good-bucket's policy only denies (TLS), log-bucket has none: AWS cannot rate either public, so the
+    # GetBucketPolicyStatus call is skipped; bad-bucket's Allow to "*" is a candidate and AWS is asked.
+    asked: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        asked.append(next(b for b in ("bad-bucket", "denied-bucket", "neutralised-bucket", "good-bucket",
+                                      "log-bucket", "eu-bucket") if b in params["url"]))
+
+    inventory = _scan([("before-call.s3.GetBucketPolicyStatus", count)])  # inside the scans fixture's moto
+    assert sorted(asked) == ["bad-bucket", "denied-bucket", "neutralised-bucket"]
+    good = next(r for r in inventory.resources if r.id == ARN.format("good-bucket"))
+    assert good.properties["policy_status"] is None and good.properties["is_public"] is False
+    bad = next(r for r in inventory.resources if r.id == ARN.format("bad-bucket"))
+    assert bad.properties["policy_status"] == {"IsPublic": True}
+
+
+def test_bucket_region_from_list_buckets_saves_the_location_call(scans: Scans) -> None:
+    # Real ListBuckets answers carry BucketRegion (moto 5.2's do not): then no GetBucketLocation is sent.
+    regions = {"eu-bucket": "eu-west-1"}
+    located: list[str] = []
+
+    def add_region(parsed: dict[str, Any], **_: Any) -> None:
+        for bucket in parsed.get("Buckets", []):
+            bucket["BucketRegion"] = regions.get(bucket["Name"], "us-east-1")
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        located.append(params["url"])
+
+    inventory = _scan([("after-call.s3.ListBuckets", add_region), ("before-call.s3.GetBucketLocation", count)])
+    assert located == []
+    buckets = {r.name: r for r in inventory.resources if r.type == "aws.s3.bucket"}
+    assert buckets["eu-bucket"].region == "eu-west-1" and buckets["good-bucket"].region == "us-east-1"
+    assert buckets["good-bucket"].properties["versioning"]["Status"] == "Enabled"  # read in its own region

@@ -119,3 +119,36 @@ class EnableVersioning(RemediationAction):
             return ()
         return (ApiCall("s3", "put_bucket_versioning",
                         {"Bucket": bucket, "VersioningConfiguration": {"Status": "Suspended"}}, plan.region),)
+
+
+@action
+class BlockPublicAccessAccount(RemediationAction):
+    name = "aws.s3.block_public_access_account"
+    resource_type = "aws.s3.account_public_access_block"
+    title = "Turn on all four Block Public Access settings for the whole account (every bucket)"
+    permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
+
+    def plan(self, resource: Any, client: ClientFactory) -> Plan:
+        account = resource.account_id
+        # S3 Control is a global endpoint; the SDK still needs a region to sign with.
+        try:
+            current = client("s3control", None).get_public_access_block(AccountId=account)[
+                "PublicAccessBlockConfiguration"
+            ]
+        except ClientError as exc:
+            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+                raise
+            current = None
+        calls: tuple[ApiCall, ...] = ()
+        if current != ALL_BLOCKED:
+            calls = (ApiCall("s3control", "put_public_access_block",
+                             {"AccountId": account, "PublicAccessBlockConfiguration": dict(ALL_BLOCKED)}, None),)
+        return _plan(self, resource, f"Block all public access to every bucket of account {account}", calls,
+                     {"PublicAccessBlockConfiguration": current}, {"PublicAccessBlockConfiguration": ALL_BLOCKED})
+
+    def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
+        previous = undo["before"]["PublicAccessBlockConfiguration"]
+        if previous is None:
+            return (ApiCall("s3control", "delete_public_access_block", {"AccountId": plan.account_id}, None),)
+        return (ApiCall("s3control", "put_public_access_block",
+                        {"AccountId": plan.account_id, "PublicAccessBlockConfiguration": previous}, None),)
