@@ -44,18 +44,53 @@ def _storage(arm: ArmStandIn) -> None:
         "supportsHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0", "allowBlobPublicAccess": True,
         "publicNetworkAccess": "Enabled", "allowCrossTenantReplication": True,
         "networkAcls": {"defaultAction": "Allow", "bypass": "None"},
+        "privateEndpointConnections": [_endpoint("legacy-pe", "Pending")],
         "encryption": {"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False}},
         kind="StorageV2", sku={"name": "Standard_LRS"})
     _resource(arm, PROD, p, "acmedatamain", {
         "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
         "publicNetworkAccess": "Disabled", "allowCrossTenantReplication": False,
         "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices, Logging"},
+        "privateEndpointConnections": [_endpoint("data-pe", "Approved")],
         "encryption": {"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": True}},
         kind="StorageV2", sku={"name": "Standard_GRS"})
     _resource(arm, PROD, p, "acmearchive", {
         "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
         "publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny", "bypass": "None"},
-        "encryption": {"requireInfrastructureEncryption": True}}, kind="StorageV2")
+        "encryption": {"requireInfrastructureEncryption": True}}, kind="BlockBlobStorage")
+
+
+def _endpoint(name: str, status: str) -> dict[str, Any]:
+    return {"id": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Network/privateEndpoints/{name}",
+            "properties": {"privateEndpoint": {"id": f"/subscriptions/{PROD}/privateEndpoints/{name}"},
+                           "privateLinkServiceConnectionState": {"status": status, "description": ""}}}
+
+
+def _diagnostics(name: str, logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": name, "properties": {"workspaceId": WORKSPACE, "logs": logs}}]
+
+
+_REQUEST_LOGS = [{"category": c, "enabled": True} for c in ("StorageRead", "StorageWrite", "StorageDelete")]
+
+
+def _storage_children(arm: ArmStandIn) -> None:
+    """Blob service soft delete and per-service diagnostic settings: off for legacy, on for main."""
+    for resource in list(arm.resources.values()):
+        if resource["type"] != "Microsoft.Storage/storageAccounts":
+            continue
+        good = resource["name"] in ("acmedatamain", "acmearchive", "acmesharedlogs")
+        policy = {"enabled": good, "days": 7} if good else {"enabled": False}
+        blob: dict[str, Any] = {"deleteRetentionPolicy": policy}
+        if good:
+            blob["containerDeleteRetentionPolicy"] = {"enabled": True, "days": 7}
+        arm.add_child(f"{resource['id']}/blobServices/default", {"name": "default", "properties": blob})
+        for service in ("blob", "queue", "table"):
+            settings = []
+            if good:  # allLogs on the blob service, the three categories by name elsewhere
+                logs = [{"categoryGroup": "allLogs", "enabled": True}] if service == "blob" else _REQUEST_LOGS
+                settings = _diagnostics(f"{service}-logs", logs)
+            arm.add_child(f"{resource['id']}/{service}Services/default/providers/Microsoft.Insights/diagnosticSettings",
+                          settings)
 
 
 def _rule(name: str, priority: int, access: str, protocol: str, source: str, ports: str) -> dict[str, Any]:
@@ -100,6 +135,11 @@ def _sql(arm: ArmStandIn) -> None:
         arm.add_child(f"{sid}/firewallRules", [
             {"name": n, "properties": {"startIpAddress": a, "endIpAddress": b}} for n, a, b in rules])
         arm.add_child(f"{sid}/administrators", [{"name": "ActiveDirectory", "properties": a} for a in admins])
+        cmk = name == "acme-sql-main"
+        arm.add_child(f"{sid}/encryptionProtector/current", {"name": "current", "kind": "azurekeyvault" if cmk else
+                      "servicemanaged", "properties": {
+                          "serverKeyName": "acme-kv-main_tde_0001" if cmk else "ServiceManaged",
+                          "serverKeyType": "AzureKeyVault" if cmk else "ServiceManaged"}})
     for server, db, state in (("acme-sql-legacy", "orders", "Disabled"), ("acme-sql-main", "customers", "Enabled"),
                               ("acme-sql-main", "master", None)):
         database = _resource(arm, PROD, p, f"{server}/databases/{db}", {"status": "Online"})
@@ -113,10 +153,24 @@ def _keyvault(arm: ArmStandIn) -> None:
                                                         "tenantId": "00000000-0000-0000-0000-0000000000aa"})
     main = _resource(arm, PROD, p, "acme-kv-main", {"enableSoftDelete": True, "enablePurgeProtection": True,
                                                     "enableRbacAuthorization": True})
-    arm.add_child(f"{legacy['id']}/providers/Microsoft.Insights/diagnosticSettings", [])
+    apps = _resource(arm, PROD, p, "acme-kv-apps", {"enableSoftDelete": True, "enableRbacAuthorization": True})
+    # No enableRbacAuthorization at all: the vault uses access policies.
+    team = _resource(arm, PROD, p, "acme-kv-team", {"enableSoftDelete": True})
+    for vault in (legacy, apps, team):
+        arm.add_child(f"{vault['id']}/providers/Microsoft.Insights/diagnosticSettings", [])
     arm.add_child(f"{main['id']}/providers/Microsoft.Insights/diagnosticSettings", [{"name": "audit", "properties": {
         "workspaceId": WORKSPACE,
         "logs": [{"categoryGroup": "audit", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}]}}])
+    expiring = {"enabled": True, "exp": 1830297600, "created": 1700000000}
+    never = {"enabled": True, "created": 1700000000}
+    for vault, good in ((legacy, False), (main, True), (apps, False), (team, True)):
+        for kind in ("keys", "secrets"):
+            items = [{"name": f"{kind[:-1]}-1", "properties": {"attributes": expiring if good else never}},
+                     # Disabled: needs no expiry (CIS audits enabled objects only).
+                     {"name": f"{kind[:-1]}-old", "properties": {"attributes": {"enabled": False}}}]
+            arm.add_child(f"{vault['id']}/{kind}", [
+                {"id": f"{vault['id']}/{kind}/{i['name']}", "type": f"Microsoft.KeyVault/vaults/{kind}", **i}
+                for i in items])
 
 
 def _compute(arm: ArmStandIn) -> None:
@@ -145,6 +199,12 @@ def _web(arm: ArmStandIn) -> None:
                                                                  "ftpsState": "AllAllowed"}})
     arm.add_child(f"{api['id']}/config/web", {"properties": {"minTlsVersion": "1.2", "http20Enabled": True,
                                                               "ftpsState": "FtpsOnly"}})
+    arm.add_child(f"{legacy['id']}/config/authsettingsV2", {"name": "authsettingsV2", "properties": {
+        "platform": {"enabled": False, "runtimeVersion": "~1"}, "globalValidation": {}}})
+    arm.add_child(f"{api['id']}/config/authsettingsV2", {"name": "authsettingsV2", "properties": {
+        "platform": {"enabled": True, "runtimeVersion": "~1"},
+        "globalValidation": {"requireAuthentication": True, "unauthenticatedClientAction": "Return401"},
+        "identityProviders": {"azureActiveDirectory": {"enabled": True}}}})
 
 
 def _monitor(arm: ArmStandIn) -> None:
@@ -163,12 +223,174 @@ def _monitor(arm: ArmStandIn) -> None:
         "enabled": True, "scopes": [f"/subscriptions/{SANDBOX}"],
         "condition": {"allOf": [{"field": "operationName", "equals": ALERT_OPERATIONS[0]},
                                 {"field": "level", "equals": "Error"}]}}, location="global", rg="acme-sandbox")
+    # Prod exports to a CMK-encrypted account in the sandbox subscription (a central log account is often in
+    # another subscription); restricted exports to its own Microsoft-managed-key account.
+    shared = _resource(arm, SANDBOX, "Microsoft.Storage/storageAccounts", "acmesharedlogs", {
+        "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+        "encryption": {"keySource": "Microsoft.Keyvault", "keyvaultproperties": {
+            "keyname": "logs", "keyvaulturi": "https://acme-kv-main.vault.azure.net/"}}},
+        rg="acme-sandbox", kind="StorageV2")
     arm.add_child(f"/subscriptions/{PROD}/providers/Microsoft.Insights/diagnosticSettings", [{
         "name": "activity-to-siem", "properties": {
-            "workspaceId": WORKSPACE,
+            "workspaceId": WORKSPACE, "storageAccountId": shared["id"],
             "logs": [{"category": c, "enabled": True} for c in ("Administrative", "Security", "Alert", "Policy")]}}])
     arm.add_child(f"/subscriptions/{SANDBOX}/providers/Microsoft.Insights/diagnosticSettings", [])
-    arm.add_child(f"/subscriptions/{RESTRICTED}/providers/Microsoft.Insights/diagnosticSettings", [])
+    restricted_account = _id(RESTRICTED, "acme-restricted", "Microsoft.Storage/storageAccounts", "restrictedlegacy")
+    arm.add_child(f"/subscriptions/{RESTRICTED}/providers/Microsoft.Insights/diagnosticSettings", [{
+        "name": "activity-archive", "properties": {
+            "storageAccountId": restricted_account, "logs": [{"category": "Administrative", "enabled": True}]}}])
+    _resource(arm, PROD, "Microsoft.Insights/components", "acme-api-insights",
+              {"ApplicationId": "acme-api-insights", "Application_Type": "web", "IngestionMode": "LogAnalytics"},
+              kind="web")
+
+
+def _defender(arm: ArmStandIn) -> None:
+    """Defender for Cloud in the real API's shapes: prod as CIS wants it, sandbox and restricted not."""
+    plans = ("VirtualMachines", "AppServices", "SqlServers", "SqlServerVirtualMachines",
+             "OpenSourceRelationalDatabases", "CosmosDbs", "StorageAccounts", "Containers", "KeyVaults", "Arm")
+
+    def pricing(sub: str, name: str, tier: str, **extra: Any) -> dict[str, Any]:
+        return {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/pricings/{name}", "name": name,
+                "type": "Microsoft.Security/pricings", "properties": {"pricingTier": tier, **extra}}
+
+    prod = [pricing(PROD, n, "Standard") for n in plans if n not in ("VirtualMachines", "Containers")]
+    prod += [pricing(PROD, "VirtualMachines", "Standard", subPlan="P2"),
+             pricing(PROD, "Containers", "Standard", extensions=[
+                 {"name": "ContainerSensor", "isEnabled": "True"},
+                 {"name": "ContainerRegistriesVulnerabilityAssessments", "isEnabled": "True"}]),
+             # Since August 2023 the DNS plan is part of Defender for Servers Plan 2 and reports as deprecated.
+             pricing(PROD, "Dns", "Free", deprecated=True, replacedBy=["VirtualMachines"])]
+    sandbox = [pricing(SANDBOX, n, "Free") for n in plans if n != "Containers"]
+    sandbox += [pricing(SANDBOX, "Containers", "Standard", extensions=[
+                    {"name": "ContainerSensor", "isEnabled": "False"}]),
+                pricing(SANDBOX, "Dns", "Free")]
+    lists = {PROD: prod, SANDBOX: sandbox, RESTRICTED: []}
+    contacts = {
+        # 2023-12-01-preview shape.
+        PROD: [{"id": f"/subscriptions/{PROD}/providers/Microsoft.Security/securityContacts/default",
+                "name": "default", "properties": {
+                    "emails": "secops@acme.example;cloud@acme.example", "phone": "", "isEnabled": True,
+                    "notificationsByRole": {"state": "On", "roles": ["Owner", "Contributor"]},
+                    "notificationsSources": [{"sourceType": "Alert", "minimalSeverity": "High"},
+                                             {"sourceType": "AttackPath", "minimalRiskLevel": "Critical"}]}}],
+        SANDBOX: [{"id": f"/subscriptions/{SANDBOX}/providers/Microsoft.Security/securityContacts/default",
+                   "name": "default", "properties": {
+                       "emails": "", "isEnabled": True, "notificationsByRole": {"state": "Off", "roles": ["Owner"]},
+                       "notificationsSources": []}}],
+        RESTRICTED: [],
+    }
+    machine = f"/subscriptions/{SANDBOX}/resourceGroups/acme-sandbox/providers/Microsoft.Compute/virtualMachines/dev"
+
+    def assessment(sub: str, resource: str, name: str, display: str, code: str) -> dict[str, Any]:
+        return {"id": f"{resource}/providers/Microsoft.Security/assessments/{name}", "name": name,
+                "type": "Microsoft.Security/assessments", "properties": {
+                    "displayName": display, "status": {"code": code},
+                    "resourceDetails": {"Source": "Azure", "Id": resource}}}
+
+    updates = "System updates should be installed on your machines"
+    vm = f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Compute/virtualMachines/api-01"
+    assessments = {
+        PROD: [assessment(PROD, vm, "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27", updates, "Healthy"),
+               assessment(PROD, vm, "d57a4221-a804-52ca-3dea-768702e7fc90", "Vulnerabilities should be remediated",
+                          "Unhealthy")],
+        SANDBOX: [assessment(SANDBOX, machine, "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27", updates, "Unhealthy")],
+        RESTRICTED: [],
+    }
+
+    def role(sub: str, name: str, actions: list[str], scopes: list[str]) -> dict[str, Any]:
+        return {"id": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+                "name": name, "type": "Microsoft.Authorization/roleDefinitions", "properties": {
+                    "roleName": name, "type": "CustomRole", "assignableScopes": scopes,
+                    "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]}}
+
+    roles = {
+        # Every action, but only within one resource group: not a subscription administrator.
+        PROD: [role(PROD, "rg-owner", ["*"], [f"/subscriptions/{PROD}/resourceGroups/acme-prod"]),
+               role(PROD, "vm-operator", ["Microsoft.Compute/virtualMachines/start/action"],
+                    [f"/subscriptions/{PROD}"])],
+        SANDBOX: [role(SANDBOX, "sandbox-admin", ["*"], [f"/subscriptions/{SANDBOX}/"])],
+        RESTRICTED: [],
+    }
+    for sub in SUBSCRIPTIONS:
+        base = f"/subscriptions/{sub}/providers"
+        arm.add_child(f"{base}/Microsoft.Security/pricings", lists[sub])
+        arm.add_child(f"{base}/Microsoft.Security/securityContacts", contacts[sub])
+        arm.add_child(f"{base}/Microsoft.Security/autoProvisioningSettings", [{
+            "id": f"{base}/Microsoft.Security/autoProvisioningSettings/default", "name": "default",
+            "properties": {"autoProvision": "On" if sub == PROD else "Off"}}])
+        arm.add_child(f"{base}/Microsoft.Security/assessments", assessments[sub])
+        arm.add_child(f"{base}/Microsoft.Authorization/roleDefinitions", roles[sub])
+
+
+def _network_watch(arm: ArmStandIn) -> None:
+    """Bastion, Network Watcher and flow logs: prod watches its region, sandbox has a VNet where it does not."""
+    net = "Microsoft.Network"
+    _resource(arm, PROD, f"{net}/virtualNetworks", "prod-vnet", {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}})
+    _resource(arm, PROD, f"{net}/bastionHosts", "prod-bastion", {"provisioningState": "Succeeded"})
+    _resource(arm, SANDBOX, f"{net}/virtualNetworks", "sandbox-vnet", {}, location="northeurope", rg="acme-sandbox")
+    for sub in (PROD, SANDBOX):
+        _resource(arm, sub, f"{net}/networkWatchers", f"NetworkWatcher_westeurope-{sub[-4:]}",
+                  {"provisioningState": "Succeeded"}, rg="NetworkWatcherRG")
+    watcher = f"{net}/networkWatchers"
+    nsg = f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/{net}/networkSecurityGroups"
+    for name, enabled, policy in (("web-nsg-flowlog", True, {"enabled": True, "days": 30}),
+                                  ("app-nsg-flowlog", True, {"enabled": True, "days": 90}),
+                                  ("forever-flowlog", True, {"enabled": False, "days": 0}),
+                                  ("paused-flowlog", False, {"enabled": True, "days": 7})):
+        _resource(arm, PROD, watcher, f"NetworkWatcher_westeurope-{PROD[-4:]}/flowLogs/{name}", {
+            "targetResourceId": f"{nsg}/{name.split('-flowlog')[0]}", "enabled": enabled,
+            "storageId": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Storage/"
+                         "storageAccounts/acmedatamain",
+            "retentionPolicy": policy, "format": {"type": "JSON", "version": 2}}, rg="NetworkWatcherRG")
+
+
+def _databases(arm: ArmStandIn) -> None:
+    """PostgreSQL and MySQL (single and flexible) with their server parameters, and Cosmos DB accounts."""
+
+    def configurations(server: dict[str, Any], values: dict[str, str]) -> None:
+        arm.add_child(f"{server['id']}/configurations", [
+            {"id": f"{server['id']}/configurations/{n}", "name": n, "type": f"{server['type']}/configurations",
+             "properties": {"value": v, "dataType": "Enumeration", "source": "user-override"}}
+            for n, v in values.items()])
+
+    def firewall(server: dict[str, Any], rules: list[tuple[str, str, str]]) -> None:
+        arm.add_child(f"{server['id']}/firewallRules", [
+            {"name": n, "properties": {"startIpAddress": a, "endIpAddress": b}} for n, a, b in rules])
+
+    pg = "Microsoft.DBforPostgreSQL"
+    legacy = _resource(arm, PROD, f"{pg}/servers", "acme-pg-legacy", {
+        "sslEnforcement": "Disabled", "infrastructureEncryption": "Disabled", "version": "11"})
+    configurations(legacy, {"log_checkpoints": "off", "log_connections": "OFF", "log_disconnections": "off",
+                            "connection_throttling": "off", "log_retention_days": "3"})
+    firewall(legacy, [("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0")])
+    reporting = _resource(arm, PROD, f"{pg}/servers", "acme-pg-reporting", {
+        "sslEnforcement": "Enabled", "infrastructureEncryption": "Enabled", "version": "11"})
+    configurations(reporting, {"log_checkpoints": "on", "log_connections": "on", "log_disconnections": "on",
+                               "connection_throttling": "on", "log_retention_days": "7"})
+    firewall(reporting, [])
+    main = _resource(arm, PROD, f"{pg}/flexibleServers", "acme-pg-main", {"version": "16", "state": "Ready"})
+    configurations(main, {"require_secure_transport": "on", "log_checkpoints": "on", "log_connections": "on",
+                          "log_disconnections": "on", "connection_throttle.enable": "on",
+                          "logfiles.retention_days": "7"})
+    firewall(main, [("office", "203.0.113.0", "203.0.113.255")])
+
+    my = "Microsoft.DBforMySQL"
+    single = _resource(arm, PROD, f"{my}/servers", "acme-mysql-legacy", {"sslEnforcement": "Disabled",
+                                                                         "minimalTlsVersion": "TLSEnforcementDisabled"})
+    configurations(single, {})
+    firewall(single, [])
+    for name, tls in (("acme-mysql-main", "TLSv1.2,TLSv1.3"), ("acme-mysql-old-tls", "TLSv1,TLSv1.1,TLSv1.2")):
+        server = _resource(arm, PROD, f"{my}/flexibleServers", name, {"version": "8.0.21", "state": "Ready"})
+        configurations(server, {"require_secure_transport": "ON", "tls_version": tls})
+        firewall(server, [])
+
+    cosmos = "Microsoft.DocumentDB/databaseAccounts"
+    _resource(arm, PROD, cosmos, "acme-cosmos-legacy", {"publicNetworkAccess": "Enabled",
+                                                        "isVirtualNetworkFilterEnabled": False, "ipRules": []},
+              kind="GlobalDocumentDB")
+    _resource(arm, PROD, cosmos, "acme-cosmos-main", {
+        "publicNetworkAccess": "Disabled", "isVirtualNetworkFilterEnabled": False,
+        "privateEndpointConnections": [_endpoint("cosmos-pe", "Approved")]}, kind="GlobalDocumentDB")
 
 
 def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
@@ -182,8 +404,12 @@ def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
     _compute(arm)
     _web(arm)
     _monitor(arm)
+    _defender(arm)
+    _network_watch(arm)
+    _databases(arm)
     _resource(arm, RESTRICTED, "Microsoft.Storage/storageAccounts", "restrictedlegacy",
               {"supportsHttpsTrafficOnly": False}, rg="acme-restricted")
+    _storage_children(arm)
     if restricted_denied:
         arm.fail("POST", "microsoft.resourcegraph", 403, "AuthorizationFailed", body_contains=RESTRICTED)
 

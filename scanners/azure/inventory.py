@@ -36,7 +36,14 @@ ARM_TYPES: Mapping[str, tuple[str, ...]] = {
     "azure.compute.vm": ("microsoft.compute/virtualmachines",),
     "azure.compute.disk": ("microsoft.compute/disks",),
     "azure.web.site": ("microsoft.web/sites",),
-    "azure.monitor.subscription": ("microsoft.insights/activitylogalerts",),
+    "azure.monitor.subscription": ("microsoft.insights/activitylogalerts", "microsoft.insights/components"),
+    "azure.security.subscription": (
+        "microsoft.network/bastionhosts", "microsoft.network/networkwatchers", "microsoft.network/virtualnetworks",
+    ),
+    "azure.network.flowlog": ("microsoft.network/networkwatchers/flowlogs",),
+    "azure.postgresql.server": ("microsoft.dbforpostgresql/flexibleservers", "microsoft.dbforpostgresql/servers"),
+    "azure.mysql.server": ("microsoft.dbformysql/flexibleservers", "microsoft.dbformysql/servers"),
+    "azure.cosmosdb.account": ("microsoft.documentdb/databaseaccounts",),
 }
 
 _PROJECT = "id, name, type, location, resourceGroup, subscriptionId, tags, properties, sku, kind, identity, managedBy"
