@@ -167,6 +167,8 @@ EXPECTED = (
         ("azure-storage-private-endpoint", "acmedatamain", P),
         ("azure-storage-blob-soft-delete", "acmelogslegacy", F),
         ("azure-storage-blob-soft-delete", "acmedatamain", P),
+        ("azure-storage-container-soft-delete", "acmelogslegacy", F),
+        ("azure-storage-container-soft-delete", "acmedatamain", P),
         ("azure-sql-server-tde-protector-cmk", "acme-sql-legacy", F),
         ("azure-sql-server-tde-protector-cmk", "acme-sql-main", P),
         ("azure-keyvault-rbac-key-expiry", "acme-kv-apps", F),
