@@ -101,14 +101,19 @@ def mysql_servers(ctx: AzureContext) -> Iterator[Resource]:
             yield _server(ctx, {**row, "type": arm_type}, "azure.mysql.server")
 
 
+def selected_networks_only(properties: Mapping[str, Any]) -> bool:
+    """Cosmos DB 'Selected networks' (CIS 4.5.1): public access off, or the VNet filter on, or IP rules set.
+    Absent publicNetworkAccess means Enabled and absent ipRules means none, as the API defaults them."""
+    return (
+        str(properties.get("publicNetworkAccess") or "Enabled").lower() == "disabled"
+        or properties.get("isVirtualNetworkFilterEnabled") is True
+        or bool(properties.get("ipRules"))
+    )
+
+
 @collector("azure.cosmosdb.account", service="cosmosdb", regional=False)
 def cosmosdb_accounts(ctx: AzureContext) -> Iterator[Resource]:
     for row in ctx.rows("microsoft.documentdb/databaseaccounts"):
         properties = base_properties(row)
-        # Absent publicNetworkAccess means Enabled; absent ipRules / virtualNetworkRules mean none.
-        properties["selected_networks_only"] = (
-            str(properties.get("publicNetworkAccess") or "Enabled").lower() == "disabled"
-            or properties.get("isVirtualNetworkFilterEnabled") is True
-            or bool(properties.get("ipRules"))
-        )
+        properties["selected_networks_only"] = selected_networks_only(properties)
         yield ctx.resource("azure.cosmosdb.account", row, properties)

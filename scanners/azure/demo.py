@@ -89,6 +89,9 @@ def _storage_children(arm: ArmStandIn) -> None:
             if good:  # allLogs on the blob service, the three categories by name elsewhere
                 logs = [{"categoryGroup": "allLogs", "enabled": True}] if service == "blob" else _REQUEST_LOGS
                 settings = _diagnostics(f"{service}-logs", logs)
+                if service == "blob":  # a second setting archiving deletes, as audit teams often add
+                    settings.append({"name": "blob-delete-archive", "properties": {
+                        "storageAccountId": resource["id"], "logs": [{"category": "StorageDelete", "enabled": True}]}})
             arm.add_child(f"{resource['id']}/{service}Services/default/providers/Microsoft.Insights/diagnosticSettings",
                           settings)
 
