@@ -256,3 +256,33 @@ def test_server_parameter_values_and_azure_services_rule_names():
 ])
 def test_cosmos_selected_networks(properties, expected):
     assert selected_networks_only(properties) is expected
+
+
+# ---------------------------------------------------------------- existing rules: NSGs and activity log alerts
+def test_nsg_rules_in_flattened_shape_and_port_lists():
+    from rules.checks.azure import first_internet_allow
+
+    flattened = [  # the SDK's as_dict() flattens "properties"; ranges may come as a list
+        {"name": "web", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+         "sourceAddressPrefixes": ["198.51.100.0/24", "0.0.0.0/0"], "destinationPortRanges": ["80", "3380-3390"]},
+    ]
+    assert "3389" in (first_internet_allow(flattened, [3389], ["Tcp"]) or "")
+    assert first_internet_allow(flattened, [22], ["Tcp"]) is None
+
+
+def test_alert_enabled_absent_means_enabled_and_scope_is_compared_case_insensitively():
+    from scanners.azure.monitor import alert_summary, alerted_operations
+
+    sub = "5f1c0a3e-0000-4000-8000-00000000a001"
+    alerts = [
+        alert_summary({"name": "a", "properties": {"scopes": [f"/SUBSCRIPTIONS/{sub.upper()}/"], "condition": {
+            "allOf": [{"field": "operationName", "containsAny": ["Microsoft.Network/networkSecurityGroups/write"]}]}}},
+            sub),
+        # Scoped to one resource group only: does not watch the subscription.
+        alert_summary({"name": "b", "properties": {
+            "enabled": True, "scopes": [f"/subscriptions/{sub}/resourceGroups/x"],
+            "condition": {"allOf": [
+                {"field": "operationName", "equals": "Microsoft.Sql/servers/firewallRules/write"}]}}},
+            sub),
+    ]
+    assert alerted_operations(alerts) == ["microsoft.network/networksecuritygroups/write"]
