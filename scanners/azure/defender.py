@@ -70,11 +70,13 @@ def contact_summary(contact: Mapping[str, Any]) -> dict[str, Any]:
     roles = [str(r) for r in by_role.get("roles") or []] if str(by_role.get("state", "")).lower() == "on" else []
     if props.get("alertsToAdmins") is not None and str(props["alertsToAdmins"]).lower() == "on":
         roles = sorted(set(roles) | {"Owner", "ServiceAdmin", "AccountAdmin"})
-    severity = None
+    severity = attack_path = None
     if "notificationsSources" in props:
         for source in props.get("notificationsSources") or []:
             if str(source.get("sourceType", "")).lower() == "alert":
                 severity = source.get("minimalSeverity")
+            elif str(source.get("sourceType", "")).lower() == "attackpath":
+                attack_path = source.get("minimalRiskLevel")
     else:
         alerts = props.get("alertNotifications")
         if isinstance(alerts, Mapping) and str(alerts.get("state", "")).lower() == "on":
@@ -82,8 +84,10 @@ def contact_summary(contact: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(alerts, str) and alerts.lower() == "on":
             severity = "High"  # 2017-08-01-preview notified about high-severity alerts only
     if not enabled:
-        roles, severity = [], None
-    return {"name": contact.get("name"), "emails": emails, "notify_roles": roles, "alert_min_severity": severity}
+        roles, severity, attack_path = [], None, None
+    # Attack path notifications exist only in 2023-12-01-preview and later: older shapes have none.
+    return {"name": contact.get("name"), "emails": emails, "notify_roles": roles, "alert_min_severity": severity,
+            "attack_path_min_risk": attack_path}
 
 
 def custom_admin_roles(definitions: Sequence[Mapping[str, Any]], subscription_id: str) -> list[str]:

@@ -6,6 +6,7 @@ and the tests can assert both outcomes for every rule. Nothing here reaches Azur
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,7 +48,11 @@ def _storage(arm: ArmStandIn) -> None:
         "privateEndpointConnections": [_endpoint("legacy-pe", "Pending")],
         "encryption": {"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False}},
         kind="StorageV2", sku={"name": "Standard_LRS"})
+    # Azure writes keyCreationTime with seven fractional digits; main's keys were rotated ten days ago.
+    rotated = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).strftime("%Y-%m-%dT08:30:00.1234567Z")
     _resource(arm, PROD, p, "acmedatamain", {
+        "keyCreationTime": {"key1": rotated, "key2": rotated}, "keyPolicy": {"keyExpirationPeriodInDays": 90},
+        "allowSharedKeyAccess": False, "defaultToOAuthAuthentication": True,
         "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
         "publicNetworkAccess": "Disabled", "allowCrossTenantReplication": False,
         "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices, Logging"},
@@ -57,6 +62,7 @@ def _storage(arm: ArmStandIn) -> None:
     _resource(arm, PROD, p, "acmearchive", {
         "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
         "publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny", "bypass": "None"},
+        "keyCreationTime": {"key1": "2021-03-01T08:00:00.0000000Z", "key2": "2021-03-01T08:00:00.0000000Z"},
         "encryption": {"requireInfrastructureEncryption": True}}, kind="BlockBlobStorage")
 
 
@@ -83,6 +89,7 @@ def _storage_children(arm: ArmStandIn) -> None:
         blob: dict[str, Any] = {"deleteRetentionPolicy": policy}
         if good:
             blob["containerDeleteRetentionPolicy"] = {"enabled": True, "days": 7}
+            blob["isVersioningEnabled"] = True
         arm.add_child(f"{resource['id']}/blobServices/default", {"name": "default", "properties": blob})
         for service in ("blob", "queue", "table"):
             settings = []
@@ -155,7 +162,8 @@ def _keyvault(arm: ArmStandIn) -> None:
     legacy = _resource(arm, PROD, p, "acme-kv-legacy", {"enableSoftDelete": False, "enableRbacAuthorization": False,
                                                         "tenantId": "00000000-0000-0000-0000-0000000000aa"})
     main = _resource(arm, PROD, p, "acme-kv-main", {"enableSoftDelete": True, "enablePurgeProtection": True,
-                                                    "enableRbacAuthorization": True})
+                                                    "enableRbacAuthorization": True, "publicNetworkAccess": "Disabled",
+                                                    "privateEndpointConnections": [_endpoint("kv-pe", "Approved")]})
     apps = _resource(arm, PROD, p, "acme-kv-apps", {"enableSoftDelete": True, "enableRbacAuthorization": True})
     # No enableRbacAuthorization at all: the vault uses access policies.
     team = _resource(arm, PROD, p, "acme-kv-team", {"enableSoftDelete": True})
@@ -217,6 +225,9 @@ def _monitor(arm: ArmStandIn) -> None:
             "enabled": True, "scopes": [f"/subscriptions/{PROD}"],
             "condition": {"allOf": [{"field": "category", "equals": "Administrative"},
                                     {"field": "operationName", "equals": operation}]}}, location="global")
+    _resource(arm, PROD, p, "service-health", {
+        "enabled": True, "scopes": [f"/subscriptions/{PROD}"],
+        "condition": {"allOf": [{"field": "category", "equals": "ServiceHealth"}]}}, location="global")
     # Sandbox: one disabled alert and one narrowed by level, neither of which counts.
     _resource(arm, SANDBOX, p, "nsg-changes-disabled", {
         "enabled": False, "scopes": [f"/subscriptions/{SANDBOX}"],
@@ -259,8 +270,10 @@ def _defender(arm: ArmStandIn) -> None:
     prod = [pricing(PROD, n, "Standard") for n in plans if n not in ("VirtualMachines", "Containers")]
     prod += [pricing(PROD, "VirtualMachines", "Standard", subPlan="P2"),
              pricing(PROD, "Containers", "Standard", extensions=[
-                 {"name": "ContainerSensor", "isEnabled": "True"},
-                 {"name": "ContainerRegistriesVulnerabilityAssessments", "isEnabled": "True"}]),
+                 {"name": e, "isEnabled": "True"} for e in (
+                     "ContainerSensor", "ContainerRegistriesVulnerabilityAssessments",
+                     "AgentlessDiscoveryForKubernetes", "AgentlessVmScanning")]),
+             pricing(PROD, "CloudPosture", "Standard"), pricing(PROD, "Api", "Standard", subPlan="P1"),
              # Since August 2023 the DNS plan is part of Defender for Servers Plan 2 and reports as deprecated.
              pricing(PROD, "Dns", "Free", deprecated=True, replacedBy=["VirtualMachines"])]
     sandbox = [pricing(SANDBOX, n, "Free") for n in plans if n != "Containers"]
@@ -275,7 +288,7 @@ def _defender(arm: ArmStandIn) -> None:
                     "emails": "secops@acme.example;cloud@acme.example", "phone": "", "isEnabled": True,
                     "notificationsByRole": {"state": "On", "roles": ["Owner", "Contributor"]},
                     "notificationsSources": [{"sourceType": "Alert", "minimalSeverity": "High"},
-                                             {"sourceType": "AttackPath", "minimalRiskLevel": "Critical"}]}}],
+                                             {"sourceType": "AttackPath", "minimalRiskLevel": "High"}]}}],
         SANDBOX: [{"id": f"/subscriptions/{SANDBOX}/providers/Microsoft.Security/securityContacts/default",
                    "name": "default", "properties": {
                        "emails": "", "isEnabled": True, "notificationsByRole": {"state": "Off", "roles": ["Owner"]},

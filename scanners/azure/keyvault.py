@@ -41,6 +41,17 @@ def expiry_summary(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
+def logged_groups(settings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Category groups and categories (lower case) that some diagnostic setting with a destination sends."""
+    found = set()
+    for setting in settings:
+        props = setting.get("properties") or {}
+        if any(props.get(key) for key in _DESTINATIONS):
+            found.update(str(log.get("category") or log.get("categoryGroup") or "").lower()
+                         for log in props.get("logs") or [] if log.get("enabled"))
+    return sorted(found - {""})
+
+
 @collector("azure.keyvault.vault", service="keyvault", regional=False)
 def key_vaults(ctx: AzureContext) -> Iterator[Resource]:
     for row in ctx.rows("microsoft.keyvault/vaults"):
@@ -52,8 +63,9 @@ def key_vaults(ctx: AzureContext) -> Iterator[Resource]:
         )
         properties["diagnostic_settings"] = settings
         properties["audit_logs_enabled"] = None if settings is None else audit_logs_enabled(settings)
+        properties["logged_groups"] = None if settings is None else logged_groups(settings)
         if settings is None:
-            errors["audit_logs_enabled"] = errors["diagnostic_settings"]
+            errors["audit_logs_enabled"] = errors["logged_groups"] = errors["diagnostic_settings"]
         # Absent means the vault uses access policies (the API's default), not Azure RBAC.
         properties["rbac_authorization"] = properties.get("enableRbacAuthorization") is True
         for kind in ("keys", "secrets"):

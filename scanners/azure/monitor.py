@@ -47,6 +47,12 @@ def alerted_operations(alerts: Sequence[Mapping[str, Any]]) -> list[str]:
     return sorted(found)
 
 
+def service_health_alerted(alerts: Sequence[Mapping[str, Any]]) -> bool:
+    """CIS 6.0 6.1.2.11: an enabled alert on the ServiceHealth category scoped to the subscription."""
+    return any(alert["enabled"] and alert["covers_subscription"]
+               and "servicehealth" in [c.lower() for c in alert["categories"]] for alert in alerts)
+
+
 def enabled_categories(settings: Sequence[Mapping[str, Any]]) -> list[str]:
     found = set()
     for setting in settings:
@@ -87,6 +93,7 @@ def subscription_monitoring(ctx: AzureContext) -> Iterator[Resource]:
     properties: dict[str, Any] = {
         "activity_log_alerts": alerts,
         "alerted_operations": alerted_operations(alerts),
+        "service_health_alert": service_health_alerted(alerts),
         "diagnostic_settings": settings,
         "diagnostic_categories": None if settings is None else enabled_categories(settings),
     }

@@ -84,7 +84,8 @@ def test_security_contacts_fall_back_to_the_older_api_version_and_its_shape():
     assert versions == ["2023-12-01-preview", "2020-01-01-preview"]
     resource = _by_name(inventory)["acme-restricted security"]
     assert resource.properties["security_contacts"] == [
-        {"name": "default", "emails": ["soc@acme.example"], "notify_roles": ["Owner"], "alert_min_severity": "Medium"}]
+        {"name": "default", "emails": ["soc@acme.example"], "notify_roles": ["Owner"], "alert_min_severity": "Medium",
+         "attack_path_min_risk": None}]
     results = outcomes(rules, [resource])
     for rule in ("azure-defender-notify-owners", "azure-defender-security-contact-email",
                  "azure-defender-alert-notifications-high"):
@@ -108,7 +109,8 @@ def test_contact_shapes_of_each_api_version():
         "notificationsSources": [{"sourceType": "AttackPath", "minimalRiskLevel": "High"},
                                  {"sourceType": "Alert", "minimalSeverity": "Low"}]}}
     assert contact_summary(newest) == {"name": "default", "emails": ["a@x.example", "b@x.example"],
-                                       "notify_roles": ["Owner"], "alert_min_severity": "Low"}
+                                       "notify_roles": ["Owner"], "alert_min_severity": "Low",
+                                       "attack_path_min_risk": "High"}
     # isEnabled false switches the whole contact off, whatever it lists.
     off = {"properties": {**newest["properties"], "isEnabled": False}}
     assert contact_summary(off)["notify_roles"] == [] and contact_summary(off)["alert_min_severity"] is None
@@ -123,7 +125,7 @@ def test_contact_shapes_of_each_api_version():
     middle_off = {"properties": {"emails": "", "alertNotifications": {"state": "Off", "minimalSeverity": "High"},
                                  "notificationsByRole": {"state": "Off", "roles": ["Owner"]}}}
     assert contact_summary(middle_off) == {"name": None, "emails": [], "notify_roles": [],
-                                           "alert_min_severity": None}
+                                           "alert_min_severity": None, "attack_path_min_risk": None}
 
 
 def test_pricing_names_case_and_string_booleans():
