@@ -1,5 +1,6 @@
 """Subscription-level security posture: Microsoft Defender for Cloud plans, security contacts, auto-provisioning,
-the system-updates assessment, custom administrator roles, Bastion and Network Watcher coverage.
+integrations, the system-updates assessment, custom administrator roles, subscription owners, Bastion and Network
+Watcher coverage.
 
 All of it belongs to the subscription rather than to one resource, so it is gathered into one synthetic
 resource per subscription, ``/subscriptions/<id>/providers/Microsoft.Security/securityPosture`` (ARM-shaped,
@@ -25,6 +26,8 @@ CONTACTS_APIS = ("2023-12-01-preview", "2020-01-01-preview")
 AUTO_PROVISIONING_API = "2017-08-01-preview"
 ASSESSMENTS_API = "2020-01-01"
 ROLE_DEFINITIONS_API = "2022-04-01"
+SETTINGS_API = "2022-05-01"
+OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"  # the built-in Owner role's id, the same in every tenant
 _SYSTEM_UPDATES = re.compile(r"system updates (should be installed|on virtual machine scale sets should be installed)",
                              re.IGNORECASE)
 
@@ -120,6 +123,19 @@ def machines_missing_updates(assessments: Sequence[Mapping[str, Any]]) -> list[s
     return sorted(found)
 
 
+def subscription_owners(assignments: Sequence[Mapping[str, Any]], subscription_id: str) -> list[str]:
+    """Distinct principals holding Owner exactly at the subscription scope (CIS 6.0 5.7 lists them with
+    ``az role assignment list --role Owner --scope /subscriptions/<id>``); inherited and narrower ones don't count."""
+    scope = f"/subscriptions/{subscription_id}".lower()
+    owners = set()
+    for assignment in assignments:
+        props = assignment.get("properties") or {}
+        role = str(props.get("roleDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1].lower()
+        if role == OWNER_ROLE and str(props.get("scope", "")).lower().rstrip("/") == scope:
+            owners.add(str(props.get("principalId")))
+    return sorted(owners)
+
+
 def _region(location: Any) -> str:
     # Resource Graph answers "westeurope"; some ARM answers carry the display name "West Europe".
     return str(location or "").replace(" ", "").lower()
@@ -178,6 +194,20 @@ def security_posture(ctx: AzureContext) -> Iterator[Resource]:
                          f"{base}/Microsoft.Authorization/roleDefinitions?$filter=type%20eq%20'CustomRole'",
                          ROLE_DEFINITIONS_API)
     properties["custom_admin_roles"] = None if roles is None else custom_admin_roles(roles, sub)
+
+    settings_list = ctx.try_list(errors, "integrations", f"{base}/Microsoft.Security/settings", SETTINGS_API)
+    # Defender for Endpoint (WDATP) and Defender for Cloud Apps (MCAS) integrations are DataExportSettings.
+    properties["integrations"] = None if settings_list is None else {
+        str(s.get("name")): (s.get("properties") or {}).get("enabled") is True for s in settings_list}
+
+    assignments = ctx.try_list(errors, "subscription_owners",
+                               f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
+                               "?$filter=atScope()", ROLE_DEFINITIONS_API)
+    owners = None if assignments is None else subscription_owners(assignments, sub)
+    properties["subscription_owners"] = owners
+    properties["owner_count"] = None if owners is None else len(owners)
+    if owners is None:
+        errors["owner_count"] = errors["subscription_owners"]
 
     properties["bastion_hosts"] = sorted(str(r.get("name")) for r in ctx.rows("microsoft.network/bastionhosts"))
     vnets = ctx.rows("microsoft.network/virtualnetworks")

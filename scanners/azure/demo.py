@@ -91,6 +91,12 @@ def _storage_children(arm: ArmStandIn) -> None:
             blob["containerDeleteRetentionPolicy"] = {"enabled": True, "days": 7}
             blob["isVersioningEnabled"] = True
         arm.add_child(f"{resource['id']}/blobServices/default", {"name": "default", "properties": blob})
+        files: dict[str, Any] = {"shareDeleteRetentionPolicy": {"enabled": good, "days": 7} if good else
+                                 {"enabled": False}}
+        if good:
+            files["protocolSettings"] = {"smb": {"versions": "SMB3.1.1;", "channelEncryption": "AES-256-GCM;",
+                                                 "authenticationMethods": "Kerberos;"}}
+        arm.add_child(f"{resource['id']}/fileServices/default", {"name": "default", "properties": files})
         for service in ("blob", "queue", "table"):
             settings = []
             if good:  # allLogs on the blob service, the three categories by name elsewhere
@@ -174,9 +180,17 @@ def _keyvault(arm: ArmStandIn) -> None:
         "logs": [{"categoryGroup": "audit", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}]}}])
     expiring = {"enabled": True, "exp": 1830297600, "created": 1700000000}
     never = {"enabled": True, "created": 1700000000}
+    rotate = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P18M"}, "action": {"type": "rotate"}},
+                                  {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "notify"}}],
+              "attributes": {"expiryTime": "P2Y"}}
     for vault, good in ((legacy, False), (main, True), (apps, False), (team, True)):
         for kind in ("keys", "secrets"):
-            items = [{"name": f"{kind[:-1]}-1", "properties": {"attributes": expiring if good else never}},
+            first: dict[str, Any] = {"attributes": expiring if good else never}
+            if kind == "keys":
+                first.update({"kty": "RSA", "keySize": 3072, "keyOps": ["wrapKey", "unwrapKey"]})
+                if good:
+                    first["rotationPolicy"] = rotate
+            items = [{"name": f"{kind[:-1]}-1", "properties": first},
                      # Disabled: needs no expiry (CIS audits enabled objects only).
                      {"name": f"{kind[:-1]}-old", "properties": {"attributes": {"enabled": False}}}]
             arm.add_child(f"{vault['id']}/{kind}", [
@@ -327,6 +341,24 @@ def _defender(arm: ArmStandIn) -> None:
         SANDBOX: [role(SANDBOX, "sandbox-admin", ["*"], [f"/subscriptions/{SANDBOX}/"])],
         RESTRICTED: [],
     }
+    def assignment(sub: str, principal: str, role_id: str, scope: str) -> dict[str, Any]:
+        return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}", "name": principal,
+                "type": "Microsoft.Authorization/roleAssignments", "properties": {
+                    "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                                        f"{role_id}", "principalId": principal, "principalType": "User",
+                    "scope": scope}}
+
+    owner, reader = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    owners = {
+        # Two owners at the subscription, one more only on a resource group, one inherited from the root.
+        PROD: [assignment(PROD, "owner-a", owner, f"/subscriptions/{PROD}"),
+               assignment(PROD, "owner-b", owner, f"/subscriptions/{PROD}"),
+               assignment(PROD, "rg-owner", owner, f"/subscriptions/{PROD}/resourceGroups/acme-prod"),
+               assignment(PROD, "root-owner", owner, "/"),
+               assignment(PROD, "auditor", reader, f"/subscriptions/{PROD}")],
+        SANDBOX: [assignment(SANDBOX, "only-owner", owner.upper(), f"/subscriptions/{SANDBOX}")],
+        RESTRICTED: [],
+    }
     for sub in SUBSCRIPTIONS:
         base = f"/subscriptions/{sub}/providers"
         arm.add_child(f"{base}/Microsoft.Security/pricings", lists[sub])
@@ -336,6 +368,10 @@ def _defender(arm: ArmStandIn) -> None:
             "properties": {"autoProvision": "On" if sub == PROD else "Off"}}])
         arm.add_child(f"{base}/Microsoft.Security/assessments", assessments[sub])
         arm.add_child(f"{base}/Microsoft.Authorization/roleDefinitions", roles[sub])
+        arm.add_child(f"{base}/Microsoft.Security/settings", [
+            {"id": f"{base}/Microsoft.Security/settings/{name}", "name": name, "type": "Microsoft.Security/settings",
+             "kind": "DataExportSettings", "properties": {"enabled": sub == PROD}} for name in ("MCAS", "WDATP")])
+        arm.add_child(f"{base}/Microsoft.Authorization/roleAssignments", owners[sub])
 
 
 def _network_watch(arm: ArmStandIn) -> None:

@@ -35,9 +35,15 @@ def expiry_summary(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     enabled (the API's default); ``exp`` absent means the object never expires."""
     summary = []
     for item in items:
-        attributes = (item.get("properties") or {}).get("attributes") or {}
-        summary.append({"name": item.get("name"), "enabled": attributes.get("enabled") is not False,
-                        "expires": attributes.get("exp")})
+        props = item.get("properties") or {}
+        attributes = props.get("attributes") or {}
+        entry = {"name": item.get("name"), "enabled": attributes.get("enabled") is not False,
+                 "expires": attributes.get("exp")}
+        if "kty" in props or "rotationPolicy" in props:  # keys only: secrets have no rotation policy
+            actions = ((props.get("rotationPolicy") or {}).get("lifetimeActions")) or []
+            entry["auto_rotate"] = any(str((a.get("action") or {}).get("type", "")).lower() == "rotate"
+                                       for a in actions)
+        summary.append(entry)
     return summary
 
 

@@ -1,6 +1,6 @@
-"""Storage accounts: the account's own ARM properties, plus the blob service's soft-delete settings and the
-diagnostic settings of its blob, queue and table services (CIS 3.5, 3.11, 3.13, 3.14): one GET each, only for
-the services the account's kind has."""
+"""Storage accounts: the account's own ARM properties, plus the blob and file services' settings (soft delete,
+versioning, SMB) and the diagnostic settings of the blob, queue and table services (CIS 3.5, 3.11, 3.13, 3.14):
+one GET each, only for the services the account's kind has."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ _DESTINATIONS = ("storageAccountId", "workspaceId", "eventHubAuthorizationRuleId
 _REQUEST_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
 # Which services an account kind has (FileStorage: files only; BlobStorage/BlockBlobStorage: blobs only).
 _SERVICES_BY_KIND = {
-    "storagev2": ("blob", "queue", "table"),
-    "storage": ("blob", "queue", "table"),
+    "storagev2": ("blob", "queue", "table", "file"),
+    "storage": ("blob", "queue", "table", "file"),
     "blobstorage": ("blob",),
     "blockblobstorage": ("blob",),
-    "filestorage": (),
+    "filestorage": ("file",),
 }
+_LOGGED_SERVICES = ("blob", "queue", "table")
 
 
 def logged_categories(settings: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -43,7 +44,21 @@ def logged_categories(settings: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def services_of(kind: Any) -> tuple[str, ...]:
-    return _SERVICES_BY_KIND.get(str(kind or "StorageV2").lower(), ("blob", "queue", "table"))
+    return _SERVICES_BY_KIND.get(str(kind or "StorageV2").lower(), _SERVICES_BY_KIND["storagev2"])
+
+
+def _semicolon_list(value: Any) -> list[str] | None:
+    # SMB versions and channel encryption come as one ';'-terminated string; absent means "all allowed".
+    return None if value is None else [v.strip() for v in str(value).split(";") if v.strip()]
+
+
+def file_service_summary(service: Mapping[str, Any]) -> dict[str, Any]:
+    props = service.get("properties") or {}
+    smb = (props.get("protocolSettings") or {}).get("smb") or {}
+    retention = props.get("shareDeleteRetentionPolicy") or {}
+    return {"share_soft_delete": retention.get("enabled") is True, "share_retention_days": retention.get("days"),
+            "smb_versions": _semicolon_list(smb.get("versions")),
+            "smb_channel_encryption": _semicolon_list(smb.get("channelEncryption"))}
 
 
 @collector("azure.storage.account", service="storage", regional=False)
@@ -56,8 +71,11 @@ def storage_accounts(ctx: AzureContext) -> Iterator[Resource]:
         if "blob" in services:
             blob = ctx.try_get(errors, "blob_service", f"{row['id']}/blobServices/default", STORAGE_API)
             properties["blob_service"] = None if blob is None else (blob.get("properties") or {})
+        if "file" in services:
+            files = ctx.try_get(errors, "file_service", f"{row['id']}/fileServices/default", STORAGE_API)
+            properties["file_service"] = None if files is None else file_service_summary(files)
         logging: dict[str, list[str] | None] = {}
-        for service in services:
+        for service in (s for s in services if s in _LOGGED_SERVICES):
             settings = ctx.try_list(
                 errors, "service_logging",
                 f"{row['id']}/{service}Services/default/providers/Microsoft.Insights/diagnosticSettings",

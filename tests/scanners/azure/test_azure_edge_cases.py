@@ -196,17 +196,26 @@ def test_diagnostic_settings_without_a_destination_or_disabled_log_do_not_count(
     ]) == ["StorageDelete", "StorageRead"]
 
 
-def test_file_storage_accounts_have_no_blob_queue_or_table_service():
+def test_file_storage_accounts_have_only_a_file_service():
     rules = pack_rules("azure/storage.yaml")
     with demo_arm(restricted_denied=False) as (arm, _):
-        arm.add_resource({"id": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Storage/"
-                                "storageAccounts/acmefiles", "name": "acmefiles",
-                          "type": "Microsoft.Storage/storageAccounts", "location": "westeurope", "kind": "FileStorage",
+        account_id = f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Storage/storageAccounts/" \
+            "acmefiles"
+        arm.add_resource({"id": account_id, "name": "acmefiles", "type": "Microsoft.Storage/storageAccounts",
+                          "location": "westeurope", "kind": "FileStorage",
                           "properties": {"supportsHttpsTrafficOnly": True}})
+        # Premium file shares with SMB settings never touched: the API leaves protocolSettings.smb empty.
+        arm.add_child(f"{account_id}/fileServices/default", {"name": "default", "properties": {
+            "shareDeleteRetentionPolicy": {"enabled": True, "days": 14}, "protocolSettings": {"smb": {}}}})
         account = _by_name(_collect(arm, [PROD]))["acmefiles"]
-        asked = arm.calls("GET", "acmefiles/")
-    assert asked == []  # no blobServices / queueServices GET that would answer 404
+        asked = [r.path.rsplit("acmefiles/", 1)[1] for r in arm.calls("GET", "acmefiles/")]
+    assert asked == ["fileservices/default"]  # no blobServices / queueServices GET that would answer 404
     assert not account.properties.get("_errors")
+    results = outcomes(rules, [account])
+    assert results[("azure-storage-file-share-soft-delete", account.id)] == P
+    # Absent SMB versions and channel encryption mean every version and algorithm is allowed.
+    assert results[("azure-storage-smb-latest-protocol", account.id)] == F
+    assert results[("azure-storage-smb-channel-encryption", account.id)] == F
     results = outcomes(rules, [account])
     for rule in ("azure-storage-blob-soft-delete", "azure-storage-container-soft-delete", "azure-storage-queue-logging",
                  "azure-storage-table-logging", "azure-storage-blob-logging"):
@@ -222,6 +231,37 @@ def test_activity_log_account_in_another_subscription_that_cannot_be_read_is_an_
 
 
 # ---------------------------------------------------------------- key vault, app service, databases
+def test_owner_count_is_distinct_principals_at_the_subscription_scope():
+    from scanners.azure.defender import subscription_owners
+
+    sub = "0000-1111"
+    owner = "/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"
+
+    def assigned(principal, scope, role=owner):
+        return {"properties": {"roleDefinitionId": f"/subscriptions/{sub}{role}", "principalId": principal,
+                               "scope": scope}}
+
+    assert subscription_owners([
+        assigned("a", f"/subscriptions/{sub}"), assigned("a", f"/subscriptions/{sub}/"),  # the same principal twice
+        assigned("b", f"/Subscriptions/{sub.upper()}"),
+        assigned("c", "/"),  # inherited from the root management group
+        assigned("d", f"/subscriptions/{sub}/resourceGroups/rg"),
+        assigned("e", f"/subscriptions/{sub}", role="/providers/Microsoft.Authorization/roleDefinitions/other"),
+    ], sub) == ["a", "b"]
+
+
+def test_key_rotation_policy_and_secret_shapes():
+    keys = expiry_summary([
+        {"name": "k", "properties": {"kty": "RSA", "rotationPolicy": {"lifetimeActions": [
+            {"action": {"type": "Notify"}}, {"action": {"type": "Rotate"}}]}}},
+        {"name": "k-notify-only", "properties": {"kty": "EC", "rotationPolicy": {"lifetimeActions": [
+            {"action": {"type": "notify"}}]}}},
+        {"name": "k-no-policy", "properties": {"kty": "RSA-HSM"}},
+    ])
+    assert [k["auto_rotate"] for k in keys] == [True, False, False]
+    assert "auto_rotate" not in expiry_summary([{"name": "s", "properties": {"attributes": {}}}])[0]
+
+
 def test_key_and_secret_attributes_as_arm_lists_them():
     assert expiry_summary([
         {"name": "k1", "properties": {"attributes": {"exp": 1830297600}}},  # enabled absent: enabled

@@ -41,9 +41,9 @@ def test_graph_needs_fewer_calls_than_per_resource_arm():
     resources = len(graph.resources)
     assert resources == 11
     # 1 Resource Graph query vs 1 list + 3 provider namespaces + 1 GET per resource (see inventory.py), plus the
-    # same child reads in both modes: blob service + blob/queue/table diagnostic settings for the two StorageV2
-    # accounts, blob service + blob diagnostic settings for the BlockBlobStorage one.
-    children = 4 + 4 + 2
+    # same child reads in both modes: blob and file services + blob/queue/table diagnostic settings for the two
+    # StorageV2 accounts, blob service + blob diagnostic settings for the BlockBlobStorage one.
+    children = 5 + 5 + 2
     assert (graph_calls, arm_calls) == (1 + children, 1 + 3 + resources + children)
 
 

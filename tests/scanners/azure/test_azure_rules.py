@@ -227,6 +227,22 @@ EXPECTED = (
         ("azure-storage-default-entra-authorization", "acmedatamain", P),
         ("azure-storage-geo-redundant", "acmelogslegacy", F),
         ("azure-storage-geo-redundant", "acmedatamain", P),
+        ("azure-defender-endpoint-integration", "acme-sandbox security", F),
+        ("azure-defender-endpoint-integration", "acme-prod security", P),
+        ("azure-defender-cloud-apps-integration", "acme-sandbox security", F),
+        ("azure-defender-cloud-apps-integration", "acme-prod security", P),
+        # Prod: two owners at the subscription (a resource-group owner and an inherited root owner don't count).
+        ("azure-iam-two-or-three-subscription-owners", "acme-sandbox security", F),
+        ("azure-iam-two-or-three-subscription-owners", "acme-prod security", P),
+        ("azure-keyvault-key-auto-rotation", "acme-kv-legacy", F),
+        ("azure-keyvault-key-auto-rotation", "acme-kv-main", P),
+        ("azure-storage-file-share-soft-delete", "acmelogslegacy", F),
+        ("azure-storage-file-share-soft-delete", "acmedatamain", P),
+        ("azure-storage-file-share-soft-delete", "acmearchive", NA),
+        ("azure-storage-smb-latest-protocol", "acmelogslegacy", F),
+        ("azure-storage-smb-latest-protocol", "acmedatamain", P),
+        ("azure-storage-smb-channel-encryption", "acmelogslegacy", F),
+        ("azure-storage-smb-channel-encryption", "acmedatamain", P),
     ]
     # The single server acme-pg-legacy fails every parameter; the flexible acme-pg-main (other parameter
     # names) and the single acme-pg-reporting pass.
