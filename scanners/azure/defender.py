@@ -27,7 +27,9 @@ AUTO_PROVISIONING_API = "2017-08-01-preview"
 ASSESSMENTS_API = "2020-01-01"
 ROLE_DEFINITIONS_API = "2022-04-01"
 SETTINGS_API = "2022-05-01"
-OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"  # the built-in Owner role's id, the same in every tenant
+# Built-in role ids are the same in every tenant.
+OWNER_ROLE = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+USER_ACCESS_ADMIN_ROLE = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 _SYSTEM_UPDATES = re.compile(r"system updates (should be installed|on virtual machine scale sets should be installed)",
                              re.IGNORECASE)
 
@@ -123,6 +125,18 @@ def machines_missing_updates(assessments: Sequence[Mapping[str, Any]]) -> list[s
     return sorted(found)
 
 
+def _role_id(assignment: Mapping[str, Any]) -> str:
+    return str((assignment.get("properties") or {}).get("roleDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def root_user_access_admins(assignments: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Principals holding User Access Administrator at the root scope '/', which is what 'elevate access' of a
+    Global Administrator leaves behind (CIS 6.0 5.3.3). atScope() at a subscription lists inherited ones too."""
+    return sorted({str((a.get("properties") or {}).get("principalId")) for a in assignments
+                   if _role_id(a) == USER_ACCESS_ADMIN_ROLE
+                   and str((a.get("properties") or {}).get("scope", "")).strip() == "/"})
+
+
 def subscription_owners(assignments: Sequence[Mapping[str, Any]], subscription_id: str) -> list[str]:
     """Distinct principals holding Owner exactly at the subscription scope (CIS 6.0 5.7 lists them with
     ``az role assignment list --role Owner --scope /subscriptions/<id>``); inherited and narrower ones don't count."""
@@ -130,8 +144,7 @@ def subscription_owners(assignments: Sequence[Mapping[str, Any]], subscription_i
     owners = set()
     for assignment in assignments:
         props = assignment.get("properties") or {}
-        role = str(props.get("roleDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1].lower()
-        if role == OWNER_ROLE and str(props.get("scope", "")).lower().rstrip("/") == scope:
+        if _role_id(assignment) == OWNER_ROLE and str(props.get("scope", "")).lower().rstrip("/") == scope:
             owners.add(str(props.get("principalId")))
     return sorted(owners)
 
@@ -206,8 +219,9 @@ def security_posture(ctx: AzureContext) -> Iterator[Resource]:
     owners = None if assignments is None else subscription_owners(assignments, sub)
     properties["subscription_owners"] = owners
     properties["owner_count"] = None if owners is None else len(owners)
+    properties["root_user_access_admins"] = None if assignments is None else root_user_access_admins(assignments)
     if owners is None:
-        errors["owner_count"] = errors["subscription_owners"]
+        errors["owner_count"] = errors["root_user_access_admins"] = errors["subscription_owners"]
 
     properties["bastion_hosts"] = sorted(str(r.get("name")) for r in ctx.rows("microsoft.network/bastionhosts"))
     vnets = ctx.rows("microsoft.network/virtualnetworks")

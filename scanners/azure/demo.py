@@ -356,7 +356,9 @@ def _defender(arm: ArmStandIn) -> None:
                assignment(PROD, "rg-owner", owner, f"/subscriptions/{PROD}/resourceGroups/acme-prod"),
                assignment(PROD, "root-owner", owner, "/"),
                assignment(PROD, "auditor", reader, f"/subscriptions/{PROD}")],
-        SANDBOX: [assignment(SANDBOX, "only-owner", owner.upper(), f"/subscriptions/{SANDBOX}")],
+        # One owner, and a Global Administrator's 'elevate access' left behind at the root.
+        SANDBOX: [assignment(SANDBOX, "only-owner", owner.upper(), f"/subscriptions/{SANDBOX}"),
+                  assignment(SANDBOX, "elevated-admin", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "/")],
         RESTRICTED: [],
     }
     for sub in SUBSCRIPTIONS:
@@ -377,9 +379,15 @@ def _defender(arm: ArmStandIn) -> None:
 def _network_watch(arm: ArmStandIn) -> None:
     """Bastion, Network Watcher and flow logs: prod watches its region, sandbox has a VNet where it does not."""
     net = "Microsoft.Network"
-    _resource(arm, PROD, f"{net}/virtualNetworks", "prod-vnet", {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}})
+    _resource(arm, PROD, f"{net}/virtualNetworks", "prod-vnet", {
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "enableDdosProtection": True,
+        "ddosProtectionPlan": {"id": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/{net}/"
+                                     "ddosProtectionPlans/acme-ddos"},
+        "subnets": [_subnet(PROD, "prod-vnet", "app", "app-nsg"),
+                    _subnet(PROD, "prod-vnet", "GatewaySubnet", None)]})  # Azure-managed: takes no NSG
     _resource(arm, PROD, f"{net}/bastionHosts", "prod-bastion", {"provisioningState": "Succeeded"})
-    _resource(arm, SANDBOX, f"{net}/virtualNetworks", "sandbox-vnet", {}, location="northeurope", rg="acme-sandbox")
+    _resource(arm, SANDBOX, f"{net}/virtualNetworks", "sandbox-vnet", {
+        "subnets": [_subnet(SANDBOX, "sandbox-vnet", "dev", None)]}, location="northeurope", rg="acme-sandbox")
     for sub in (PROD, SANDBOX):
         _resource(arm, sub, f"{net}/networkWatchers", f"NetworkWatcher_westeurope-{sub[-4:]}",
                   {"provisioningState": "Succeeded"}, rg="NetworkWatcherRG")
@@ -394,6 +402,74 @@ def _network_watch(arm: ArmStandIn) -> None:
             "storageId": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Storage/"
                          "storageAccounts/acmedatamain",
             "retentionPolicy": policy, "format": {"type": "JSON", "version": 2}}, rg="NetworkWatcherRG")
+
+
+def _subnet(sub: str, vnet: str, name: str, nsg: str | None) -> dict[str, Any]:
+    net = f"/subscriptions/{sub}/resourceGroups/acme-prod/providers/Microsoft.Network"
+    props: dict[str, Any] = {"addressPrefix": "10.0.0.0/24", "provisioningState": "Succeeded"}
+    if nsg:
+        props["networkSecurityGroup"] = {"id": f"{net}/networkSecurityGroups/{nsg}"}
+    return {"id": f"{net}/virtualNetworks/{vnet}/subnets/{name}", "name": name, "properties": props}
+
+
+def _gateways(arm: ArmStandIn) -> None:
+    """Application Gateways (with WAF policies served by id) and VPN gateways' point-to-site settings."""
+    net = "Microsoft.Network"
+    policies = {}
+    for name, body_check, bots_disabled in (("waf-strict", True, False), ("waf-lax", False, True)):
+        bot_set: dict[str, Any] = {"ruleSetType": "Microsoft_BotManagerRuleSet", "ruleSetVersion": "1.0"}
+        if bots_disabled:
+            bot_set["ruleGroupOverrides"] = [{"ruleGroupName": "KnownBadBots",
+                                              "rules": [{"ruleId": "Bot100100", "state": "Disabled"}]}]
+        policies[name] = _resource(arm, PROD, f"{net}/ApplicationGatewayWebApplicationFirewallPolicies", name, {
+            "policySettings": {"state": "Enabled", "mode": "Prevention", "requestBodyCheck": body_check},
+            "managedRules": {"managedRuleSets": [{"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}, bot_set]}})
+    gateway = f"{net}/applicationGateways"
+    _resource(arm, PROD, gateway, "agw-legacy", {"sku": {"name": "Standard_v2", "tier": "Standard_v2"},
+                                                 "enableHttp2": False})
+    _resource(arm, PROD, gateway, "agw-main", {
+        "sku": {"name": "WAF_v2", "tier": "WAF_v2"}, "firewallPolicy": {"id": policies["waf-strict"]["id"]},
+        "sslPolicy": {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101S"}, "enableHttp2": True})
+    _resource(arm, PROD, gateway, "agw-edge", {
+        "sku": {"name": "WAF_v2", "tier": "WAF_v2"}, "firewallPolicy": {"id": policies["waf-lax"]["id"]},
+        "sslPolicy": {"policyType": "CustomV2", "minProtocolVersion": "TLSv1_1"}, "enableHttp2": True})
+    vpn = f"{net}/virtualNetworkGateways"
+    # Configured before vpnAuthenticationTypes existed: certificate authentication, read from its root certificates.
+    _resource(arm, PROD, vpn, "vpn-legacy", {"gatewayType": "Vpn", "vpnClientConfiguration": {
+        "vpnClientAddressPool": {"addressPrefixes": ["172.16.0.0/24"]},
+        "vpnClientRootCertificates": [{"name": "root", "properties": {"publicCertData": "MIIC..."}}]}})
+    _resource(arm, PROD, vpn, "vpn-main", {"gatewayType": "Vpn", "vpnClientConfiguration": {
+        "vpnAuthenticationTypes": ["AAD"], "aadTenant": "https://login.microsoftonline.com/tenant",
+        "aadAudience": "41b23e61-6c1e-4545-b367-cd054e0ed4b4", "aadIssuer": "https://sts.windows.net/tenant/"}})
+    _resource(arm, PROD, vpn, "er-gateway", {"gatewayType": "ExpressRoute"})
+
+
+def _databricks(arm: ArmStandIn) -> None:
+    net = "Microsoft.Network"
+    vnet = _resource(arm, PROD, f"{net}/virtualNetworks", "dbx-vnet", {"subnets": [
+        _subnet(PROD, "dbx-vnet", "dbx-public", "dbx-nsg"), _subnet(PROD, "dbx-vnet", "dbx-private", "dbx-nsg"),
+        _subnet(PROD, "dbx-vnet", "dbx2-public", "dbx-nsg"), _subnet(PROD, "dbx-vnet", "dbx2-private", None)]})
+
+    def injected(public: str, private: str) -> dict[str, Any]:
+        return {"customVirtualNetworkId": {"type": "String", "value": vnet["id"]},
+                "customPublicSubnetName": {"type": "String", "value": public},
+                "customPrivateSubnetName": {"type": "String", "value": private},
+                "enableNoPublicIp": {"type": "Bool", "value": True}}
+
+    p = "Microsoft.Databricks/workspaces"
+    legacy = _resource(arm, PROD, p, "dbx-legacy", {
+        "parameters": {"enableNoPublicIp": {"type": "Bool", "value": False}}, "publicNetworkAccess": "Enabled"},
+        sku={"name": "premium"})
+    main = _resource(arm, PROD, p, "dbx-main", {"parameters": injected("dbx-public", "dbx-private"),
+                                                "publicNetworkAccess": "Disabled",
+                                                "privateEndpointConnections": [_endpoint("dbx-pe", "Approved")]},
+                     sku={"name": "premium"})
+    partial = _resource(arm, PROD, p, "dbx-partial", {"parameters": injected("dbx2-public", "dbx2-private")},
+                        sku={"name": "premium"})
+    arm.add_child(f"{main['id']}/providers/Microsoft.Insights/diagnosticSettings",
+                  _diagnostics("dbx-logs", [{"categoryGroup": "allLogs", "enabled": True}]))
+    for workspace in (legacy, partial):
+        arm.add_child(f"{workspace['id']}/providers/Microsoft.Insights/diagnosticSettings", [])
 
 
 def _databases(arm: ArmStandIn) -> None:
@@ -458,6 +534,8 @@ def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
     _monitor(arm)
     _defender(arm)
     _network_watch(arm)
+    _gateways(arm)
+    _databricks(arm)
     _databases(arm)
     _resource(arm, RESTRICTED, "Microsoft.Storage/storageAccounts", "restrictedlegacy",
               {"supportsHttpsTrafficOnly": False}, rg="acme-restricted")

@@ -44,6 +44,10 @@ ARM_TYPES: Mapping[str, tuple[str, ...]] = {
     "azure.postgresql.server": ("microsoft.dbforpostgresql/flexibleservers", "microsoft.dbforpostgresql/servers"),
     "azure.mysql.server": ("microsoft.dbformysql/flexibleservers", "microsoft.dbformysql/servers"),
     "azure.cosmosdb.account": ("microsoft.documentdb/databaseaccounts",),
+    "azure.network.vnet": ("microsoft.network/virtualnetworks",),
+    "azure.network.appgateway": ("microsoft.network/applicationgateways",),
+    "azure.network.vpngateway": ("microsoft.network/virtualnetworkgateways",),
+    "azure.databricks.workspace": ("microsoft.databricks/workspaces", "microsoft.network/virtualnetworks"),
 }
 
 _PROJECT = "id, name, type, location, resourceGroup, subscriptionId, tags, properties, sku, kind, identity, managedBy"
