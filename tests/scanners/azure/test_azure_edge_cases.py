@@ -328,3 +328,59 @@ def test_alert_enabled_absent_means_enabled_and_scope_is_compared_case_insensiti
             sub),
     ]
     assert alerted_operations(alerts) == ["microsoft.network/networksecuritygroups/write"]
+
+
+# ---------------------------------------------------------------- gateways, virtual networks, Databricks
+def test_ssl_policy_minimum_of_each_shape():
+    from scanners.azure.gateways import ssl_min_protocol
+
+    assert ssl_min_protocol(None) is None  # platform default depends on the creating api-version
+    assert ssl_min_protocol({"policyType": "Predefined", "policyName": "AppGwSslPolicy20170401"}) == "TLSv1_1"
+    assert ssl_min_protocol({"policyType": "Predefined", "policyName": "appgwsslpolicy20220101"}) == "TLSv1_2"
+    assert ssl_min_protocol({"policyType": "Custom", "minProtocolVersion": "TLSv1_0",
+                             "cipherSuites": ["TLS_RSA_WITH_AES_128_GCM_SHA256"]}) == "TLSv1_0"
+    assert ssl_min_protocol({"policyType": "Predefined", "policyName": "SomeFuturePolicy"}) is None
+
+
+def test_waf_policy_defaults_and_bot_overrides():
+    from scanners.azure.gateways import waf_policy_summary
+
+    bare = waf_policy_summary({"properties": {"policySettings": {"state": "Enabled"},
+                                              "managedRules": {"managedRuleSets": []}}})
+    assert bare["request_body_check"] is True and bare["bot_protection"] is False
+    other_group_disabled = waf_policy_summary({"properties": {"managedRules": {"managedRuleSets": [
+        {"ruleSetType": "Microsoft_BotManagerRuleSet", "ruleGroupOverrides": [
+            {"ruleGroupName": "GoodBots", "rules": [{"ruleId": "Bot200100", "state": "Disabled"}]}]}]}}})
+    assert other_group_disabled["bot_protection"] is True
+
+
+def test_subnets_in_both_shapes_and_platform_subnets():
+    from scanners.azure.gateways import p2s_auth_types, subnets_without_nsg
+
+    assert subnets_without_nsg({"subnets": [
+        {"name": "AzureFirewallSubnet", "properties": {}},
+        {"name": "flat", "networkSecurityGroup": {"id": "/nsg"}},  # flattened by the SDK's as_dict()
+        {"name": "bare", "properties": {"addressPrefix": "10.0.1.0/24"}},
+    ]}) == ["bare"]
+    assert p2s_auth_types({"vpnAuthenticationTypes": ["Certificate", "AAD"]}) == ["AAD", "Certificate"]
+    assert p2s_auth_types({"radiusServerAddress": "10.1.1.1", "aadTenant": "t"}) == ["AAD", "Radius"]
+
+
+def test_databricks_defaults_and_a_vnet_in_another_subscription():
+    rules = pack_rules("azure/databricks.yaml")
+    with demo_arm(restricted_denied=False) as (arm, _):
+        workspace = arm.add_resource({
+            "id": f"/subscriptions/{PROD}/resourceGroups/acme-prod/providers/Microsoft.Databricks/workspaces/dbx-hub",
+            "name": "dbx-hub", "type": "Microsoft.Databricks/workspaces", "location": "westeurope",
+            "properties": {"parameters": {  # no enableNoPublicIp: the platform default (enabled) applies
+                "customVirtualNetworkId": {"type": "String", "value": f"/subscriptions/{SANDBOX}/resourceGroups/"
+                                           "hub/providers/Microsoft.Network/virtualNetworks/hub"},
+                "customPublicSubnetName": {"type": "String", "value": "pub"},
+                "customPrivateSubnetName": {"type": "String", "value": "priv"}}}})
+        arm.add_child(f"{workspace['id']}/providers/Microsoft.Insights/diagnosticSettings", [])
+        resource = _by_name(_collect(arm, [PROD]))["dbx-hub"]
+    results = outcomes(rules, [resource])
+    assert results[("azure-databricks-no-public-ip", resource.id)] == P
+    # The hub VNet is in a subscription this scan did not read: unknown, not compliant and not failing.
+    assert results[("azure-databricks-subnets-have-nsg", resource.id)] == E
+    assert results[("azure-databricks-vnet-injection", resource.id)] == P
