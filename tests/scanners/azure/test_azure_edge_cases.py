@@ -384,3 +384,14 @@ def test_databricks_defaults_and_a_vnet_in_another_subscription():
     # The hub VNet is in a subscription this scan did not read: unknown, not compliant and not failing.
     assert results[("azure-databricks-subnets-have-nsg", resource.id)] == E
     assert results[("azure-databricks-vnet-injection", resource.id)] == P
+
+
+def test_premium_storage_is_not_held_to_geo_redundancy():
+    from scanners.model import Resource
+
+    rules = pack_rules("azure/storage.yaml")
+    accounts = [Resource(provider="azure", account_id=PROD, region="westeurope", type="azure.storage.account",
+                         id=f"/acct/{sku}", name=sku, tags={}, properties={"sku": {"name": sku}, "services": []})
+                for sku in ("Premium_ZRS", "Standard_RAGZRS", "Standard_ZRS")]
+    results = outcomes(rules, accounts)
+    assert [results[("azure-storage-geo-redundant", a.id)] for a in accounts] == [NA, P, F]
