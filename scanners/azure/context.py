@@ -94,7 +94,10 @@ class AzureSubscription:
 
     def arm_get(self, path: str, api_version: str) -> dict[str, Any]:
         """GET an ARM path through the scan's pipeline (auth, retries, base URL)."""
-        url = path if path.startswith("http") else f"{path}?api-version={api_version}"
+        if path.startswith("http"):
+            url = path  # a nextLink carries its own api-version and skip token
+        else:
+            url = f"{path}{'&' if '?' in path else '?'}api-version={api_version}"
         response = self.clients.resources(self.subscription_id).send_request(HttpRequest("GET", url))
         if response.status_code == 404:
             raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)

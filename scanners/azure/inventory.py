@@ -3,17 +3,16 @@
 Two sources return the same rows ({id, name, type, location, tags, properties, sku, kind, identity}):
 
 - ``graph`` (default): one Azure Resource Graph query per subscription for every type the rules need, paged
-  by hand on ``$skipToken`` (the SDK does not page Resource Graph). Measured against the loopback stand-in
-  (tests/scanners/azure/test_azure_inventory.py::test_graph_needs_fewer_calls_than_per_resource_arm):
-  for N resources of T types in one subscription it costs ceil(N / 1000) calls, e.g. 1 call for the 14-resource
-  test estate and 1 call for 1,000 resources.
+  by hand on ``$skipToken`` (the SDK does not page Resource Graph): ceil(N / 1000) calls for N resources of any
+  number of types (tests/scanners/azure/test_azure_inventory.py::test_graph_needs_fewer_calls_than_per_resource_arm).
 - ``arm``: per-resource Resource Manager calls, for clouds without Resource Graph (Azure Stack Hub, some
   private endpoints): 1 list call per 1,000 resources + 1 provider call per namespace (to pick an api-version)
-  + 1 GET per resource, because the list answer carries no properties. The same 14-resource estate costs
-  1 + 6 + 14 = 21 calls; 1,000 resources about 1,007.
+  + 1 GET per resource, because the list answer carries no properties.
 
-Child settings that neither source indexes (SQL auditing, firewall rules, Entra admins, TDE, web config,
-diagnostic settings) cost one GET each in both modes; the collectors fetch them.
+Child settings that neither source indexes (SQL auditing, firewall rules, Entra admins, TDE; App Service config and
+authentication; diagnostic settings; blob and file service settings; Key Vault keys and secrets; server parameters;
+WAF policies; Defender for Cloud settings) cost one call (or one paged list) each in both modes; the collectors
+fetch them.
 """
 
 from __future__ import annotations
@@ -36,7 +35,18 @@ ARM_TYPES: Mapping[str, tuple[str, ...]] = {
     "azure.compute.vm": ("microsoft.compute/virtualmachines",),
     "azure.compute.disk": ("microsoft.compute/disks",),
     "azure.web.site": ("microsoft.web/sites",),
-    "azure.monitor.subscription": ("microsoft.insights/activitylogalerts",),
+    "azure.monitor.subscription": ("microsoft.insights/activitylogalerts", "microsoft.insights/components"),
+    "azure.security.subscription": (
+        "microsoft.network/bastionhosts", "microsoft.network/networkwatchers", "microsoft.network/virtualnetworks",
+    ),
+    "azure.network.flowlog": ("microsoft.network/networkwatchers/flowlogs",),
+    "azure.postgresql.server": ("microsoft.dbforpostgresql/flexibleservers", "microsoft.dbforpostgresql/servers"),
+    "azure.mysql.server": ("microsoft.dbformysql/flexibleservers", "microsoft.dbformysql/servers"),
+    "azure.cosmosdb.account": ("microsoft.documentdb/databaseaccounts",),
+    "azure.network.vnet": ("microsoft.network/virtualnetworks",),
+    "azure.network.appgateway": ("microsoft.network/applicationgateways",),
+    "azure.network.vpngateway": ("microsoft.network/virtualnetworkgateways",),
+    "azure.databricks.workspace": ("microsoft.databricks/workspaces", "microsoft.network/virtualnetworks"),
 }
 
 _PROJECT = "id, name, type, location, resourceGroup, subscriptionId, tags, properties, sku, kind, identity, managedBy"

@@ -1,5 +1,6 @@
-"""SQL servers and databases. Auditing, firewall rules, Entra admins and TDE are child resources that neither
-Resource Graph nor the resource list carries: one GET each per server (three) and per database (one)."""
+"""SQL servers and databases. Auditing, firewall rules, Entra admins, the TDE protector and TDE are child
+resources that neither Resource Graph nor the resource list carries: one GET each per server (four) and per
+database (one)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def sql_servers(ctx: AzureContext) -> Iterator[Resource]:
         )
         admins = ctx.try_list(errors, "entra_admins", f"{server_id}/administrators", SQL_API)
         properties["entra_admins"] = None if admins is None else [a.get("properties") or {} for a in admins]
+        protector = ctx.try_get(errors, "encryption_protector", f"{server_id}/encryptionProtector/current", SQL_API)
+        properties["encryption_protector"] = None if protector is None else (protector.get("properties") or {})
         yield ctx.resource("azure.sql.server", row, properties, errors)
 
 

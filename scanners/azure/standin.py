@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 _TYPES_IN_QUERY = re.compile(r"type\s+in~\s*\(([^)]*)\)", re.IGNORECASE)
 
@@ -94,7 +94,8 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 class ArmStandIn:
     """Serve ``subscriptions`` ({id: display name}), ``resources`` (ARM JSON by id) and ``children``
-    (ARM JSON by path: single objects, or lists served as ``{"value": [...]}``)."""
+    (ARM JSON by path: single objects, or lists served as ``{"value": [...], "nextLink": ...}`` pages of
+    ``list_page_size``)."""
 
     def __init__(self, graph_page_size: int = 1000, list_page_size: int = 1000) -> None:
         self.subscriptions: dict[str, str] = {}
@@ -206,7 +207,8 @@ class ArmStandIn:
             return 200, self.resources[path], {}
         if path in self.children:
             body = self.children[path]
-            return 200, ({"value": body} if isinstance(body, list) else body), {}
+            # Lists page with nextLink like ARM's own collections, so collectors must follow it.
+            return 200, (self._page(body, query, path, self.list_page_size) if isinstance(body, list) else body), {}
         return 404, {"error": {"code": "ResourceNotFound", "message": f"no resource at {path}"}}, {}
 
     def _patch(self, path: str, body: Any) -> tuple[int, Any, Mapping[str, str]]:
@@ -243,7 +245,7 @@ class ArmStandIn:
         start = int(query.get("$skiptoken", ["0"])[0])
         page: dict[str, Any] = {"value": items[start : start + size]}
         if start + size < len(items):
-            rest = "&".join(f"{k}={v[0]}" for k, v in query.items() if k != "$skiptoken")
+            rest = urlencode({k: v[0] for k, v in query.items() if k != "$skiptoken"}, quote_via=quote)
             page["nextLink"] = f"{self.base_url}{path}?{rest}&$skiptoken={start + size}"
         return page
 

@@ -40,8 +40,11 @@ def test_graph_needs_fewer_calls_than_per_resource_arm():
     assert {r.id: r.properties for r in graph.resources} == {r.id: r.properties for r in per_resource.resources}
     resources = len(graph.resources)
     assert resources == 11
-    # 1 Resource Graph query vs 1 list + 3 provider namespaces + 1 GET per resource (see inventory.py).
-    assert (graph_calls, arm_calls) == (1, 1 + 3 + resources)
+    # 1 Resource Graph query vs 1 list + 3 provider namespaces + 1 GET per resource (see inventory.py), plus the
+    # same child reads in both modes: blob and file services + blob/queue/table diagnostic settings for the two
+    # StorageV2 accounts, blob service + blob diagnostic settings for the BlockBlobStorage one.
+    children = 5 + 5 + 2
+    assert (graph_calls, arm_calls) == (1 + children, 1 + 3 + resources + children)
 
 
 def test_resource_graph_pages_on_skip_token_and_lists_follow_next_link():
@@ -58,7 +61,7 @@ def test_resource_graph_pages_on_skip_token_and_lists_follow_next_link():
             ["2"],
         ]
         names = sorted(r.name for r in inventory.resources)
-        assert names == ["acmearchive", "acmedatamain", "acmelogslegacy", "restrictedlegacy"]
+        assert names == ["acmearchive", "acmedatamain", "acmelogslegacy", "acmesharedlogs", "restrictedlegacy"]
         before = len(arm.requests)
         per_resource = _collect(arm, [PROD], ["azure.storage.account"], inventory_source="arm")
         lists = [r for r in arm.requests[before:] if r.path.endswith("/resources")]
