@@ -17,6 +17,30 @@ from scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
 T = TypeVar("T")
 
 
+class Memo:
+    """Compute each key once; a failure is remembered too, so every caller fails the same way without
+    calling the API again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._memo: dict[Any, tuple[bool, Any]] = {}
+        self._memo_locks: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any, compute: Callable[[], T]) -> T:
+        with self._lock:
+            lock = self._memo_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = (True, compute())
+                except Exception as exc:
+                    self._memo[key] = (False, exc)
+            ok, value = self._memo[key]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+
 class AzureClients:
     """Builds the azure-mgmt clients of one scan; an ``authentication_policy`` may replace the bearer policy."""
 
@@ -26,6 +50,11 @@ class AzureClients:
         self.authentication_policy = authentication_policy
         self._lock = threading.Lock()
         self._cache: dict[Any, Any] = {}
+        # Tenant-wide answers (Microsoft Graph) are read once per scan, whichever subscription asks first.
+        self.tenant_memo = Memo()
+        # The readable subscriptions of this scan (set by collect_azure): tenant-wide resources are reported
+        # under the first of them, so each appears once per scan.
+        self.scanned_subscriptions: tuple[str, ...] = ()
 
     def _kwargs(self) -> dict[str, Any]:
         kwargs = self.settings.client_kwargs()
@@ -57,6 +86,11 @@ class AzureClients:
 
         return self._cached("graph", lambda: ResourceGraphClient(self.credential, **self._kwargs()))
 
+    def dataplane(self) -> Any:
+        from scanners.azure.dataplane import DataPlane
+
+        return self._cached("dataplane", lambda: DataPlane(self.settings, self.credential))
+
 
 class AzureSubscription:
     """One subscription's state shared by its collector units: memoised answers (failures included)."""
@@ -66,25 +100,12 @@ class AzureSubscription:
         self.subscription_id = subscription_id
         self.name = name
         self.arm_types = frozenset(t.lower() for t in arm_types)
-        self._lock = threading.Lock()
-        self._memo: dict[Any, tuple[bool, Any]] = {}
-        self._memo_locks: dict[Any, threading.Lock] = {}
+        self._memo = Memo()
 
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """Compute once per scan; a failure is remembered too, so every unit that needs it fails the same way
         without calling the API again."""
-        with self._lock:
-            lock = self._memo_locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._memo:
-                try:
-                    self._memo[key] = (True, compute())
-                except Exception as exc:
-                    self._memo[key] = (False, exc)
-            ok, value = self._memo[key]
-        if not ok:
-            raise value
-        return value  # type: ignore[no-any-return]
+        return self._memo.get(key, compute)
 
     def rows(self, arm_type: str) -> list[dict[str, Any]]:
         from scanners.azure.inventory import fetch_inventory

@@ -25,15 +25,21 @@ class Cloud:
     # Tokens are always requested for the cloud's ARM audience, even when SKYWARDEN_AZURE_ARM_URL points
     # the clients at a private endpoint or proxy: the token audience does not change with the route.
     audience: str
+    # Microsoft Graph (Entra ID settings) and the Key Vault data plane have their own hosts and audiences.
+    graph: str
+    keyvault_suffix: str
 
 
 CLOUDS: Mapping[str, Cloud] = {
-    "public": Cloud("public", "https://management.azure.com", "login.microsoftonline.com", "https://management.azure.com"),
+    "public": Cloud("public", "https://management.azure.com", "login.microsoftonline.com", "https://management.azure.com",
+                    "https://graph.microsoft.com", "vault.azure.net"),
     "china": Cloud(
-        "china", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn", "https://management.chinacloudapi.cn"
+        "china", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
+        "https://microsoftgraph.chinacloudapi.cn", "vault.azure.cn",
     ),
     "usgov": Cloud(
-        "usgov", "https://management.usgovcloudapi.net", "login.microsoftonline.us", "https://management.usgovcloudapi.net"
+        "usgov", "https://management.usgovcloudapi.net", "login.microsoftonline.us", "https://management.usgovcloudapi.net",
+        "https://graph.microsoft.us", "vault.usgovcloudapi.net",
     ),
 }
 
@@ -45,6 +51,7 @@ class AzureSettings:
     auth: str = "default"
     cloud: str = "public"
     arm_url: str | None = None
+    graph_url: str | None = None
     ca_bundle: str | None = None
     # azure-core honours Retry-After on 429/503; a few retries ride out throttling without stalling a scan.
     retry_total: int = 4
@@ -61,6 +68,8 @@ class AzureSettings:
             raise ConfigError(f"azure inventory source {self.inventory_source!r} is not one of graph, arm")
         if self.arm_url and not self.arm_url.startswith(("https://", "http://")):
             raise ConfigError(f"SKYWARDEN_AZURE_ARM_URL {self.arm_url!r} must be an http(s) URL")
+        if self.graph_url and not self.graph_url.startswith(("https://", "http://")):
+            raise ConfigError(f"SKYWARDEN_AZURE_GRAPH_URL {self.graph_url!r} must be an http(s) URL")
 
     @classmethod
     def resolve(
@@ -69,6 +78,7 @@ class AzureSettings:
         cloud: str | None = None,
         arm_url: str | None = None,
         config: Mapping[str, Any] | None = None,
+        graph_url: str | None = None,
         environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> AzureSettings:
@@ -79,6 +89,7 @@ class AzureSettings:
             auth=auth or env.get("SKYWARDEN_AZURE_AUTH") or config.get("auth") or "default",
             cloud=cloud or env.get("SKYWARDEN_AZURE_CLOUD") or config.get("cloud") or "public",
             arm_url=arm_url or env.get("SKYWARDEN_AZURE_ARM_URL") or config.get("arm_url") or None,
+            graph_url=graph_url or env.get("SKYWARDEN_AZURE_GRAPH_URL") or config.get("graph_url") or None,
             ca_bundle=env.get("REQUESTS_CA_BUNDLE") or config.get("ca_bundle") or None,
             **overrides,
         )
@@ -95,6 +106,19 @@ class AzureSettings:
     def credential_scopes(self) -> list[str]:
         return [self.endpoints.audience + "/.default"]
 
+    @property
+    def graph_base_url(self) -> str:
+        return (self.graph_url or self.endpoints.graph).rstrip("/")
+
+    @property
+    def graph_scopes(self) -> list[str]:
+        # Like ARM, the audience stays the cloud's Graph host whatever route SKYWARDEN_AZURE_GRAPH_URL takes.
+        return [self.endpoints.graph + "/.default"]
+
+    @property
+    def keyvault_scopes(self) -> list[str]:
+        return [f"https://{self.endpoints.keyvault_suffix}/.default"]
+
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every azure-mgmt client of a scan gets."""
         kwargs: dict[str, Any] = {
@@ -107,7 +131,8 @@ class AzureSettings:
         return kwargs
 
     def describe(self) -> dict[str, Any]:
-        return {"auth": self.auth, "cloud": self.cloud, "arm_url": self.base_url, "source": self.inventory_source}
+        return {"auth": self.auth, "cloud": self.cloud, "arm_url": self.base_url, "graph_url": self.graph_base_url,
+                "source": self.inventory_source}
 
 
 def build_credential(settings: AzureSettings) -> Any:

@@ -198,6 +198,70 @@ def _keyvault(arm: ArmStandIn) -> None:
                 for i in items])
 
 
+def _certificates(arm: ArmStandIn) -> None:
+    """Key Vault data plane: legacy holds a certificate issued for 24 months; main's are all within 12."""
+
+    def policy(months: int) -> dict[str, Any]:
+        return {"key_props": {"exportable": True, "kty": "RSA", "key_size": 2048, "reuse_key": False},
+                "secret_props": {"contentType": "application/x-pkcs12"},
+                "x509_props": {"subject": "CN=acme.example", "ekus": ["1.3.6.1.5.5.7.3.1"],
+                               "key_usage": ["digitalSignature", "keyEncipherment"], "validity_months": months,
+                               "basic_constraints": {"ca": False}},
+                "lifetime_actions": [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}],
+                "issuer": {"name": "Self"}, "attributes": {"enabled": True, "created": 1700000000}}
+
+    certificates = {"acme-kv-legacy": [("legacy-tls", 24, True), ("api-tls", 12, True)],
+                    "acme-kv-main": [("web-tls", 12, True), ("old-web-tls", 6, False)],
+                    "acme-kv-apps": [], "acme-kv-team": []}
+    for vault, items in certificates.items():
+        uri = f"{arm.base_url}/keyvault/{vault}/"
+        vault_id = _id(PROD, "acme-prod", "Microsoft.KeyVault/vaults", vault).lower()
+        arm.resources[vault_id]["properties"]["vaultUri"] = uri
+        arm.add_child(f"/keyvault/{vault}/certificates", [
+            {"id": f"{uri}certificates/{name}", "x5t": "fLi3U52HunIVNXubkEnf8tP6Wbo",
+             "attributes": {"enabled": enabled, "nbf": 1700000000, "exp": 1760000000, "created": 1700000000,
+                            "updated": 1700000000, "recoveryLevel": "Recoverable+Purgeable"}, "tags": {}}
+            for name, _, enabled in items])
+        for name, months, _ in items:
+            arm.add_child(f"/keyvault/{vault}/certificates/{name}/policy",
+                          {"id": f"{uri}certificates/{name}/policy", **policy(months)})
+
+
+# Microsoft Graph object ids: users and the group whose members may sign in to api-01.
+VM_OPERATORS_GROUP = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+VM_OPERATOR = "7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+def _entra(arm: ArmStandIn) -> None:
+    """Entra ID through Microsoft Graph: security defaults off, one user (reaching api-01 through a group)
+    without MFA registered, everyone else registered."""
+    arm.add_graph("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy", {
+        "@odata.context": f"{arm.base_url}/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+        "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
+        "description": "Security defaults is a set of basic identity security mechanisms.", "isEnabled": False})
+
+    def user(object_id: str, upn: str, registered: bool, user_type: str = "member") -> dict[str, Any]:
+        methods = ["microsoftAuthenticatorPush"] if registered else []
+        return {"id": object_id, "userPrincipalName": upn, "userDisplayName": upn.split("@")[0], "userType": user_type,
+                "isAdmin": False, "isSsprRegistered": registered, "isSsprEnabled": True, "isSsprCapable": registered,
+                "isMfaRegistered": registered, "isMfaCapable": registered, "isPasswordlessCapable": False,
+                "methodsRegistered": methods, "defaultMfaMethod": methods[0] if methods else "none",
+                "lastUpdatedDateTime": "2026-11-30T08:00:00Z"}
+
+    arm.add_graph("/v1.0/reports/authenticationMethods/userRegistrationDetails", [
+        user("owner-a", "alice@acme.example", True), user("owner-b", "bob@acme.example", True),
+        user("rg-owner", "carol@acme.example", True), user("root-owner", "root.admin@acme.example", True),
+        user("only-owner", "sandbox.owner@acme.example", True),
+        user(VM_OPERATOR, "vm.operator@acme.example", False),
+        user("guest-1", "partner_example.com#EXT#@acme.onmicrosoft.com", True, "guest")])
+    # transitiveMembers lists nested groups and service principals too: only users can register MFA.
+    arm.add_graph(f"/v1.0/groups/{VM_OPERATORS_GROUP}/transitiveMembers", [
+        {"@odata.type": "#microsoft.graph.user", "id": VM_OPERATOR},
+        {"@odata.type": "#microsoft.graph.group", "id": "5d6e7f80-1a2b-4c3d-9e8f-0a1b2c3d4e5f"},
+        {"@odata.type": "#microsoft.graph.servicePrincipal", "id": "6e7f8091-2b3c-4d5e-8f9a-1b2c3d4e5f60"},
+        {"@odata.type": "#microsoft.graph.user", "id": "owner-a"}])
+
+
 def _compute(arm: ArmStandIn) -> None:
     vm = "Microsoft.Compute/virtualMachines"
     _resource(arm, PROD, vm, "jumpbox-legacy", {"storageProfile": {"osDisk": {
@@ -207,6 +271,11 @@ def _compute(arm: ArmStandIn) -> None:
                                       "managedDisk": {"id": f"/subscriptions/{PROD}/disks/api-01-os"}}},
         "securityProfile": {"securityType": "TrustedLaunch",
                             "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True}}})
+    # Sandbox's VM: only its MFA-registered owner can reach it.
+    _resource(arm, SANDBOX, vm, "dev", {"storageProfile": {"osDisk": {
+        "name": "dev-os", "managedDisk": {"id": f"/subscriptions/{SANDBOX}/disks/dev-os"}}},
+        "securityProfile": {"securityType": "TrustedLaunch",
+                            "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True}}}, rg="acme-sandbox")
     disk = "Microsoft.Compute/disks"
     for name, state, encryption in (("api-01-os", "Attached", "EncryptionAtRestWithPlatformKey"),
                                     ("db-01-data", "Attached", "EncryptionAtRestWithCustomerKey"),
@@ -341,11 +410,11 @@ def _defender(arm: ArmStandIn) -> None:
         SANDBOX: [role(SANDBOX, "sandbox-admin", ["*"], [f"/subscriptions/{SANDBOX}/"])],
         RESTRICTED: [],
     }
-    def assignment(sub: str, principal: str, role_id: str, scope: str) -> dict[str, Any]:
+    def assignment(sub: str, principal: str, role_id: str, scope: str, kind: str = "User") -> dict[str, Any]:
         return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}", "name": principal,
                 "type": "Microsoft.Authorization/roleAssignments", "properties": {
                     "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
-                                        f"{role_id}", "principalId": principal, "principalType": "User",
+                                        f"{role_id}", "principalId": principal, "principalType": kind,
                     "scope": scope}}
 
     owner, reader = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "acdd72a7-3385-48ef-bd42-f606fba81ae7"
@@ -355,7 +424,12 @@ def _defender(arm: ArmStandIn) -> None:
                assignment(PROD, "owner-b", owner, f"/subscriptions/{PROD}"),
                assignment(PROD, "rg-owner", owner, f"/subscriptions/{PROD}/resourceGroups/acme-prod"),
                assignment(PROD, "root-owner", owner, "/"),
-               assignment(PROD, "auditor", reader, f"/subscriptions/{PROD}")],
+               assignment(PROD, "auditor", reader, f"/subscriptions/{PROD}"),
+               # A group may sign in to api-01 (listed with the subscription's assignments, below it).
+               assignment(PROD, VM_OPERATORS_GROUP, "fb879df8-f326-4884-b1cf-06f3ad86be52", vm, "Group"),
+               # A pipeline's service principal: no MFA possible, not a user.
+               assignment(PROD, "deploy-pipeline", "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                          f"/subscriptions/{PROD}/resourceGroups/acme-prod", "ServicePrincipal")],
         # One owner, and a Global Administrator's 'elevate access' left behind at the root.
         SANDBOX: [assignment(SANDBOX, "only-owner", owner.upper(), f"/subscriptions/{SANDBOX}"),
                   assignment(SANDBOX, "elevated-admin", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "/")],
@@ -529,6 +603,8 @@ def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
     _network(arm)
     _sql(arm)
     _keyvault(arm)
+    _certificates(arm)
+    _entra(arm)
     _compute(arm)
     _web(arm)
     _monitor(arm)
@@ -546,11 +622,13 @@ def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
 
 @contextmanager
 def demo_arm(restricted_denied: bool = True) -> Iterator[tuple[ArmStandIn, Any]]:
-    """Serve the Acme estate in-process; yields the stand-in and AzureSettings pointing at it (https, trusted
-    through its self-signed certificate). Use with a StaticToken credential: the stand-in checks no token."""
+    """Serve the Acme estate in-process; yields the stand-in and AzureSettings pointing ARM and Graph at it
+    (https, trusted through its self-signed certificate). Use with a StaticToken credential: the stand-in checks
+    no token."""
     from scanners.azure.credentials import AzureSettings
 
     with ArmStandIn() as arm:
         build_estate(arm, restricted_denied)
-        settings = AzureSettings(arm_url=arm.base_url, ca_bundle=str(arm.cert_path), retry_total=0)
+        settings = AzureSettings(arm_url=arm.base_url, graph_url=arm.base_url, ca_bundle=str(arm.cert_path),
+                                 retry_total=0)
         yield arm, settings

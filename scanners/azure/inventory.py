@@ -47,6 +47,10 @@ ARM_TYPES: Mapping[str, tuple[str, ...]] = {
     "azure.network.appgateway": ("microsoft.network/applicationgateways",),
     "azure.network.vpngateway": ("microsoft.network/virtualnetworkgateways",),
     "azure.databricks.workspace": ("microsoft.databricks/workspaces", "microsoft.network/virtualnetworks"),
+    # Entra ID settings come from Microsoft Graph; the VM access check needs the subscription's VMs.
+    "azure.entra.tenant": (),
+    "azure.entra.user": (),
+    "azure.entra.vm_access": ("microsoft.compute/virtualmachines",),
 }
 
 _PROJECT = "id, name, type, location, resourceGroup, subscriptionId, tags, properties, sku, kind, identity, managedBy"

@@ -17,7 +17,7 @@ from scanners.fanout import Unit, run_units
 from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
 from scanners.registry import Collector, collectors_for
 
-_NOT_COLLECTOR_MODULES = {"context", "credentials", "errors", "inventory", "scan", "standin", "demo"}
+_NOT_COLLECTOR_MODULES = {"context", "credentials", "dataplane", "errors", "inventory", "scan", "standin", "demo"}
 
 
 def load_collectors() -> None:
@@ -80,6 +80,7 @@ def collect_azure(
     arm_types = arm_types_for(rtype for item in chosen for rtype in item.resource_types)
     inventory = Inventory(provider="azure", regions=[GLOBAL_REGION])
     units: list[Unit] = []
+    clients.scanned_subscriptions = tuple(sorted(t.id for t in targets if t.error is None))
     for target in targets:
         inventory.accounts[target.id] = target.name
         if target.error is not None:

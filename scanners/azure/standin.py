@@ -1,10 +1,13 @@
-"""A loopback stand-in for Azure Resource Manager and Resource Graph, for tests and the demo.
+"""A loopback stand-in for Azure Resource Manager and Resource Graph (and the Microsoft Graph and Key Vault
+data-plane reads the scanner makes), for tests and the demo.
 
 It serves the documented REST shapes the real SDK clients read (subscriptions, resource list, providers,
 GET by id and child paths, the Resource Graph query with ``$skipToken`` paging) over https with a
 self-signed certificate, so the SDK's real bearer-token policy runs unchanged. A PATCH of a resource by id
 (what remediation sends) merges its ``properties`` and ``tags`` into the stored resource, so later GETs and
-Resource Graph answers show the change. Every request is recorded (method, path, query, body), and faults
+Resource Graph answers show the change. Microsoft Graph collections (``/v1.0/...``) page with
+``@odata.nextLink`` as Graph does; Key Vault data-plane lists are children paged with ``nextLink``.
+Every request is recorded (method, path, query, body), and faults
 (status, headers, how many times) can be injected per path.
 """
 
@@ -101,6 +104,7 @@ class ArmStandIn:
         self.subscriptions: dict[str, str] = {}
         self.resources: dict[str, dict[str, Any]] = {}
         self.children: dict[str, Any] = {}
+        self.graph_objects: dict[str, Any] = {}
         self.api_versions: dict[str, list[str]] = {}
         self.graph_page_size = graph_page_size
         self.list_page_size = list_page_size
@@ -150,6 +154,11 @@ class ArmStandIn:
 
     def add_child(self, path: str, body: Any) -> None:
         self.children[path.lower().rstrip("/")] = body
+
+    def add_graph(self, path: str, body: Any) -> None:
+        """A Microsoft Graph answer at ``path`` (e.g. ``/v1.0/policies/...``): an object, or a list served as
+        ``{"value": [...], "@odata.nextLink": ...}`` pages of ``list_page_size``."""
+        self.graph_objects[path.lower().rstrip("/")] = body
 
     def fail(self, method: str, path_pattern: str, status: int, code: str = "Error", times: int | None = None,
              headers: Mapping[str, str] | None = None, body_contains: str | None = None) -> Fault:
@@ -205,6 +214,17 @@ class ArmStandIn:
             return 200, self._provider(segments[4]), {}
         if path in self.resources:
             return 200, self.resources[path], {}
+        if path in self.graph_objects:
+            body = self.graph_objects[path]
+            if not isinstance(body, list):
+                return 200, body, {}
+            page = self._page(body, query, path, self.list_page_size)
+            answer = {"@odata.context": f"{self.base_url}/v1.0/$metadata", "value": page["value"]}
+            if "nextLink" in page:
+                answer["@odata.nextLink"] = page["nextLink"]
+            return 200, answer, {}
+        if path.startswith("/v1.0/"):
+            return 404, {"error": {"code": "Request_ResourceNotFound", "message": f"no object at {path}"}}, {}
         if path in self.children:
             body = self.children[path]
             # Lists page with nextLink like ARM's own collections, so collectors must follow it.
