@@ -42,15 +42,11 @@ def test_shipped_packs_cover_every_automated_cis_gcp_control(key):
     assert len(coverage["covered"]) >= 71
 
 
-# Automated CIS Azure controls no rule can check from Azure Resource Manager (see each catalogue's header).
-AZURE_UNCHECKABLE = {"cis-azure-2.1": ["7.8"], "cis-azure-6.0": ["5.1.1", "5.1.3", "8.3.11"]}
-
-
 @pytest.mark.parametrize(("key", "automated"), [("cis-azure-2.1", 86), ("cis-azure-6.0", 89)])
-def test_shipped_packs_cover_every_automated_cis_azure_control_they_can_reach(key, automated):
+def test_shipped_packs_cover_every_automated_cis_azure_control(key, automated):
     coverage = framework_coverage(load_catalogues()[key], load_rules())
     assert coverage["automated"] == automated
-    assert coverage["automated_uncovered"] == AZURE_UNCHECKABLE[key]
+    assert coverage["automated_uncovered"] == []
 
 
 @pytest.mark.parametrize(("provider", "key"), [("azure", "cis-azure-2.1"), ("gcp", "cis-gcp-2.0")])

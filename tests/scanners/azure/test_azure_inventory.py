@@ -21,7 +21,7 @@ STORAGE = ["azure.storage.account", "azure.network.nsg", "azure.compute.vm", "az
 
 def _settings(arm: ArmStandIn, **overrides) -> AzureSettings:
     overrides.setdefault("retry_total", 0)
-    return AzureSettings(arm_url=arm.base_url, ca_bundle=str(arm.cert_path), **overrides)
+    return AzureSettings(arm_url=arm.base_url, graph_url=arm.base_url, ca_bundle=str(arm.cert_path), **overrides)
 
 
 def _collect(arm: ArmStandIn, subscriptions, types=None, **overrides):

@@ -12,6 +12,7 @@ from scanners.azure.standin import StaticToken
 from tests.support.aws import outcomes, pack_rules
 
 F, P, NA = Outcome.FAIL, Outcome.PASS, Outcome.NOT_APPLICABLE
+TENANT = "00000000-0000-0000-0000-0000000000aa"  # the stand-in's tenantId of every subscription
 ALERTS = (  # full ids, so the meta-lint finds every rule named in a test
     "azure-monitor-alert-create-policy-assignment",
     "azure-monitor-alert-delete-policy-assignment",
@@ -277,6 +278,20 @@ EXPECTED = (
         ("azure-databricks-public-network-access-disabled", "dbx-main", P),
         ("azure-databricks-private-endpoint", "dbx-legacy", F),
         ("azure-databricks-private-endpoint", "dbx-main", P),
+        # Microsoft Graph: the demo tenant has security defaults off; one user never registered MFA and reaches
+        # prod's api-01 through a group holding Virtual Machine User Login; sandbox's VM is reached only by its
+        # registered owner; restricted has no VM.
+        ("azure-entra-security-defaults-enabled", f"tenant {TENANT} security defaults", F),
+        ("azure-entra-user-mfa-registered", "vm.operator@acme.example", F),
+        ("azure-entra-user-mfa-registered", "alice@acme.example", P),
+        ("azure-entra-user-mfa-registered", "partner_example.com#EXT#@acme.onmicrosoft.com", P),
+        ("azure-entra-privileged-vm-access-mfa", "acme-prod VM sign-in access", F),
+        ("azure-entra-privileged-vm-access-mfa", "acme-sandbox VM sign-in access", P),
+        ("azure-entra-privileged-vm-access-mfa", "acme-restricted VM sign-in access", NA),
+        # Key Vault data plane: legacy has a 24-month certificate; main's are within 12 (one disabled); team has none.
+        ("azure-keyvault-certificate-validity-12-months", "acme-kv-legacy", F),
+        ("azure-keyvault-certificate-validity-12-months", "acme-kv-main", P),
+        ("azure-keyvault-certificate-validity-12-months", "acme-kv-team", NA),
     ]
     # The single server acme-pg-legacy fails every parameter; the flexible acme-pg-main (other parameter
     # names) and the single acme-pg-reporting pass.
@@ -306,6 +321,8 @@ def test_rule_outcome(estate, rule_id, name, expected):
 def test_every_rule_has_a_failing_and_a_passing_case(estate):
     rules = estate[0]
     cases = {(rule_id, outcome) for rule_id, _, outcome in EXPECTED}
+    # The estate has one tenant: its security defaults pass in test_azure_entra.py::test_security_defaults_on_pass.
+    cases.add(("azure-entra-security-defaults-enabled", P))
     missing = [r.id for r in rules if (r.id, F) not in cases or (r.id, P) not in cases]
     assert not missing
     assert len(rules) >= 80
