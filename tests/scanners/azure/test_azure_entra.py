@@ -241,3 +241,18 @@ def test_graph_host_and_vault_audience_follow_the_cloud(cloud, graph, vault):
 def test_a_graph_url_that_is_not_http_is_refused():
     with pytest.raises(ConfigError, match="SKYWARDEN_AZURE_GRAPH_URL"):
         AzureSettings.resolve(environ={"SKYWARDEN_AZURE_GRAPH_URL": "file:///etc/passwd"})
+
+
+def test_the_demo_shows_one_user_without_mfa_and_one_long_lived_certificate(fresh_db):
+    """`skywarden demo` scans the Acme estate through the bot's Azure scan: Graph and the Key Vault data plane
+    are served by the stand-in, so the demo stores these findings without any network."""
+    from bot.demo_azure import scan_azure_demo
+    from storage.findings import query_findings
+
+    scan_azure_demo(fresh_db, pack_rules("azure"))
+    open_findings = {(r["rule_id"], r["resource_id"].rsplit("/", 1)[-1]) for r in query_findings(fresh_db)}
+    assert [f for f in open_findings if f[0] == "azure-entra-user-mfa-registered"] == [
+        ("azure-entra-user-mfa-registered", "7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f")]
+    assert [f for f in open_findings if f[0] == "azure-keyvault-certificate-validity-12-months"] == [
+        ("azure-keyvault-certificate-validity-12-months", "acme-kv-legacy")]
+    assert ("azure-entra-privileged-vm-access-mfa", "privilegedVmAccess") in open_findings
