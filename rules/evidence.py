@@ -107,7 +107,18 @@ def compile_explainer(node: Any) -> Explainer:
         return _leaf(node)
     if "all" in node:
         parts = [(compile_explainer(n), _holds(n)) for n in node["all"]]
-        return lambda props, res: [r for explain, holds in parts if not holds(props, res) for r in explain(props, res)]
+
+        def failing(props: Mapping[str, Any], res: Any) -> list[str]:
+            reasons: list[str] = []
+            for explain, holds in parts:
+                try:
+                    if not holds(props, res):
+                        reasons.extend(explain(props, res))
+                except Exception:  # the engine stopped at an earlier false part; this one may not even apply
+                    continue
+            return reasons
+
+        return failing
     if "any" in node:
         parts = [compile_explainer(n) for n in node["any"]]
 
@@ -163,7 +174,7 @@ def _describer(node: Any) -> Callable[[Mapping[str, Any], Any], str]:
         def offending(props: Mapping[str, Any], res: Any) -> str:
             items = getter(props) or []
             bad = [_label(item, i) for i, item in enumerate(items) if holds(item, res)]
-            return f"{path} has {_enumerate(bad)} matching what is not allowed"
+            return f"{path} has {_enumerate(bad)}, which is not allowed"
 
         return offending
     if "python" in node:
@@ -207,7 +218,7 @@ def _label(item: Any, index: int) -> str:
         for key in _ITEM_LABELS:
             if item.get(key) not in (None, ""):
                 return show(item[key])
-    elif isinstance(item, str | int | float):
+    if isinstance(item, str | int | float | Mapping | list):
         return show(item)
     return f"item {index}"
 
