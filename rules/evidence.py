@@ -17,7 +17,6 @@ its actual value and what the rule requires, and ``every_item`` names the offend
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,9 +45,21 @@ def show(value: Any) -> str:
         return NOT_SET
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    text = " ".join(text.split())
+    text = " ".join(_flat(value).split())
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _flat(value: Any) -> str:
+    # key=value pairs rather than JSON: evidence is read on a phone, and braces would look like a bad template.
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{k}={_flat(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + ")"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def compile_template(text: Any) -> Template:
