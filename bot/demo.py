@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from bot.blocks import failure_headline
 from rules.errors import SkywardenError
 from rules.frameworks import load_catalogues, posture
 from rules.loader import load_rules
@@ -141,8 +142,7 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     click.echo("")
     click.echo("Top findings (each a check that FAILED on a resource):")
     for row in rows[:12]:
-        click.echo(f"  #{row['number']:<4} {row['severity']:<8} FAIL  {row['title']}  [{row['provider']}:"
-                   f" {row.get('resource_name')}]")
+        click.echo(f"  #{row['number']:<4} {row['severity']:<8} {failure_headline(row)}  [{row['provider']}]")
     click.echo("")
     click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
     try:
