@@ -472,7 +472,8 @@ def home_view(
         blocks.extend(text_sections(lines))
     if postures:
         lines = ["*Frameworks* (controls with an open finding fail)"] + [
-            f"• {p['framework']}: {p['passing']} of {p['controls_checked']} passing ({p['percent']}%)" for p in postures
+            f"• {p['framework']}: {p['passing']} of {p['controls_checked']} passing ({p['percent']}%),"
+            f" {p['failing']} failing, {p['not_evaluated']} not evaluated" for p in postures
         ]
         blocks.extend(text_sections(lines))
     blocks.append(divider())

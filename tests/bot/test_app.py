@@ -147,8 +147,10 @@ def test_commands_status_findings_posture_suppressions_help(scanned, app, servic
     assert action_ids(listing)[:2] == [ids.ACKNOWLEDGE, ids.SUPPRESS]
     assert "2 finding(s)" in body_of(slash(app, f"findings {ACCOUNT}"))["text"]
     posture = json.dumps(body_of(slash(app, "posture")))
-    assert "0 of 2 controls passing" in posture and "0.0%" in posture
-    assert "failing: 1.1, 1.2" in json.dumps(body_of(slash(app, "posture test-fw")))
+    assert "0 of 2 checked controls passing (0.0%), 2 failing, 0 not evaluated" in posture
+    one = json.dumps(body_of(slash(app, "posture test-fw")))
+    assert ":x: `1.1` Block public access (1 open finding(s))" in one
+    assert one.index("`1.1`") < one.index("`1.2` Versioning")
     assert "No active suppressions" in body_of(slash(app, "suppressions"))["text"]
     assert "Usage" in json.dumps(body_of(slash(app, "help")))
 
