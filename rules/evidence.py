@@ -28,7 +28,8 @@ MAX_EVIDENCE = 600
 MAX_ITEMS = 5  # offending elements named before "and N more"
 
 _RESOURCE_FIELDS = ("name", "id", "region", "account_id", "type", "provider")
-_ITEM_LABELS = ("name", "Name", "Sid", "id", "Id", "rule_number", "displayName", "key", "role", "port")
+_ITEM_LABELS = ("name", "Name", "displayName", "id", "Id")  # shown as the bare value
+_ITEM_KEYED_LABELS = ("Sid", "slot", "rule_number", "role", "port")  # shown as "slot 2"
 
 Template = Callable[[Any], str]
 # Why a condition did not hold on (properties, resource): a list of short reasons.
@@ -91,9 +92,16 @@ def compile_template(text: Any) -> Template:
     parts.append("".join(literal))
 
     def render(resource: Any) -> str:
-        return "".join(p if isinstance(p, str) else show(p(resource)) for p in parts)
+        return "".join(p if isinstance(p, str) else _value(p, resource) for p in parts)
 
     return render
+
+
+def _value(getter: Getter, resource: Any) -> str:
+    try:
+        return show(getter(resource))
+    except Exception:  # e.g. length() of an absent list: the value is not there to show
+        return NOT_SET
 
 
 def _placeholder(path: str) -> Getter:
@@ -229,6 +237,9 @@ def _label(item: Any, index: int) -> str:
         for key in _ITEM_LABELS:
             if item.get(key) not in (None, ""):
                 return show(item[key])
+        for key in _ITEM_KEYED_LABELS:
+            if item.get(key) not in (None, ""):
+                return f"{key} {show(item[key])}"
     if isinstance(item, str | int | float | Mapping | list):
         return show(item)
     return f"item {index}"

@@ -119,3 +119,39 @@ def test_literal_braces_and_long_values():
     assert text.startswith("{literal} x") and text.endswith("…") and len(text) < 200
     with pytest.raises(TemplateError):
         compile_template("{tags}")
+
+
+SHIPPED = {rule.id: rule for rule in load_rules()}
+
+
+def test_a_public_bucket_says_which_grant_and_which_statement():
+    public = bucket(
+        "acme-logs", is_public=True,
+        acl={"Grants": [{"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                         "Permission": "READ"},
+                        {"Grantee": {"Type": "CanonicalUser", "ID": "owner"}, "Permission": "FULL_CONTROL"}]},
+        policy={"Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                               "Resource": "arn:aws:s3:::acme-logs/*"},
+                              {"Sid": "Ops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                               "Action": "s3:*"}]},
+        policy_status={"IsPublic": True},
+        effective_public_access_block={"IgnorePublicAcls": False, "RestrictPublicBuckets": False})
+    found = fail_of([SHIPPED["aws-s3-bucket-not-public"]], public)
+    assert found.failure == "S3 bucket acme-logs is publicly accessible"
+    assert found.detail.startswith(
+        "acme-logs: ACL grants [READ to http://acs.amazonaws.com/groups/global/AllUsers]; policy statements"
+        " allowing Principal *: [PublicRead allows s3:GetObject]; AWS rates the policy public: true")
+    assert "FULL_CONTROL" not in found.detail and "Ops" not in found.detail
+
+
+def test_a_template_value_that_cannot_be_computed_reads_not_set():
+    default_sg = Resource("aws", "1", "us-east-1", "aws.ec2.security_group", "sg-1", "default", {},
+                          {"is_default": True, "ingress": [{"protocol": "-1"}], "egress": None})
+    found = fail_of([SHIPPED["aws-ec2-default-sg-restricts-all-traffic"]], default_sg)
+    assert found.detail.startswith("default: 1 inbound and (not set) outbound rule(s)")
+
+
+def test_list_items_are_named_by_their_identifying_key(tmp_path):
+    rules = rules_from(tmp_path, rule_yaml("{every_item: keys, match: {key: active, op: eq, value: false}}"))
+    found = fail_of(rules, bucket("u", keys=[{"slot": 1, "active": False}, {"slot": 2, "active": True}]))
+    assert found.detail == "u: keys: slot 2 (active is true (required: eq false))"

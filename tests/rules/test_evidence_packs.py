@@ -59,7 +59,7 @@ PYTHON_FIXTURES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 HAND_FIXTURES: dict[str, dict[str, Any]] = {
     "aws-iam-user-console-password-unused-45-days": {"password_enabled": True,
                                                      "password_last_used": "2000-01-01T00:00:00Z"},
-    "aws-iam-user-access-key-unused-45-days": {"access_keys": [{"id": "AKIAOLD", "active": True,
+    "aws-iam-user-access-key-unused-45-days": {"access_keys": [{"slot": 1, "active": True,
                                                                 "last_used_date": "2000-01-01T00:00:00Z"}]},
 }
 
