@@ -201,3 +201,9 @@ def test_every_rule_explains_its_failure(rule: Rule) -> None:
     evidence = found.detail.replace(name, "").replace(rule.title, "").strip(" :")
     assert len(evidence) >= 12, found.detail
 
+
+
+def test_every_shipped_rule_has_a_failure_headline_naming_the_resource() -> None:
+    # Without one the headline falls back to "NAME fails: TITLE", which restates the passing condition.
+    missing = [rule.id for rule in RULES if rule.failure is None or "{name}" not in str(rule.raw.get("failure"))]
+    assert missing == []
