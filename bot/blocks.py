@@ -260,9 +260,13 @@ def finding_blocks(
     """One finding, failure first (read on a phone, the first line must say what is wrong, not the passing
     condition): headline, then rule title, severity, resource, account/region, controls, evidence, fix, state."""
     name = escape(finding.get("resource_name") or finding["resource_id"])
-    icon = SEVERITY_ICON.get(finding["severity"], "")
-    headline = f"{icon} *{escape(failure_headline(finding))}*  `#{finding['number']}`".strip()
     active = finding["state"] not in ("resolved", "remediated")
+    if active:
+        icon = SEVERITY_ICON.get(finding["severity"], "")
+        headline = f"{icon} *{escape(failure_headline(finding))}*  `#{finding['number']}`".strip()
+    else:  # the stored headline describes the past failure: say so, or a fixed finding reads as still broken
+        headline = (f":white_check_mark: *{finding['state'].capitalize()}:* was {escape(failure_headline(finding))}"
+                    f"  `#{finding['number']}`")
     blocks = [
         section(headline, fields=[
             f"*Rule*\n{escape(finding['title'])}\n{code(finding['rule_id'])}",
@@ -288,7 +292,9 @@ def finding_blocks(
 def finding_message(finding: Mapping[str, Any], **kwargs: Any) -> Message:
     # The notification a phone shows: the failure, then the rule; the evidence only when still failing.
     text = f"{failure_headline(finding)} [{finding['severity']}] {finding['title']}"
-    if finding.get("detail") and finding["state"] not in ("resolved", "remediated"):
+    if finding["state"] in ("resolved", "remediated"):
+        text = f"{finding['state'].capitalize()}: was {text}"
+    elif finding.get("detail"):
         text += f": {finding['detail']}"
     blocks = finding_blocks(finding, **kwargs)
     check_limits(blocks)

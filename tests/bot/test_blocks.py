@@ -103,6 +103,10 @@ def test_a_finding_message_leads_with_the_failure_then_rule_severity_controls_ev
     # Once resolved, the evidence of the past failure is not presented as current.
     resolved = blocks.finding_message({**shown, "state": "resolved", "resolved_at": "2026-01-02T00:00:00+00:00"})
     assert not any("*Evidence*" in b.get("text", {}).get("text", "") for b in resolved.blocks)
+    assert resolved.blocks[0]["text"]["text"] == (
+        ":white_check_mark: *Resolved:* was S3 bucket acme-logs is publicly readable  `#7`")
+    assert resolved.text == ("Resolved: was S3 bucket acme-logs is publicly readable [critical] S3 bucket is not"
+                             " publicly accessible")
 
 
 def test_a_finding_stored_before_headlines_reads_resource_then_rule():
