@@ -155,3 +155,14 @@ def test_list_items_are_named_by_their_identifying_key(tmp_path):
     rules = rules_from(tmp_path, rule_yaml("{every_item: keys, match: {key: active, op: eq, value: false}}"))
     found = fail_of(rules, bucket("u", keys=[{"slot": 1, "active": False}, {"slot": 2, "active": True}]))
     assert found.detail == "u: keys: slot 2 (active is true (required: eq false))"
+
+
+def test_a_full_admin_policy_names_the_statement_by_its_sid():
+    policy = Resource("aws", "1", "global", "aws.iam.policy", "arn:aws:iam::1:policy/admin", "admin", {}, {
+        "AttachmentCount": 1,
+        "document": {"Statement": [{"Sid": "ReadLogs", "Effect": "Allow", "Action": "logs:Get*", "Resource": "*"},
+                                   {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"},
+                                   {"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}]}})
+    found = fail_of([SHIPPED["aws-iam-policy-no-full-admin"]], policy)
+    assert found.failure == "IAM policy admin allows every action on every resource"
+    assert found.detail == "admin: statement(s) 1 (Sid Everything), 2 allow every action on every resource"
