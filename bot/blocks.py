@@ -242,6 +242,13 @@ def finding_buttons(finding: Mapping[str, Any], remediation_action: str | None) 
     return buttons
 
 
+def failure_headline(finding: Mapping[str, Any]) -> str:
+    """What is wrong, in words (raw): the rule's `failure:` headline stored with the finding, or, for a finding
+    stored before headlines existed, the resource and the rule title."""
+    name = finding.get("resource_name") or finding["resource_id"]
+    return finding.get("failure") or f"{name} fails: {finding['title']}"
+
+
 def finding_blocks(
     finding: Mapping[str, Any],
     guidance: str = "",
@@ -250,18 +257,28 @@ def finding_blocks(
     note: str | None = None,
     with_buttons: bool = True,
 ) -> list[Block]:
-    """One finding: rule, severity, resource, account/region, controls, guidance, state, buttons."""
+    """One finding, failure first (read on a phone, the first line must say what is wrong, not the passing
+    condition): headline, then rule title, severity, resource, account/region, controls, evidence, fix, state."""
     name = escape(finding.get("resource_name") or finding["resource_id"])
-    title = f"{severity_label(finding['severity'])}  {escape(finding['title'])}  `#{finding['number']}`"
+    active = finding["state"] not in ("resolved", "remediated")
+    if active:
+        icon = SEVERITY_ICON.get(finding["severity"], "")
+        headline = f"{icon} *{escape(failure_headline(finding))}*  `#{finding['number']}`".strip()
+    else:  # the stored headline describes the past failure: say so, or a fixed finding reads as still broken
+        headline = (f":white_check_mark: *{finding['state'].capitalize()}:* was {escape(failure_headline(finding))}"
+                    f"  `#{finding['number']}`")
     blocks = [
-        section(title, fields=[
+        section(headline, fields=[
+            f"*Rule*\n{escape(finding['title'])}\n{code(finding['rule_id'])}",
+            f"*Severity*\n{severity_label(finding['severity'])}",
             f"*Resource*\n{name}\n{code(finding['resource_id'])}",
             f"*Account / region*\n{escape(finding['account_id'])} / {escape(finding['region'])}",
-            f"*Rule*\n{code(finding['rule_id'])}",
             f"*Controls*\n{_frameworks_text(finding.get('frameworks') or {})}",
         ]),
     ]
-    if guidance and finding["state"] not in ("resolved", "remediated"):
+    if finding.get("detail") and active:
+        blocks.append(section(f"*Evidence*\n{escape(finding['detail'])}"))
+    if guidance and active:
         blocks.append(section(f"*Remediation*\n{escape(guidance)}"))
     lines = [state_line(finding, exception)]
     if note:
@@ -273,7 +290,12 @@ def finding_blocks(
 
 
 def finding_message(finding: Mapping[str, Any], **kwargs: Any) -> Message:
-    text = f"[{finding['severity']}] {finding['title']}: {finding.get('resource_name') or finding['resource_id']}"
+    # The notification a phone shows: the failure, then the rule; the evidence only when still failing.
+    text = f"{failure_headline(finding)} [{finding['severity']}] {finding['title']}"
+    if finding["state"] in ("resolved", "remediated"):
+        text = f"{finding['state'].capitalize()}: was {text}"
+    elif finding.get("detail"):
+        text += f": {finding['detail']}"
     blocks = finding_blocks(finding, **kwargs)
     check_limits(blocks)
     return Message(text, blocks)
@@ -342,8 +364,8 @@ def findings_list(
         rule = rules.get(finding["rule_id"])
         action = getattr(rule, "remediation_action", None)
         blocks.append(section(
-            f"{severity_label(finding['severity'])} `#{finding['number']}` {escape(finding['title'])}\n"
-            f"{escape(finding.get('resource_name') or finding['resource_id'])} · {escape(finding['account_id'])} / "
+            f"{severity_label(finding['severity'])} `#{finding['number']}` {escape(failure_headline(finding))}\n"
+            f"{escape(finding['title'])} · {escape(finding['account_id'])} / "
             f"{escape(finding['region'])} · {finding['state']}"
         ))
         buttons = finding_buttons(finding, action)
@@ -456,7 +478,8 @@ def home_view(
         blocks.extend(text_sections(lines))
     if postures:
         lines = ["*Frameworks* (controls with an open finding fail)"] + [
-            f"• {p['framework']}: {p['passing']} of {p['controls_checked']} passing ({p['percent']}%)" for p in postures
+            f"• {p['framework']}: {p['passing']} of {p['controls_checked']} passing ({p['percent']}%),"
+            f" {p['failing']} failing, {p['not_evaluated']} not evaluated" for p in postures
         ]
         blocks.extend(text_sections(lines))
     blocks.append(divider())

@@ -356,10 +356,13 @@ def frameworks(fmt: str) -> None:
         click.echo(json.dumps(reports, indent=2))
         return
     for report in reports:
+        # The numbers add up: controls = automated + manual, automated = checked + without a rule.
         uncovered = ", ".join(report["automated_uncovered"]) or "none"
         click.echo(
-            f"{report['framework']}: {len(report['covered'])} of {report['controls']} controls checked"
-            f" ({report['automated']} automated; automated without a rule: {uncovered})"
+            f"{report['framework']}: {report['controls']} controls = {report['automated']} automated"
+            f" (checkable by a cloud API) + {report['manual']} manual; {len(report['checked'])} automated checked"
+            f" by a rule, {len(report['automated_uncovered'])} without a rule ({uncovered});"
+            f" rules also cite {len(report['manual_cited'])} manual controls as supporting evidence"
         )
 
 

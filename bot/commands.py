@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks
 from bot.orchestrator import ScanRequest, Submission
 from bot.schedules import schedule_command
-from rules.frameworks import posture
+from rules.frameworks import FAILING, NOT_EVALUATED, PASSING, posture, posture_summary
 from rules.model import SEVERITIES
 from storage import audit, exceptions
 from storage.db import now
@@ -272,11 +272,23 @@ def failing_rules(services: Services, readable: set[str] | None = None) -> Count
         [OPEN, ACKNOWLEDGED, *params])})
 
 
+_STATUS_ICON = {PASSING: ":white_check_mark:", FAILING: ":x:", NOT_EVALUATED: ":grey_question:"}
+
+
+def collected_types(services: Services, readable: set[str] | None = None) -> set[str]:
+    """Resource types in the stored inventory of the readable accounts: a control none of whose rules' types
+    was ever collected is 'not evaluated', not passing."""
+    condition, params = account_filter(readable)
+    return {row["type"] for row in services.db.query(
+        f"SELECT DISTINCT type FROM resources WHERE {condition}", params)}
+
+
 def postures(services: Services, readable: set[str] | None = None) -> list[dict[str, Any]]:
     failing = failing_rules(services, readable)
+    collected = collected_types(services, readable)
     out = []
     for framework in services.catalogues.values():
-        view = posture(framework, services.rules.values(), failing)
+        view = posture(framework, services.rules.values(), failing, collected)
         if view["controls_checked"]:
             out.append(view)
     return out
@@ -299,13 +311,12 @@ def _posture(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice("No framework controls are checked by the loaded rules."))
     lines = []
     for view in views:
-        lines.append(f"*{blocks.escape(view['name'])}* ({blocks.code(view['framework'])}): {view['passing']} of "
-                     f"{view['controls_checked']}"
-                     f" controls passing, {view['failing']} failing ({view['percent']}%)")
-        if args:
-            failing = sorted(c for c, e in view["controls"].items() if e["failing"])
-            if failing:
-                lines.append("failing: " + blocks.escape(", ".join(failing)))
+        lines.append(f"*{blocks.escape(view['name'])}* ({blocks.code(view['framework'])}): "
+                     + blocks.escape(posture_summary(view)))
+        if args:  # one framework: every checked control, in id order, with its title
+            lines += [f"{_STATUS_ICON[e['status']]} {blocks.code(c)} {blocks.escape(e['title'])}"
+                      + (f" ({e['failing']} open finding(s))" if e["failing"] else "")
+                      for c, e in view["controls"].items()]
 
     return Reply(blocks.Message("posture", blocks.text_sections(lines)[: blocks.MAX_BLOCKS]))
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
+from bot.blocks import failure_headline
 from rules.errors import SkywardenError
-from rules.frameworks import load_catalogues, posture
+from rules.frameworks import load_catalogues, posture, posture_summary
 from rules.loader import load_rules
 from rules.model import SEVERITIES
 from storage import schema
@@ -129,20 +130,17 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
         f"{p} {by_provider.get(p, 0)} findings on {n} resources" for p, n in resources.items()))
     click.echo(_severity_line(rows))
     click.echo("")
-    click.echo("By framework (controls checked by at least one rule; passing = no open finding):")
+    click.echo("By framework (automated controls a rule checks; passing = no open finding):")
     failing = Counter(row["rule_id"] for row in rows)
+    collected = {r["type"] for r in db.query("SELECT DISTINCT type FROM resources")}
     for framework in load_catalogues().values():
-        view = posture(framework, rules, failing)
+        view = posture(framework, rules, failing, collected)
         if view["controls_checked"]:
-            click.echo(
-                f"  {framework.key:<16} {view['passing']:>3} of {view['controls_checked']:>3} controls passing"
-                f" ({view['percent']}%)"
-            )
+            click.echo(f"  {framework.key:<16} {posture_summary(view)}")
     click.echo("")
     click.echo("Top findings (each a check that FAILED on a resource):")
     for row in rows[:12]:
-        click.echo(f"  #{row['number']:<4} {row['severity']:<8} FAIL  {row['title']}  [{row['provider']}:"
-                   f" {row.get('resource_name')}]")
+        click.echo(f"  #{row['number']:<4} {row['severity']:<8} {failure_headline(row)}  [{row['provider']}]")
     click.echo("")
     click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
     try:

@@ -47,7 +47,8 @@ def finding_record(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str
         "first_seen": row["first_seen"],
         "last_seen": row["last_seen"],
         "resolved_at": row.get("resolved_at"),
-        "detail": row.get("detail"),
+        "failure": row.get("failure"),  # what is wrong ("S3 bucket acme-logs is publicly readable")
+        "detail": row.get("detail"),  # the evidence: which setting, grant, statement or port failed
     }
     if rule is not None:
         record["description"] = rule.description
@@ -73,7 +74,7 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     out = io.StringIO()
     columns = [
         "finding_id", "number", "rule_id", "title", "severity", "state", "provider", "account_id", "region",
-        "resource_type", "resource_id", "resource_name", "frameworks", "first_seen", "last_seen",
+        "resource_type", "resource_id", "resource_name", "frameworks", "first_seen", "last_seen", "failure", "detail",
     ]  # fmt: skip
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -88,17 +89,18 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _table(rows: Sequence[Mapping[str, Any]]) -> str:
     table = Table(show_lines=False, header_style="bold")
-    for column in ("#", "severity", "state", "rule", "account", "region", "resource"):
+    for column in ("#", "severity", "state", "failure / rule", "account", "region", "evidence"):
         table.add_column(column, overflow="fold")
     for row in rows:
+        name = row.get("resource_name") or row["resource_id"]
         table.add_row(
             str(row["number"]),
             row["severity"],
             row["state"],
-            f"{row['rule_id']}\n{row['title']}",
+            f"{row.get('failure') or name + ' fails: ' + row['title']}\n{row['rule_id']}",
             row["account_id"],
             row["region"],
-            row.get("resource_name") or row["resource_id"],
+            row.get("detail") or "",
         )
     console = Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
     console.print(table)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.conditions import ALL_READS
+from rules.evidence import clip, show
 from rules.model import Evaluation, Outcome, Rule
 
 ERRORS_KEY = "_errors"  # mirrors scanners.model.ERRORS_KEY; rules never import the scanners
@@ -60,7 +61,8 @@ class Engine:
                 outcome, detail = evaluate_one(rule, resource, props, collect_errors)
                 counts[outcome] += 1
                 if outcome is Outcome.FAIL:
-                    report.failures.append(Evaluation(rule, resource, outcome, detail))
+                    headline, evidence = describe_failure(rule, resource)
+                    report.failures.append(Evaluation(rule, resource, outcome, evidence, headline))
                 elif outcome is Outcome.ERROR:
                     report.errors.append(Evaluation(rule, resource, outcome, detail))
         return report
@@ -82,3 +84,25 @@ def evaluate_one(
         return (Outcome.PASS, None) if rule.check(props, resource) else (Outcome.FAIL, None)
     except Exception as exc:  # a type mismatch or a crashing Python check is an ERROR, never a silent pass
         return Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+
+
+def describe_failure(rule: Rule, resource: Any) -> tuple[str, str]:
+    """The headline (what is wrong) and the evidence (which setting, grant or item) of a FAIL.
+
+    Only failures pay for this, so the condition is walked a second time rather than slowing every check.
+    A template or explainer that crashes on odd data still yields a message naming the resource.
+    """
+    name = show(resource.name or resource.id)
+    try:
+        headline = rule.failure(resource) if rule.failure else f"{name} fails: {rule.title}"
+    except Exception:  # never lose a finding over its wording
+        headline = f"{name} fails: {rule.title}"
+    try:
+        if rule.message is not None:
+            evidence = rule.message(resource)
+        else:
+            reasons = rule.explain(resource.properties, resource) if rule.explain else []
+            evidence = f"{name}: " + ("; ".join(reasons) or f"does not meet {rule.title!r}")
+    except Exception as exc:
+        evidence = f"{name}: does not meet {rule.title!r} (evidence unavailable: {type(exc).__name__})"
+    return clip(headline), clip(evidence)

@@ -17,6 +17,7 @@ import yaml
 from rules.checks import load_all as load_checks
 from rules.conditions import compile_condition
 from rules.errors import RulePackError, RuleValidationError
+from rules.evidence import TemplateError, compile_explainer, compile_template
 from rules.frameworks import load_catalogues
 from rules.model import SEVERITIES, Framework, Rule
 from scanners import safe_yaml
@@ -24,7 +25,7 @@ from scanners import safe_yaml
 BUILTIN_PACKS = Path(__file__).parent / "packs"
 
 REQUIRED = ("id", "title", "severity", "resource", "check", "frameworks")
-OPTIONAL = ("description", "remediation", "where", "tags")
+OPTIONAL = ("description", "remediation", "where", "tags", "failure", "message")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _RESOURCE_TYPE = re.compile(r"^(aws|azure|gcp)\.[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -146,6 +147,13 @@ def _build_rule(
         where = compile_condition(entry["where"], "where", condition_errors, reads)
     for field, message in condition_errors:
         problem(field, message)
+    templates = {}
+    for key in ("failure", "message"):
+        if key in entry:
+            try:
+                templates[key] = compile_template(entry[key])
+            except TemplateError as exc:
+                problem(key, str(exc))
     if len(errors) > before or check is None:
         return None
     return Rule(
@@ -162,6 +170,9 @@ def _build_rule(
         where=where,
         reads=frozenset(reads),
         raw=entry,
+        failure=templates.get("failure"),
+        message=templates.get("message"),
+        explain=compile_explainer(entry["check"]),
     )
 
 

@@ -38,6 +38,10 @@ class Rule:
     # Top-level property names the rule reads; a collector error on one of them makes the rule ERROR.
     reads: frozenset[str] = frozenset()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # rules.evidence renderers: the `failure:` headline, the `message:` evidence, and the condition explainer.
+    failure: Callable[[Any], str] | None = field(default=None, repr=False, compare=False)
+    message: Callable[[Any], str] | None = field(default=None, repr=False, compare=False)
+    explain: Callable[[Mapping[str, Any], Any], list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def provider(self) -> str:
@@ -61,7 +65,8 @@ class Evaluation:
     rule: Rule
     resource: Any  # scanners.model.Resource; typed loosely so rules never import scanners at runtime
     outcome: Outcome
-    detail: str | None = None
+    detail: str | None = None  # a FAIL's evidence, an ERROR's reason
+    failure: str | None = None  # a FAIL's headline: what is wrong, e.g. "S3 bucket acme-logs is publicly readable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ def reconcile(
                 "last_scan_id": scan_id,
                 "observed_at": snapshot_text,
                 "detail": evaluation.detail,
+                "failure": evaluation.failure,
             }
             if current is None:
                 new_rows.append(

@@ -301,3 +301,11 @@ def m007_remediation_button_token(db: sqlite_utils.Database) -> None:
     the request whose message it came from, never for another request id put in its place. Requests made
     before this migration have none; they are decided by typing `approve N` where approvals are accepted."""
     db.execute("ALTER TABLE remediations ADD COLUMN token TEXT")
+
+
+@MIGRATIONS()
+def m008_finding_failure(db: sqlite_utils.Database) -> None:
+    """findings.failure: the rule's headline of what is wrong on this resource ("S3 bucket acme-logs is publicly
+    readable"), rewritten on every scan with ``detail`` (the evidence). Findings from before have none: the
+    display falls back to the rule title until the next scan fills it."""
+    db.execute("ALTER TABLE findings ADD COLUMN failure TEXT")

@@ -69,6 +69,11 @@ def test_the_demo_marks_its_own_database_so_the_next_run_may_start_it_afresh(tmp
     conn = sqlite3.connect(target)
     assert conn.execute("SELECT value FROM skywarden_meta WHERE key = 'purpose'").fetchone() == ("demo",)
     assert conn.execute("SELECT COUNT(*) FROM scans WHERE status != 'running'").fetchone()[0] == 3
+    # "Top findings" leads with what is wrong (each finding's stored headline), not the rule's passing condition.
+    top = first.stdout.split("Top findings", 1)[1].split("Stored in", 1)[0]
+    headlines = {row[0] for row in conn.execute("SELECT failure FROM findings WHERE failure IS NOT NULL")}
+    shown = [line for line in top.splitlines()[1:] if line.strip()]
+    assert shown and all(any(h in line for h in headlines) for line in shown), top
     conn.close()
     claim_demo_database(target, fresh=True)  # what the next `skywarden demo` does first
     assert not target.exists()

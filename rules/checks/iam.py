@@ -68,5 +68,9 @@ def iam_policy_no_full_admin(resource: Any, params: Mapping[str, Any]) -> tuple[
         raise EvalError("the policy's default version document was not collected")
     found = full_admin_statements(document)
     if found:
-        return False, f"statement(s) {', '.join(map(str, found))} allow every action on every resource"
+        statements = _document(document).get("Statement")
+        statements = [statements] if isinstance(statements, Mapping) else statements
+        # Name each statement by its Sid when it has one: that is what a reader finds in the console.
+        named = [f"{i} (Sid {statements[i]['Sid']})" if statements[i].get("Sid") else str(i) for i in found]
+        return False, f"statement(s) {', '.join(named)} allow every action on every resource"
     return True, "no statement allows every action on every resource"

@@ -19,6 +19,7 @@ from bot.scanning import ScanOutcome
 from bot.settings import BotConfig, Secret, Settings
 from rules.conditions import compile_condition
 from rules.engine import Engine
+from rules.evidence import compile_explainer, compile_template
 from rules.model import Control, Framework, Rule
 from scanners.model import CollectionResult, Inventory, Resource
 from storage import scans
@@ -35,10 +36,12 @@ def rule(rule_id: str, key: str, severity: str = "high", action: str | None = No
          resource_type: str = "aws.s3.bucket", controls: tuple[str, ...] = ("1.1",)) -> Rule:
     errors: list[Any] = []
     reads: set[str] = set()
-    check = compile_condition({"key": key, "op": "eq", "value": True}, "check", errors, reads)
+    condition = {"key": key, "op": "eq", "value": True}
+    check = compile_condition(condition, "check", errors, reads)
     assert not errors
     return Rule(rule_id, f"Bucket has {key}", "", severity, resource_type, {"test-fw": controls},
-                f"Turn on {key} in the console.", action, "test", check, None, frozenset(reads))
+                f"Turn on {key} in the console.", action, "test", check, None, frozenset(reads),
+                failure=compile_template(f"Bucket {{name}} is not {key}"), explain=compile_explainer(condition))
 
 
 RULES = {

@@ -73,13 +73,19 @@ def test_scan_is_acknowledged_at_once_and_posts_digest_and_findings(scanned, sla
     digest, *findings = messages
     assert digest["blocks"][0]["type"] == "header" and "1 new" not in digest["text"]
     assert "2 new" in digest["text"]
-    by_resource = {m["blocks"][0]["fields"][0]["text"].split("\n")[1]: m for m in findings}
+    by_resource = {m["blocks"][0]["fields"][2]["text"].split("\n")[1]: m for m in findings}  # *Resource*
     assert set(by_resource) == {"open", "old"}
     assert action_ids(by_resource["open"]) == [ids.ACKNOWLEDGE, ids.SUPPRESS, ids.REMEDIATE]
     assert action_ids(by_resource["old"]) == [ids.ACKNOWLEDGE, ids.SUPPRESS]  # no automated action
     text = json.dumps(by_resource["open"]["blocks"])
     for expected in ("CRITICAL", PUBLIC, ACCOUNT, "us-east-1", "test-fw 1.1", "Turn on blocked"):
         assert expected in text
+    # The failure first (stored by the scan with its evidence), then the rule title, then the evidence.
+    first = by_resource["open"]["blocks"][0]
+    assert first["text"]["text"].startswith(":red_circle: *Bucket open is not blocked*")
+    assert first["fields"][0]["text"].startswith("*Rule*\nBucket has blocked")
+    assert "*Evidence*\nopen: blocked is false (required: eq true)" in text.replace("\\n", "\n")
+    assert by_resource["open"]["text"].startswith("Bucket open is not blocked [critical] Bucket has blocked")
     rows = list(services.db.query("SELECT finding_id, channel, ts FROM slack_messages WHERE active = 1"))
     assert {r["finding_id"] for r in rows} == {fid("open"), fid("old", VERSIONING)} and all(r["ts"] for r in rows)
 
@@ -147,8 +153,10 @@ def test_commands_status_findings_posture_suppressions_help(scanned, app, servic
     assert action_ids(listing)[:2] == [ids.ACKNOWLEDGE, ids.SUPPRESS]
     assert "2 finding(s)" in body_of(slash(app, f"findings {ACCOUNT}"))["text"]
     posture = json.dumps(body_of(slash(app, "posture")))
-    assert "0 of 2 controls passing" in posture and "0.0%" in posture
-    assert "failing: 1.1, 1.2" in json.dumps(body_of(slash(app, "posture test-fw")))
+    assert "0 of 2 checked controls passing (0.0%), 2 failing, 0 not evaluated" in posture
+    one = json.dumps(body_of(slash(app, "posture test-fw")))
+    assert ":x: `1.1` Block public access (1 open finding(s))" in one
+    assert one.index("`1.1`") < one.index("`1.2` Versioning")
     assert "No active suppressions" in body_of(slash(app, "suppressions"))["text"]
     assert "Usage" in json.dumps(body_of(slash(app, "help")))
 
@@ -326,7 +334,7 @@ def test_an_expired_suppression_reopens_at_the_next_scan_and_is_posted_again(sca
     scan(app, services)
     assert get_finding(services.db, fid("open"))["state"] == "open"
     assert events_of(services, "suppression_expired") and events_of(services, "unsuppressed")
-    reposted = [m for m in posted(slack)[1:] if "open" in m["blocks"][0]["fields"][0]["text"]]
+    reposted = [m for m in posted(slack)[1:] if "open" in m["blocks"][0]["fields"][2]["text"]]
     assert len(reposted) == 1 and ids.ACKNOWLEDGE in action_ids(reposted[0])
     assert "suppression ended" in json.dumps([c.args for c in slack.of("chat.update")]).lower()
 

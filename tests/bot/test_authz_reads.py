@@ -71,8 +71,8 @@ def test_permissions_read_overrides_scan_and_no_permissions_stay_open(world):
 
 def test_posture_and_suppressions_count_only_readable_accounts(world):
     _, app = world(permissions=RESTRICTED)
-    assert "0 of 2 controls passing, 2 failing" in reply_text(slash(app, "posture", user="U0ALICE"))
-    assert "1 of 2 controls passing, 1 failing" in reply_text(slash(app, "posture", user="U0BOB"))
+    assert "0 of 2 checked controls passing (0.0%), 2 failing" in reply_text(slash(app, "posture", user="U0ALICE"))
+    assert "1 of 2 checked controls passing (50.0%), 1 failing" in reply_text(slash(app, "posture", user="U0BOB"))
     assert "you may not see any account" in reply_text(slash(app, "posture", user="U0MALLORY"))
     slash(app, 'suppress 1 --reason "prod logs are replicated"', user="U0ALICE")
     assert "replicated" in reply_text(slash(app, "suppressions", user="U0ALICE"))

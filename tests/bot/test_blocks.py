@@ -19,7 +19,7 @@ def test_huge_fields_are_clipped_not_rejected():
     message = blocks.finding_message(finding(), guidance="g" * 10000, remediation_action="aws.s3.x")
     blocks.check_limits(message.blocks)
     assert all(len(b["text"]["text"]) <= blocks.MAX_TEXT for b in message.blocks if b["type"] == "section")
-    assert "&lt;b&gt;" in message.blocks[0]["fields"][0]["text"]  # user-controlled names are escaped
+    assert "&lt;b&gt;" in message.blocks[0]["fields"][2]["text"]  # user-controlled names are escaped
 
 
 @pytest.mark.parametrize(("state", "action", "expected"), [
@@ -78,3 +78,38 @@ def test_findings_list_of_20_fits_and_suppression_list_caps():
 def test_home_view_stays_under_100_blocks():
     view = blocks.home_view({"high": 1}, [(f"acct{i}" * 30, {"high": i}) for i in range(5000)], [], [])
     blocks.check_limits(view["blocks"], blocks.MAX_VIEW_BLOCKS)
+
+
+def test_a_finding_message_leads_with_the_failure_then_rule_severity_controls_evidence_fix():
+    shown = {"id": "f" * 20, "number": 7, "rule_id": "aws-s3-bucket-not-public", "severity": "critical",
+             "title": "S3 bucket is not publicly accessible", "resource_id": "arn:aws:s3:::acme-logs",
+             "resource_name": "acme-logs", "account_id": "111111111111", "region": "us-east-1",
+             "frameworks": {"cis-aws-5.0": ["2.1.4"]}, "state": "open", "state_changed_at": "2026-01-01T00:00:00+00:00",
+             "reopened_count": 0, "failure": "S3 bucket acme-logs is publicly readable",
+             "detail": "acme-logs: ACL grants READ to AllUsers; policy statement PublicRead allows s3:GetObject to *"}
+    message = blocks.finding_message(shown, guidance="Turn on Block Public Access.")
+    first = message.blocks[0]
+    assert first["text"]["text"] == ":red_circle: *S3 bucket acme-logs is publicly readable*  `#7`"
+    fields = [f["text"] for f in first["fields"]]
+    assert fields[0].startswith("*Rule*\nS3 bucket is not publicly accessible")
+    assert fields[1] == "*Severity*\n:red_circle: *CRITICAL*"
+    assert "cis-aws-5.0 2.1.4" in fields[4]
+    sections = [b["text"]["text"] for b in message.blocks[1:] if b["type"] == "section"]
+    assert sections[0].startswith("*Evidence*\nacme-logs: ACL grants READ to AllUsers; policy statement PublicRead")
+    assert "s3:GetObject to \u2217" in sections[0]  # the evidence is escaped: `*` cannot start bold text
+    assert sections[1] == "*Remediation*\nTurn on Block Public Access."
+    assert message.text.startswith("S3 bucket acme-logs is publicly readable [critical] S3 bucket is not publicly")
+    assert message.text.endswith("allows s3:GetObject to *")
+    # Once resolved, the evidence of the past failure is not presented as current.
+    resolved = blocks.finding_message({**shown, "state": "resolved", "resolved_at": "2026-01-02T00:00:00+00:00"})
+    assert not any("*Evidence*" in b.get("text", {}).get("text", "") for b in resolved.blocks)
+    assert resolved.blocks[0]["text"]["text"] == (
+        ":white_check_mark: *Resolved:* was S3 bucket acme-logs is publicly readable  `#7`")
+    assert resolved.text == ("Resolved: was S3 bucket acme-logs is publicly readable [critical] S3 bucket is not"
+                             " publicly accessible")
+
+
+def test_a_finding_stored_before_headlines_reads_resource_then_rule():
+    old = finding(title="EBS volume is encrypted", resource_name="vol-1")
+    assert blocks.finding_message(old).blocks[0]["text"]["text"].startswith(
+        ":large_orange_circle: *vol-1 fails: EBS volume is encrypted*")

@@ -33,7 +33,7 @@ def test_console_session(tmp_path):
     assert "finding #1 acknowledged" in text and "already acknowledged by U0ALICE" in text
     assert "finding #2 suppressed" in text and "At most 90 days" in text
     assert "-> revoke 1" in text and "suppression 1 revoked" in text
-    assert "Nothing was changed" in text and "0 of 2 controls passing" in text
+    assert "Nothing was changed" in text and "0 of 2 checked controls passing" in text
     assert "unknown command 'frobnicate'" in text
     assert "scan 1 succeeded" in text and text.count("== scan") == 1  # 'status' after quit never ran
     db = services.db

@@ -60,7 +60,8 @@ def hostile_finding(state: str = "open") -> dict[str, Any]:
     return {"id": "f" * 20, "number": 7, "rule_id": HOSTILE, "title": HOSTILE, "severity": "high",
             "resource_id": HOSTILE, "resource_name": HOSTILE, "account_id": HOSTILE, "region": HOSTILE,
             "frameworks": {HOSTILE: [HOSTILE]}, "state": state, "state_changed_at": "2026-01-01T00:00:00+00:00",
-            "state_changed_by": HOSTILE, "reopened_count": 0, "resolved_at": None}
+            "state_changed_by": HOSTILE, "reopened_count": 0, "resolved_at": None, "failure": HOSTILE,
+            "detail": HOSTILE}
 
 
 def hostile_exception(source: str = "slack") -> dict[str, Any]:
@@ -118,7 +119,7 @@ def test_escaped_text_still_reads_as_typed():
 
 def test_fallback_text_is_escaped_once():
     message = blocks.finding_message(hostile_finding())
-    assert message.payload()["text"].startswith("[high] &lt;!everyone&gt; &lt;https://x.example|y&gt;")
+    assert message.payload()["text"].startswith("&lt;!everyone&gt; &lt;https://x.example|y&gt;")
     assert "&amp;amp;" in message.payload()["text"]  # the literal "&amp;" shows as typed
 
 

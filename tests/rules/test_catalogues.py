@@ -111,3 +111,31 @@ def test_pci(catalogues: dict[str, Framework]) -> None:
     for cid, control in pci.items():
         top = cid.split(".")[0]
         assert control.section.split(":")[0] in (f"Requirement {top}", f"Appendix {top}"), cid
+
+
+# Honest catalogues (issue 12, item 7): only what a cloud API can check is automated.
+def test_pci_automates_no_physical_personnel_policy_or_heading_requirement(catalogues: dict[str, Framework]) -> None:
+    pci = catalogues["pci-dss-4.0"]
+    automated = {c.id for c in pci.controls.values() if c.automated}
+    assert len(automated) == 72 and len(pci.controls) == 364
+    for control_id in automated:
+        assert not control_id.startswith("9."), control_id  # physical access, media, POI devices
+        assert not control_id.startswith(("12.1", "12.6", "12.7", "12.8", "12.10", "A2")), control_id
+        assert control_id.count(".") >= 2, control_id  # principal requirements and 1.x headings are not assessed
+        assert not re.fullmatch(r"\d+\.1\.[12]", control_id), control_id  # x.1.1 policies, x.1.2 roles
+    for control in pci.controls.values():
+        # 3.7.4/3.7.5 are worded as key-management policy, but their testing examines the keys themselves
+        # (changed at the end of the cryptoperiod, retired when weakened), which KMS rotation settings show.
+        if control.automated and control.id not in ("3.7.4", "3.7.5"):
+            title = control.title.lower()
+            assert not any(w in title for w in ("policies", "procedures", "training", "visitor", "reviewed")), control
+
+
+def test_nist_automates_no_policy_training_personnel_or_physical_control(catalogues: dict[str, Framework]) -> None:
+    nist = catalogues["nist-800-53-r5"]
+    automated = {c.id for c in nist.controls.values() if c.automated}
+    assert len(automated) == 248
+    assert not [c for c in automated if c.split("-")[0] in ("AT", "PE", "PS", "PL", "PM", "SA", "SR", "MP")]
+    assert not [c for c in automated if re.fullmatch(r"[A-Z]{2}-1", c)]  # Policy and Procedures
+    assert {"AC-2", "AU-2", "SC-28", "IA-2(1)", "CP-9", "RA-5"} <= automated
+    assert not {"AC-8", "AC-11", "SC-41", "SI-5", "CM-9"} & automated

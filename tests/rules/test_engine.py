@@ -7,6 +7,7 @@ from collections import Counter
 from rules.checks import CHECKS
 from rules.conditions import compile_condition
 from rules.engine import Engine
+from rules.evidence import compile_explainer
 from rules.model import Outcome, Rule
 from scanners.model import Resource
 
@@ -18,7 +19,7 @@ def make_rule(rule_id, check, where=None, resource_type="aws.s3.bucket"):
     where_predicate = compile_condition(where, "where", errors, reads) if where else None
     assert not errors
     return Rule(rule_id, rule_id, "", "high", resource_type, {}, "", None, "test", predicate, where_predicate,
-                frozenset(reads))
+                frozenset(reads), explain=compile_explainer(check))
 
 
 def bucket(name, **props):

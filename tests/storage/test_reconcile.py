@@ -56,6 +56,15 @@ def test_open_resolved_reopened(fresh_db):
     assert actions == ["opened", "resolved", "reopened"]
 
 
+def test_evidence_is_stored_and_refreshed_on_every_scan(fresh_db):
+    _, first = run(fresh_db, [sg("web", open="tcp/22")], [unit("us-east-1")])
+    row = query_findings(fresh_db, ids=first.new)[0]
+    assert row["failure"] == "web fails: sg-open"
+    assert row["detail"] == "web: open is tcp/22 (required: eq false)"
+    run(fresh_db, [sg("web", open="tcp/3389")], [unit("us-east-1")], at="2026-01-02T00:00:00+00:00")
+    assert query_findings(fresh_db, ids=first.new)[0]["detail"] == "web: open is tcp/3389 (required: eq false)"
+
+
 def test_failed_region_leaves_its_findings_untouched(fresh_db):
     east, west = sg("a", "us-east-1", open=True), sg("b", "eu-west-1", open=True)
     run(fresh_db, [east, west], [unit("us-east-1"), unit("eu-west-1")])
