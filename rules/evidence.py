@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rules.conditions import Getter, compile_path
+from skywarden.rules.conditions import Getter, compile_path
 
 NOT_SET = "(not set)"
 MAX_VALUE = 120  # characters of one rendered value: evidence is a sentence, not a dump
@@ -167,7 +167,7 @@ def compile_explainer(node: Any) -> Explainer:
 
 def _holds(node: Any) -> Callable[[Mapping[str, Any], Any], bool]:
     # Recompiled (not shared with the rule) so this module needs nothing from the loader; only used on failure.
-    from rules.conditions import compile_condition
+    from skywarden.rules.conditions import compile_condition
 
     return compile_condition(node, "explain", [], set())
 
@@ -218,7 +218,7 @@ def _every_item(node: Mapping[str, Any]) -> Explainer:
 
 
 def _python(node: Mapping[str, Any]) -> Explainer:
-    from rules.checks import CHECKS
+    from skywarden.rules.checks import CHECKS
 
     check = CHECKS.get(node["python"])
     params = node.get("params") or {}

@@ -23,7 +23,7 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
-from scanners.azure.credentials import AzureSettings
+from skywarden.scanners.azure.credentials import AzureSettings
 
 GRAPH_PAGE_LIMIT = 10_000  # a runaway nextLink loop (a proxy echoing the same link) stops here
 

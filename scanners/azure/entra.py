@@ -15,10 +15,10 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from scanners.azure.context import AzureContext
-from scanners.azure.errors import classify
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.azure.context import AzureContext
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 SECURITY_DEFAULTS = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
 REGISTRATIONS = "/v1.0/reports/authenticationMethods/userRegistrationDetails"

@@ -15,10 +15,10 @@ from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-from scanners.azure.context import AzureContext, base_properties
-from scanners.azure.errors import classify
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.azure.context import AzureContext, base_properties
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 DIAGNOSTICS_API = "2021-05-01-preview"
 KEYVAULT_API = "2023-07-01"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from rules.engine import Engine
-from rules.errors import RulePackError
-from rules.evidence import TemplateError, compile_template
-from rules.loader import load_rules
-from rules.model import Control, Framework
-from scanners.model import Resource
+from skywarden.rules.engine import Engine
+from skywarden.rules.evidence import TemplateError, compile_template
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Control, Framework
+from skywarden.scanners.errors import RulePackError
+from skywarden.scanners.model import Resource
 
 CATALOGUES = {"nist-800-53-r5": Framework("nist-800-53-r5", "NIST", "r5", {"AC-3": Control("AC-3", "x", "AC", True)})}
 

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from jmespath.parser import Parser
 
-from rules.conditions import compile_path
-from rules.engine import Engine
-from rules.loader import load_rules
-from rules.model import Rule
-from rules.operators import OPERATORS
-from scanners.model import Resource
+from skywarden.rules.conditions import compile_path
+from skywarden.rules.engine import Engine
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Rule
+from skywarden.rules.operators import OPERATORS
+from skywarden.scanners.model import Resource
 
 # None comes last: a key both "absent: false" and "older_than_days: false" needs a real value for both.
 _CANDIDATES: list[Any] = [True, False, 0, 1, -1, 10**6, "", "x", [], {}, "0.0.0.0/0", "::/0",

@@ -7,10 +7,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from rules.frameworks import control_sort_key, framework_coverage, load_catalogues, posture, posture_summary
-from rules.loader import load_rules
-from rules.model import Control, Framework
+from skywarden.bot.cli import main
+from skywarden.rules.frameworks import control_sort_key, framework_coverage, load_catalogues, posture, posture_summary
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Control, Framework
 from tests.rules.test_engine import make_rule
 
 FW = Framework("fw", "Test FW", "1", {

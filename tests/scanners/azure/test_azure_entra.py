@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from rules.errors import ConfigError
-from rules.model import Outcome
-from scanners.azure.context import AzureClients
-from scanners.azure.credentials import AzureSettings
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, VM_OPERATORS_GROUP, build_estate, demo_arm
-from scanners.azure.entra import privileged_vm_assignments
-from scanners.azure.keyvault import trusted_vault_uri
-from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import ArmStandIn, StaticToken
+from skywarden.bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, VM_OPERATORS_GROUP, build_estate, demo_arm
+from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
+from skywarden.rules.model import Outcome
+from skywarden.scanners.azure.context import AzureClients
+from skywarden.scanners.azure.credentials import AzureSettings
+from skywarden.scanners.azure.entra import privileged_vm_assignments
+from skywarden.scanners.azure.keyvault import trusted_vault_uri
+from skywarden.scanners.azure.scan import collect_azure, resolve_subscriptions
+from skywarden.scanners.errors import ConfigError
 from tests.support.aws import outcomes, pack_rules
 
 F, P, NA, E = Outcome.FAIL, Outcome.PASS, Outcome.NOT_APPLICABLE, Outcome.ERROR
@@ -246,8 +246,8 @@ def test_a_graph_url_that_is_not_http_is_refused():
 def test_the_demo_shows_one_user_without_mfa_and_one_long_lived_certificate(fresh_db):
     """`skywarden demo` scans the Acme estate through the bot's Azure scan: Graph and the Key Vault data plane
     are served by the stand-in, so the demo stores these findings without any network."""
-    from bot.demo_azure import scan_azure_demo
-    from storage.findings import query_findings
+    from skywarden.bot.demo.azure_scan import scan_azure_demo
+    from skywarden.storage.findings import query_findings
 
     scan_azure_demo(fresh_db, pack_rules("azure"))
     open_findings = {(r["rule_id"], r["resource_id"].rsplit("/", 1)[-1]) for r in query_findings(fresh_db)}
