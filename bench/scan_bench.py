@@ -50,7 +50,7 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
 )
 os.environ.pop("AWS_PROFILE", None)
-_AMIS = ROOT / "scanners" / "aws" / "demo_amis.json"
+_AMIS = ROOT / "bot" / "demo" / "aws_amis.json"
 if _AMIS.exists():
     os.environ.setdefault("MOTO_AMIS_PATH", str(_AMIS))
 else:
@@ -255,7 +255,7 @@ def seed_worker(regions: Sequence[str], size: int, queue: Any) -> None:
     try:
         import boto3
 
-        from bot.demo_estate import seed_scaled_estate
+        from bot.demo.aws_estate import seed_scaled_estate
 
         started = time.perf_counter()
         seeded = seed_scaled_estate(boto3.Session(region_name=regions[0]), regions, size)

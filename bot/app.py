@@ -25,8 +25,8 @@ from bot.posting import Publisher, SlackPublisher
 from bot.remediation import RemediationEnvironment
 from bot.remediation_slack import SlackRemediation
 from bot.settings import Access, BotConfig, Settings
-from rules.errors import SkywardenError
 from rules.model import Framework, Rule
+from scanners.errors import SkywardenError
 from scanners.redact import redact, redact_url, secrets_from_env
 from storage.db import open_db
 
@@ -212,7 +212,7 @@ def sync_suppressions_file(services: Services) -> Any:
 
     from bot.settings import DEFAULT_SUPPRESSIONS, load_suppressions
     from storage.db import now
-    from storage.exceptions import sync_code_suppressions
+    from storage.suppressions import sync_code_suppressions
 
     path = services.config.suppressions_file or Path(DEFAULT_SUPPRESSIONS)
     if services.config.suppressions_file is None and not path.exists():

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import blocks, commands, ids
 from bot.posting import FlushResult, render_finding
-from storage.exceptions import ExceptionSync, find_finding
 from storage.findings import OPEN
+from storage.suppressions import ExceptionSync, find_finding
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -165,9 +165,9 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
     from bot.app import Services, cloud_remediation_environment, cloud_scan_runner, sync_suppressions_file
-    from rules.errors import SkywardenError
     from rules.frameworks import load_catalogues
     from rules.loader import load_rules
+    from scanners.errors import SkywardenError
 
     try:
         rules = load_rules()

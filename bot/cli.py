@@ -11,10 +11,10 @@ import click
 
 from bot import formats
 from bot.logs import configure_logging
-from rules.errors import SkywardenError
 from rules.frameworks import framework_coverage, load_catalogues
 from rules.loader import load_rules, rule_files
 from rules.model import SEVERITIES, Rule
+from scanners.errors import SkywardenError
 from scanners.redact import redact, secrets_from_env
 from storage.db import DEFAULT_DB, db_path, open_db
 from storage.dbfile import describe_error
@@ -372,9 +372,9 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
 
     It uses ./skywarden-demo.db, or the --db / SKYWARDEN_DB file if that is new or an earlier demo's: it
     refuses any other database rather than overwrite it."""
-    from bot.demo import DEMO_DB, run_demo
+    from bot.demo.runner import DEMO_DB, run_demo
 
-    run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, fresh=not keep_db)
+    run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, print_scan_summary, fresh=not keep_db)
 
 
 

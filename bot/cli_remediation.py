@@ -16,9 +16,9 @@ from typing import Any
 import click
 
 from bot.settings import ANYONE, BotConfig, load_config
-from rules.errors import RemediationError
 from rules.loader import load_rules
 from rules.remediation.base import Plan
+from scanners.errors import RemediationError
 from storage import remediations
 from storage.db import open_db
 from storage.findings import get_finding

@@ -8,20 +8,31 @@ from __future__ import annotations
 import re
 import shlex
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import blocks
-from bot.orchestrator import ScanRequest, Submission
+from bot.command_base import (  # noqa: F401 - the command language, re-exported for the adapters
+    MAX_DAYS,
+    MAX_ID,
+    MAX_PAGE,
+    Reply,
+    UsageError,
+    Who,
+    _refuse,
+    finding_ref,
+    parse_number,
+)
+from bot.orchestrator import ScanRequest
 from bot.schedules import schedule_command
 from rules.frameworks import posture
 from rules.model import SEVERITIES
-from storage import audit, exceptions
+from storage import audit
+from storage import suppressions as exceptions
 from storage.db import now
-from storage.exceptions import find_finding
 from storage.findings import ACKNOWLEDGED, OPEN
 from storage.scans import coverage_for, recent_scans
+from storage.suppressions import find_finding
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -31,59 +42,6 @@ PROVIDERS = ("aws", "azure", "gcp")
 _SCOPE_WORD = {"aws": "account", "azure": "subscription", "gcp": "project"}
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20
-
-
-class UsageError(ValueError):
-    pass
-
-
-MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: any id or number beyond it cannot exist
-MAX_PAGE = 100_000
-MAX_DAYS = 36_500
-
-
-def parse_number(text: str, what: str, low: int = 1, high: int = MAX_ID) -> int:
-    """A whole number typed by a person, for every command that takes one: ASCII digits only (``int()`` would
-    also take '１２', '٣', ' 7 ' or '1_0'; '²' passes ``isdigit()`` and then fails ``int()``), from low to high.
-    Anything else is a UsageError naming what was expected, never an overflow further down."""
-    text = text.strip().lstrip("#")
-    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
-        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
-    number = int(text)
-    if not low <= number <= high:
-        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
-    return number
-
-
-def finding_ref(text: str) -> str:
-    """A finding as typed: its short number (checked like any number) or its 20-character id."""
-    ref = text.strip().lstrip("#")
-    if re.fullmatch(r"[0-9a-f]{20}", ref):
-        return ref
-    return str(parse_number(ref, "the finding number"))
-
-
-@dataclass(frozen=True)
-class Who:
-    user: str
-    channel: str | None = None
-    source: str = "slack"  # or "console"
-
-
-@dataclass
-class Reply:
-    message: blocks.Message
-    ephemeral: bool = True
-    ok: bool = True
-    submission: Submission | None = None
-    changed: list[str] = field(default_factory=list)  # finding ids whose state changed
-
-
-def _refuse(services: Services, who: Who, action: str, why: str, finding_id: str | None = None,
-            **details: Any) -> Reply:
-    audit.record(services.db, "refused", who.user, finding_id=finding_id,
-                 details={"action": action, "why": why, "source": who.source, **details})
-    return Reply(blocks.notice(f"Not allowed: {why}."), ok=False)
 
 
 def account_filter(readable: set[str] | None, column: str = "account_id") -> tuple[str, list[Any]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 from storage import replays
 
 if TYPE_CHECKING:

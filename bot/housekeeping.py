@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks, ids
 from bot.posting import channels_for
 from storage import audit, housekeeping, outbox
-from storage.exceptions import get_exception
+from storage.suppressions import get_exception
 
 if TYPE_CHECKING:
     from bot.app import Services
-    from bot.commands import Reply, Who
+    from bot.command_base import Reply, Who
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def parse_value(value: str) -> tuple[int, str]:
 
 def decide(services: Services, who: Who, value: str, extend: bool) -> Reply:
     """Extend (by the default suppression period from the current expiry, within the maximum) or let expire."""
-    from bot.commands import Reply, _refuse
+    from bot.command_base import Reply, _refuse
 
     exception_id, expires_at = parse_value(value)
     action = "extend suppression" if extend else "let suppression expire"

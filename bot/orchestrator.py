@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from bot.scanning import ScanControl
-from rules.errors import SkywardenError
+from scanners.errors import SkywardenError
 from storage import audit, outbox
 from storage.db import now
-from storage.exceptions import apply_exceptions
 from storage.housekeeping import fail_running_scan
+from storage.suppressions import apply_exceptions
 
 if TYPE_CHECKING:
     from bot.app import Services

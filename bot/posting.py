@@ -20,9 +20,9 @@ from bot.settings import BotConfig
 from rules.model import SEVERITIES
 from storage import outbox, slack_messages
 from storage.db import now
-from storage.exceptions import ExceptionSync, exception_for, find_finding
 from storage.findings import ACTIVE_STATES, OPEN
 from storage.scans import coverage_for
+from storage.suppressions import ExceptionSync, exception_for, find_finding
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -16,10 +16,10 @@ import sqlite_utils
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules.engine import evaluate_one
-from rules.errors import RemediationError
 from rules.model import Outcome, Rule
 from rules.remediation.base import ACTIONS, ClientFactory, Plan, RemediationAction, load_actions
 from scanners.aws.errors import classify
+from scanners.errors import RemediationError
 from scanners.model import GLOBAL_REGION, Resource
 from storage import audit, remediations
 from storage.findings import ACTIVE_STATES, OPEN, REMEDIATED, RESOLVED, get_finding, set_state

@@ -10,12 +10,12 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.remediation import RemediationEnvironment, collect_region
-from rules.errors import RemediationError
 from rules.remediation.base import ClientFactory
 from scanners.aws.context import CLIENT_CONFIG
 from scanners.aws.errors import classify
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import AccountSpec, assume_role, caller_account, resolve_targets
+from scanners.errors import RemediationError
 from scanners.model import Resource
 
 

@@ -17,13 +17,13 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from bot.remediation import RemediationEnvironment
-from rules.errors import RemediationError
 from rules.remediation.base import ClientFactory
 from scanners.azure.context import AzureClients, base_properties
 from scanners.azure.credentials import AzureSettings, build_credential
 from scanners.azure.errors import classify
 from scanners.azure.inventory import ARM_TYPES, _api_versions
 from scanners.azure.scan import SubscriptionTarget, collect_azure
+from scanners.errors import RemediationError
 from scanners.model import ERRORS_KEY, Resource
 
 

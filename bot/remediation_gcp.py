@@ -26,10 +26,10 @@ from google.api_core import exceptions as api
 from google.auth.exceptions import GoogleAuthError
 
 from bot.remediation import RemediationEnvironment
-from rules.errors import CollectionError, RemediationError
 from rules.remediation.base import ClientFactory
 from rules.remediation.gcp.compute import firewall_ref
 from rules.remediation.gcp.storage import bucket_name
+from scanners.errors import CollectionError, RemediationError
 from scanners.gcp.assets import public_members
 from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
 from scanners.gcp.errors import RetryPolicy, classify

@@ -22,10 +22,10 @@ from bot import remediation_blocks as rblocks
 from bot.commands import Reply, Who, _refuse
 from bot.posting import render_finding
 from bot.remediation import ApprovalPolicy, RemediationService
-from rules.errors import SkywardenError
+from scanners.errors import SkywardenError
 from storage import audit, outbox, remediations, slack_messages
-from storage.exceptions import find_finding
 from storage.findings import ACTIVE_STATES
+from storage.suppressions import find_finding
 
 if TYPE_CHECKING:
     from bot.app import Services

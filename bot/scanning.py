@@ -17,7 +17,6 @@ from typing import Any
 import sqlite_utils
 
 from rules.engine import Engine, EvaluationReport
-from rules.errors import CollectionError, ConfigError, SkywardenError
 from rules.model import Rule
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import (
@@ -28,6 +27,7 @@ from scanners.aws.session import (
     load_accounts_file,
     resolve_targets,
 )
+from scanners.errors import CollectionError, ConfigError, SkywardenError
 from scanners.model import CollectionResult, Inventory
 from storage import scans
 from storage.db import now

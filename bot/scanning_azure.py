@@ -9,11 +9,11 @@ from typing import Any
 import sqlite_utils
 
 from bot.scanning import ScanControl, ScanOutcome, run_scan
-from rules.errors import CollectionError
 from rules.model import Rule
 from scanners.azure.context import AzureClients
 from scanners.azure.credentials import AzureSettings, build_credential
 from scanners.azure.scan import AzureAuthError, collect_azure, failed_units, load_collectors, resolve_subscriptions
+from scanners.errors import CollectionError
 from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
 from scanners.registry import collectors_for
 

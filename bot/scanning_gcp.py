@@ -8,8 +8,8 @@ from typing import Any
 import sqlite_utils
 
 from bot.scanning import ScanControl, ScanOutcome, run_scan
-from rules.errors import CollectionError
 from rules.model import Rule
+from scanners.errors import CollectionError
 from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
 from scanners.gcp.errors import RetryPolicy
 from scanners.gcp.scan import GcpScope, collect_gcp, load_collectors, unreachable

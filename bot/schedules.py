@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
     from bot.app import Services
-    from bot.commands import Reply, Who
+    from bot.command_base import Reply, Who
 
 PROVIDERS = ("aws", "azure", "gcp")
 QUIET_MODES = ("silent", "line")
@@ -314,7 +314,7 @@ def channel_ref(text: str) -> str | None:
 def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
     """A configured name or id; otherwise an id of the provider's shape (AWS account, Azure subscription, GCP
     project). Unknown -> InvalidSchedule."""
-    from bot.settings import ACCOUNT_ID_PATTERNS
+    from scanners.providers import ACCOUNT_ID_PATTERNS
 
     account = services.config.account(ref)
     if account is not None:
@@ -328,7 +328,7 @@ def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
 
 
 def parse_add(services: Services, args: Sequence[str], default_channel: str | None) -> ScheduleRequest:
-    from bot.commands import UsageError
+    from bot.command_base import UsageError
 
     rest = list(args)
     timezone = services.config.scans.timezone
@@ -376,7 +376,7 @@ def describe(services: Services, row: Mapping[str, Any], markup: bool = True) ->
 
 def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
     from bot import blocks
-    from bot.commands import Reply, UsageError, _refuse
+    from bot.command_base import Reply, UsageError, _refuse
     from storage import schedules
 
     if not args:
@@ -406,7 +406,7 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row, markup=False)}{when}."))
 
     if verb in ("remove", "pause", "resume"):
-        from bot.commands import parse_number
+        from bot.command_base import parse_number
 
         if len(rest) != 1:
             raise UsageError(f"schedule {verb} <id> (see `schedule list`)")

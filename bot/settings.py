@@ -59,10 +59,11 @@ import yaml
 
 from bot.guards import WorkspacePolicy, parse_workspace
 from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
-from rules.errors import ConfigError
 from rules.model import SEVERITIES
 from scanners import safe_yaml
-from storage.exceptions import CodeSuppression
+from scanners.errors import ConfigError
+from scanners.providers import ACCOUNT_ID_PATTERNS
+from storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
 DEFAULT_SUPPRESSIONS = "suppressions.yml"
@@ -99,14 +100,6 @@ class AccountConfig:
     name: str
     tags: tuple[str, ...] = ()
     provider: str = "aws"
-
-
-# What an account id looks like per cloud: an AWS account, an Azure subscription, a GCP project.
-ACCOUNT_ID_PATTERNS = {
-    "aws": (re.compile(r"\d{12}"), "a 12-digit AWS account id"),
-    "azure": (re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"), "an Azure subscription id (GUID)"),
-    "gcp": (re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]"), "a GCP project id"),
-}
 
 
 @dataclass(frozen=True)

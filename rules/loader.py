@@ -16,10 +16,10 @@ import yaml
 
 from rules.checks import load_all as load_checks
 from rules.conditions import compile_condition
-from rules.errors import RulePackError, RuleValidationError
 from rules.frameworks import load_catalogues
 from rules.model import SEVERITIES, Framework, Rule
 from scanners import safe_yaml
+from scanners.errors import RulePackError, RuleValidationError
 
 BUILTIN_PACKS = Path(__file__).parent / "packs"
 

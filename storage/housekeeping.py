@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from storage import audit, liveness
-from storage.db import now
+from storage.values import now
 
 INTERRUPTED = "interrupted"
 EXTENDED = "extended"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bot.demo_estate import DEMO_REGIONS, seed_demo_estate
+from bot.demo.aws_estate import DEMO_REGIONS, seed_demo_estate
 from bot.scanning import AwsScope, ScanOutcome, scan_aws
 from rules.engine import Engine
 from rules.loader import load_rules

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.demo import claim_demo_database
-from rules.errors import SkywardenError
+from bot.demo.runner import claim_demo_database
+from scanners.errors import SkywardenError
 from storage import schema
 from tests.storage.test_open_db import ledger, refused
 

@@ -14,9 +14,9 @@ from moto import mock_aws
 
 from bot.cli import main
 from bot.scanning import AwsScope, scan_aws
-from rules.errors import CollectionError, ConfigError
 from rules.loader import load_rules
 from rules.model import Control, Framework
+from scanners.errors import CollectionError, ConfigError
 from storage.findings import query_findings
 
 CATALOGUES = {

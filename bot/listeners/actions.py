@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks, commands, ids
 from bot.posting import render_finding
 from storage.db import now
-from storage.exceptions import find_finding, list_exceptions
 from storage.findings import ACKNOWLEDGED, OPEN
+from storage.suppressions import find_finding, list_exceptions
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from bot import blocks, commands, ids
 from rules.model import SEVERITIES
 from storage.db import now
-from storage.exceptions import list_exceptions
 from storage.findings import ACKNOWLEDGED, OPEN
+from storage.suppressions import list_exceptions
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rules.registry import Registry
+from scanners.named_registry import Registry
 
 # client(service, region) -> a boto3 (or other SDK) client made with the remediation credentials.
 ClientFactory = Callable[[str, str | None], Any]

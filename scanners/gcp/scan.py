@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 from scanners.fanout import Unit, run_units
 from scanners.gcp.assets import RESOURCE, GcpContext, SharedListings, data_of, list_assets
 from scanners.gcp.errors import RetryPolicy, classify

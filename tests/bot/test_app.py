@@ -317,7 +317,7 @@ def test_revoke_ends_the_suppression_and_reopens(scanned, app, services, slack):
 
 
 def test_an_expired_suppression_reopens_at_the_next_scan_and_is_posted_again(scanned, app, services, slack):
-    from storage.exceptions import suppress
+    from storage.suppressions import suppress
 
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
     assert suppress(services.db, fid("open"), "U0ALICE", "short", past, "2020-01-01T00:00:00+00:00").ok

@@ -10,7 +10,7 @@ import pytest
 
 from bot.schedules import shortest_interval
 from bot.settings import parse_config
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 from storage import audit, schedules
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, make_app, make_services, slash
 

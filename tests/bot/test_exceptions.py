@@ -6,8 +6,8 @@ import threading
 
 from bot.orchestrator import ScanRequest
 from storage.db import open_db
-from storage.exceptions import CodeSuppression, acknowledge, apply_exceptions, suppress, sync_code_suppressions
 from storage.findings import finding_id, get_finding
+from storage.suppressions import CodeSuppression, acknowledge, apply_exceptions, suppress, sync_code_suppressions
 from tests.bot.helpers import FakeEstate, bucket
 
 PUBLIC = "aws-s3-bucket-block-public-access"

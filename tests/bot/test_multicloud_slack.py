@@ -10,13 +10,13 @@ from google.oauth2.credentials import Credentials
 
 from bot import ids
 from bot.app import Services, cloud_scan_runner, make_client
+from bot.demo.azure_estate import PROD, demo_arm
+from bot.demo.azure_standin import StaticToken
+from bot.demo.gcp_estate import WEB, serve_demo_estate
 from bot.settings import BotConfig, ConfigError, parse_config
 from rules.frameworks import load_catalogues
 from rules.loader import load_rules
-from scanners.azure.demo import PROD, demo_arm
-from scanners.azure.standin import StaticToken
 from scanners.gcp.credentials import asset_client
-from scanners.gcp.demo import WEB, serve_demo_estate
 from tests.bot.helpers import make_app, slash
 
 

@@ -397,7 +397,7 @@ def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
 
 def test_remediation_settings():
     from bot.settings import Access, parse_config
-    from rules.errors import ConfigError
+    from scanners.errors import ConfigError
 
     config = parse_config({
         "accounts": [{"id": ACCOUNT, "name": "sandbox"}],
@@ -463,7 +463,7 @@ def test_anyone_but_the_requester_approves_in_the_channel_when_approvers_is_a_st
 
 def test_the_approval_channel_must_be_an_id():
     from bot.settings import parse_config
-    from rules.errors import ConfigError
+    from scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.approval_channel: '#approvals': give the channel id"):
         parse_config({"remediation": {"approval_channel": "#approvals"}})

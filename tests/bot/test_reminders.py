@@ -10,9 +10,9 @@ from bot import commands, ids
 from bot.housekeeping import run_housekeeping
 from bot.settings import parse_config
 from storage import audit
-from storage.exceptions import get_exception
 from storage.findings import finding_id
 from storage.housekeeping import reminders_for
+from storage.suppressions import get_exception
 from tests.bot.helpers import bucket, click, make_app, make_services, slash
 
 PUBLIC = "aws-s3-bucket-block-public-access"
@@ -133,7 +133,7 @@ def test_expired_suppressions_end_and_their_findings_reopen_at_the_next_scan(app
 
 def test_code_suppressions_are_announced_without_buttons(app, services, estate, slack):
     from storage.db import now
-    from storage.exceptions import CodeSuppression, sync_code_suppressions
+    from storage.suppressions import CodeSuppression, sync_code_suppressions
 
     estate.resources = [bucket("open", blocked=False)]
     scan(app, services)

@@ -16,7 +16,7 @@ from slack_bolt import BoltRequest
 from bot.app import verify_token
 from bot.guards import WorkspacePolicy
 from bot.settings import parse_config
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 from storage import audit, replays, schedules
 from tests.bot.helpers import (
     ACCOUNT,

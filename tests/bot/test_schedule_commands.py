@@ -13,7 +13,7 @@ from bot.app import Services
 from bot.cli import main
 from bot.schedules import make_trigger, next_runs, sync_config
 from bot.settings import parse_config
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 from storage import audit, schedules
 from storage.db import open_db
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, RULES, make_services, slash

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Access, BotConfig, Settings, load_config, load_suppressions, parse_config
-from rules.errors import ConfigError
+from scanners.errors import ConfigError
 
 
 def test_secret_is_masked():

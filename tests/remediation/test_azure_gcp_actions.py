@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from bot.demo.azure_standin import ArmStandIn, StaticToken
+from bot.demo.gcp_standin import CloudAssetStandIn
 from bot.remediation import ApprovalPolicy, RemediationService
 from bot.remediation_azure import AzureRemediationEnvironment
 from bot.remediation_gcp import GcpRemediationEnvironment, GcpWriteEndpoints
@@ -24,10 +26,8 @@ from bot.scanning_gcp import scan_gcp
 from rules.model import Outcome
 from rules.remediation.base import ACTIONS, load_actions
 from scanners.azure.credentials import AzureSettings
-from scanners.azure.standin import ArmStandIn, StaticToken
 from scanners.gcp.credentials import GcpSettings
 from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
 from scanners.model import Resource
 from storage import audit
 from storage.db import open_db

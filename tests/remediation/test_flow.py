@@ -272,7 +272,7 @@ def test_cli_four_eyes_needs_two_os_users(setup, tmp_path, monkeypatch):
 
 def test_cli_operators_are_validated():
     from bot.settings import parse_config
-    from rules.errors import ConfigError
+    from scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.cli_operators\.alice: 'alice' is not a Slack user id"):
         parse_config({"remediation": {"cli_operators": {"alice": "alice"}}})

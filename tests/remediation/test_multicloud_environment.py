@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
-from rules.errors import RemediationError
+from scanners.errors import RemediationError
 from storage.db import open_db
 from tests.bot.helpers import RULES
 

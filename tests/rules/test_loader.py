@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from rules.errors import RulePackError
 from rules.loader import load_rules
 from rules.model import Control, Framework
+from scanners.errors import RulePackError
 
 CATALOGUES = {
     "cis-aws-3.0": Framework(

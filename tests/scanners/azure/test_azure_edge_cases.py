@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
+from bot.demo.azure_standin import ArmStandIn, StaticToken
 from rules.model import Outcome
 from scanners.azure.context import AzureClients
 from scanners.azure.databases import allows_all_azure_ips, parameters_of, selected_networks_only
@@ -16,10 +18,8 @@ from scanners.azure.defender import (
     machines_missing_updates,
     regions_without_network_watcher,
 )
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
 from scanners.azure.keyvault import expiry_summary
 from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import ArmStandIn, StaticToken
 from scanners.azure.storage import logged_categories
 from scanners.azure.web import authentication_enabled
 from tests.support.aws import outcomes, pack_rules

@@ -6,13 +6,13 @@ import time
 
 import pytest
 
+from bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
+from bot.demo.azure_standin import ArmStandIn, StaticToken
 from bot.scanning_azure import AzureScope, scan_azure
-from rules.errors import CollectionError
 from scanners.azure.context import AzureClients
 from scanners.azure.credentials import AzureSettings
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
 from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import ArmStandIn, StaticToken
+from scanners.errors import CollectionError
 from storage.findings import query_findings
 from tests.support.aws import pack_rules
 

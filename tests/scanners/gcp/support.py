@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bot.demo.gcp_standin import CloudAssetStandIn
 from scanners.gcp.errors import RetryPolicy
 from scanners.gcp.scan import GcpScope, collect_gcp
-from scanners.gcp.standin import CloudAssetStandIn
 from scanners.model import Inventory
 
 

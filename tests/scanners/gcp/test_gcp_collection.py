@@ -8,12 +8,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from bot.demo.gcp_standin import CloudAssetStandIn
 from bot.scanning_gcp import scan_gcp
-from rules.errors import CollectionError, ConfigError
 from rules.loader import BUILTIN_PACKS, load_rules
+from scanners.errors import CollectionError, ConfigError
 from scanners.gcp.credentials import ASSET_ENDPOINT_ENV, GcpSettings
 from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
 from storage.findings import query_findings
 from storage.scans import coverage_for, get_scan
 from tests.scanners.gcp import estate

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.demo_gcp import run_gcp_demo_scan
+from bot.demo.gcp_estate import DATA, SANDBOX, WEB
+from bot.demo.gcp_scan import run_gcp_demo_scan
 from rules.loader import BUILTIN_PACKS, load_rules
-from scanners.gcp.demo import DATA, SANDBOX, WEB
 from storage.findings import query_findings
 
 

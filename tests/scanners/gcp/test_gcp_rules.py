@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.demo.gcp_standin import CloudAssetStandIn
 from rules.engine import Engine
 from rules.loader import BUILTIN_PACKS, load_rules
 from rules.model import Outcome
 from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
 from tests.scanners.gcp import estate
 from tests.scanners.gcp import estate_more as more
 from tests.scanners.gcp.support import collect

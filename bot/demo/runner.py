@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rules.errors import SkywardenError
 from rules.frameworks import load_catalogues, posture
 from rules.loader import load_rules
 from rules.model import SEVERITIES
+from scanners.errors import SkywardenError
 from storage import schema
 from storage.db import open_db
 from storage.dbfile import check_file, describe_error
@@ -43,7 +44,7 @@ def demo_environment() -> None:
     os.environ.update(_DEMO_ENV)
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         os.environ.pop(var, None)
-    amis = Path(__file__).resolve().parent.parent / "scanners" / "aws" / "demo_amis.json"
+    amis = Path(__file__).resolve().parent / "aws_amis.json"
     if amis.exists():
         os.environ.setdefault("MOTO_AMIS_PATH", str(amis))
 
@@ -86,7 +87,9 @@ def _purpose(path: Path) -> tuple[str | None, str]:
     return str(row[0]), f"it is marked {row[0]!r}"
 
 
-def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
+def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = True) -> dict[str, Any]:
+    """Seed, scan and report the demo estates; ``print_summary`` is the CLI's scan summary (passed in, so the
+    demo never imports the CLI that starts it)."""
     claim_demo_database(Path(db_file), fresh)  # before anything else: a refused database is left as it was
     demo_environment()
     try:
@@ -94,8 +97,7 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
         from moto import mock_aws
     except ImportError as exc:
         raise SkywardenError("the demo needs moto: pip install 'skywarden[demo]' (make demo does this)") from exc
-    from bot.cli import print_scan_summary
-    from bot.demo_estate import seed_demo_estate
+    from bot.demo.aws_estate import seed_demo_estate
     from bot.scanning import AwsScope, scan_aws
 
     rules = load_rules()
@@ -113,13 +115,13 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     except BaseException:
         mock.stop()
         raise
-    print_scan_summary(outcome)
+    print_summary(outcome)
     click.echo(f"AWS: {len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions")
     resources = {"aws": len(outcome.inventory.resources)}
     for provider, scan_other in _other_clouds():
         click.echo(f"Scanning the demo {provider.upper()} estate (a loopback stand-in of its API)...")
         other = scan_other(db, rules)
-        print_scan_summary(other)
+        print_summary(other)
         resources[provider] = len(other.inventory.resources)
     rows = query_findings(db, states=ACTIVE_STATES)
     click.echo("")
@@ -154,8 +156,8 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
 
 def _other_clouds() -> list[tuple[str, Any]]:
     """The Azure and GCP demo scans, each against its in-process loopback stand-in."""
-    from bot.demo_azure import scan_azure_demo
-    from bot.demo_gcp import run_gcp_demo_scan
+    from bot.demo.azure_scan import scan_azure_demo
+    from bot.demo.gcp_scan import run_gcp_demo_scan
 
     return [("azure", scan_azure_demo), ("gcp", run_gcp_demo_scan)]
 

@@ -1,4 +1,4 @@
-"""The GCP part of ``skywarden demo``: scan the embedded estate of scanners/gcp/demo.py.
+"""The GCP part of ``skywarden demo``: scan the embedded estate of bot/demo/gcp_estate.py.
 
 The estate is served by the loopback Cloud Asset stand-in in this process; the real client reaches it
 with a fixed bearer token, so no credentials are looked up and nothing leaves 127.0.0.1.
@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from bot.demo.gcp_estate import DEMO_ORGANIZATION, serve_demo_estate
 from bot.scanning import ScanOutcome
 from bot.scanning_gcp import scan_gcp
 from rules.model import Rule
 from scanners.gcp.credentials import asset_client
-from scanners.gcp.demo import DEMO_ORGANIZATION, serve_demo_estate
 from scanners.gcp.scan import GcpScope
 from scanners.model import CollectionResult
 

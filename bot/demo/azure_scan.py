@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from bot.demo.azure_estate import demo_arm
+from bot.demo.azure_standin import StaticToken
 from bot.scanning import ScanOutcome
 from bot.scanning_azure import AzureScope, scan_azure
 from rules.model import Rule
-from scanners.azure.demo import demo_arm
-from scanners.azure.standin import StaticToken
 from scanners.model import CollectionResult
 
 

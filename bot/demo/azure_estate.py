@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scanners.azure.standin import ArmStandIn
+from bot.demo.azure_standin import ArmStandIn
 
 WORKSPACE = "/subscriptions/x/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/acme"
 PROD = "5f1c0a3e-0000-4000-8000-00000000a001"
