@@ -18,17 +18,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
-from bot import blocks
-from bot.guards import WorkspacePolicy
-from bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
-from bot.posting import Publisher, SlackPublisher
-from bot.remediation import RemediationEnvironment
-from bot.remediation_slack import SlackRemediation
-from bot.settings import Access, BotConfig, Settings
-from rules.model import Framework, Rule
-from scanners.errors import SkywardenError
-from scanners.redact import redact, redact_url, secrets_from_env
-from storage.db import open_db
+from skywarden.bot import blocks
+from skywarden.bot.guards import WorkspacePolicy
+from skywarden.bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
+from skywarden.bot.posting import Publisher, SlackPublisher
+from skywarden.bot.remediation import RemediationEnvironment
+from skywarden.bot.remediation_slack import SlackRemediation
+from skywarden.bot.settings import Access, BotConfig, Settings
+from skywarden.rules.model import Framework, Rule
+from skywarden.scanners.errors import SkywardenError
+from skywarden.scanners.redact import redact, redact_url, secrets_from_env
+from skywarden.storage.db import open_db
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 10.0  # Slack sends a few kilobytes at once; nothing legitimate takes this long
@@ -113,22 +113,22 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
     def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
         common = {"trigger": request.trigger, "requested_by": request.requested_by, "control": request.control}
         if request.provider == "azure":
-            from bot.scanning_azure import AzureScope, scan_azure
-            from scanners.azure.credentials import AzureSettings
+            from skywarden.bot.scanning_azure import AzureScope, scan_azure
+            from skywarden.scanners.azure.credentials import AzureSettings
 
             options = dict(azure or {})
             options.setdefault("settings", AzureSettings.resolve())
             return scan_azure(db, rules, AzureScope(subscriptions=list(request.accounts)), **options, **common)
         if request.provider == "gcp":
-            from bot.scanning_gcp import scan_gcp
-            from scanners.gcp.credentials import GcpSettings
-            from scanners.gcp.scan import GcpScope
+            from skywarden.bot.scanning_gcp import scan_gcp
+            from skywarden.scanners.gcp.credentials import GcpSettings
+            from skywarden.scanners.gcp.scan import GcpScope
 
             options = dict(gcp or {})
             if "client" not in options:
                 options.setdefault("settings", GcpSettings.resolve())
             return scan_gcp(db, rules, GcpScope(projects=list(request.accounts)), **options, **common)
-        from bot.scanning import AwsScope, scan_aws
+        from skywarden.bot.scanning import AwsScope, scan_aws
 
         scope = AwsScope(accounts=request.accounts, regions=request.regions, accounts_file=config.accounts_file)
         return scan_aws(db, rules, scope, **common)
@@ -143,11 +143,11 @@ def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
     AWS: each account's remediation_role_arn from the accounts file, boto3's chain otherwise. Azure and GCP: the
     same connection settings as their scans (credentials are only built when a remediation first needs them).
     """
-    from bot.remediation import MultiCloudEnvironment
-    from bot.remediation_aws import AwsRemediationEnvironment
-    from bot.remediation_azure import AzureRemediationEnvironment
-    from bot.remediation_gcp import GcpRemediationEnvironment
-    from scanners.aws.session import base_session, load_accounts_file
+    from skywarden.bot.remediation import MultiCloudEnvironment
+    from skywarden.bot.remediation_aws import AwsRemediationEnvironment
+    from skywarden.bot.remediation_azure import AzureRemediationEnvironment
+    from skywarden.bot.remediation_gcp import GcpRemediationEnvironment
+    from skywarden.scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(config.accounts_file).accounts if config.accounts_file else []
     return MultiCloudEnvironment({
@@ -161,7 +161,7 @@ def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
                token_verification: bool = True) -> App:
     """The Bolt app with every listener registered. Socket Mode needs no signing secret; HTTP mode does."""
-    from bot.listeners import register_all
+    from skywarden.bot.listeners import register_all
 
     signing_secret = str(settings.signing_secret) if settings.signing_secret else ""
     app = App(
@@ -171,7 +171,7 @@ def create_app(settings: Settings, services: Services, process_before_response: 
         token_verification_enabled=token_verification,
         ignoring_self_events_enabled=True,
     )
-    from bot import guards
+    from skywarden.bot import guards
 
     guards.install(app, services)
     app.skywarden_registered = register_all(app, services)  # type: ignore[attr-defined]
@@ -194,8 +194,8 @@ def create_app(settings: Settings, services: Services, process_before_response: 
 
 def build_services(settings: Settings, db_path: str) -> Services:
     """Production wiring: rule packs, catalogues, the AWS runner, a retrying WebClient; suppressions.yml synced."""
-    from rules.frameworks import load_catalogues
-    from rules.loader import load_rules
+    from skywarden.rules.frameworks import load_catalogues
+    from skywarden.rules.loader import load_rules
 
     rules = load_rules()
     assert settings.bot_token is not None
@@ -210,9 +210,9 @@ def sync_suppressions_file(services: Services) -> Any:
     """Load suppressions.yml (the configured path, else ./suppressions.yml if present) into the database."""
     from pathlib import Path
 
-    from bot.settings import DEFAULT_SUPPRESSIONS, load_suppressions
-    from storage.db import now
-    from storage.suppressions import sync_code_suppressions
+    from skywarden.bot.settings import DEFAULT_SUPPRESSIONS, load_suppressions
+    from skywarden.storage.db import now
+    from skywarden.storage.suppressions import sync_code_suppressions
 
     path = services.config.suppressions_file or Path(DEFAULT_SUPPRESSIONS)
     if services.config.suppressions_file is None and not path.exists():
@@ -247,7 +247,7 @@ class _Handler:
 
         from slack_bolt import BoltRequest
 
-        from bot import intake
+        from skywarden.bot import intake
 
         secret = signing_secret if signing_secret is not None else getattr(app, "skywarden_signing_secret", "")
         if not secret:
@@ -338,7 +338,7 @@ def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0
         services.workspace = WorkspacePolicy.from_auth_test(identity)
 
     app = create_app(settings, services, token_verification=False)
-    from bot.jobs import ScanScheduler
+    from skywarden.bot.jobs import ScanScheduler
 
     ScanScheduler(services).start()  # marks scans a dead process left running as interrupted, first
     services.orchestrator.start_outbox_timer()

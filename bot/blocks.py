@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot import ids
+from skywarden.bot import ids
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -295,7 +295,7 @@ def digest_messages(
     status: str,
     provider: str | None = None,
 ) -> list[Message]:
-    from rules.model import SEVERITIES
+    from skywarden.rules.model import SEVERITIES
 
     cloud = f" {_CLOUD_NAMES.get(provider, provider)}" if provider else ""
     head = [
@@ -442,7 +442,7 @@ def home_view(
     postures: Sequence[Mapping[str, Any]],
     expiring: Sequence[Mapping[str, Any]],
 ) -> Block:
-    from rules.model import SEVERITIES
+    from skywarden.rules.model import SEVERITIES
 
     blocks: list[Block] = [header("Skywarden posture")]
     total = sum(by_severity.values())

@@ -11,14 +11,14 @@ import shlex
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import blocks, commands, ids
-from bot.posting import FlushResult, render_finding
-from storage.findings import OPEN
-from storage.suppressions import ExceptionSync, find_finding
+from skywarden.bot import blocks, commands, ids
+from skywarden.bot.posting import FlushResult, render_finding
+from skywarden.storage.findings import OPEN
+from skywarden.storage.suppressions import ExceptionSync, find_finding
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.orchestrator import ScanRequest
+    from skywarden.bot.app import Services
+    from skywarden.bot.orchestrator import ScanRequest
 
 _BUTTON_HINT = {
     ids.ACKNOWLEDGE: "ack {n}",
@@ -164,10 +164,10 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from bot.app import Services, cloud_remediation_environment, cloud_scan_runner, sync_suppressions_file
-    from rules.frameworks import load_catalogues
-    from rules.loader import load_rules
-    from scanners.errors import SkywardenError
+    from skywarden.bot.app import Services, cloud_remediation_environment, cloud_scan_runner, sync_suppressions_file
+    from skywarden.rules.frameworks import load_catalogues
+    from skywarden.rules.loader import load_rules
+    from skywarden.scanners.errors import SkywardenError
 
     try:
         rules = load_rules()

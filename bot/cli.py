@@ -9,16 +9,16 @@ from typing import Any
 
 import click
 
-from bot import formats
-from bot.logs import configure_logging
-from rules.frameworks import framework_coverage, load_catalogues
-from rules.loader import load_rules, rule_files
-from rules.model import SEVERITIES, Rule
-from scanners.errors import SkywardenError
-from scanners.redact import redact, secrets_from_env
-from storage.db import DEFAULT_DB, db_path, open_db
-from storage.dbfile import describe_error
-from storage.findings import ACTIVE_STATES, STATES, query_findings
+from skywarden.bot import formats
+from skywarden.bot.logs import configure_logging
+from skywarden.rules.frameworks import framework_coverage, load_catalogues
+from skywarden.rules.loader import load_rules, rule_files
+from skywarden.rules.model import SEVERITIES, Rule
+from skywarden.scanners.errors import SkywardenError
+from skywarden.scanners.redact import redact, secrets_from_env
+from skywarden.storage.db import DEFAULT_DB, db_path, open_db
+from skywarden.storage.dbfile import describe_error
+from skywarden.storage.findings import ACTIVE_STATES, STATES, query_findings
 
 
 class _Group(click.Group):
@@ -108,8 +108,8 @@ def scan_aws_command(
     workers: int,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks."""
-    from bot.progress import ScanProgress
-    from bot.scanning import AwsScope, scan_aws
+    from skywarden.bot.progress import ScanProgress
+    from skywarden.bot.scanning import AwsScope, scan_aws
 
     rules = _load(rule_paths)
     scope = AwsScope(
@@ -153,10 +153,10 @@ def scan_gcp_command(
     The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
     Service Connect).
     """
-    from bot.progress import ScanProgress
-    from bot.scanning_gcp import scan_gcp
-    from scanners.gcp.credentials import GcpSettings
-    from scanners.gcp.scan import GcpScope
+    from skywarden.bot.progress import ScanProgress
+    from skywarden.bot.scanning_gcp import scan_gcp
+    from skywarden.scanners.gcp.credentials import GcpSettings
+    from skywarden.scanners.gcp.scan import GcpScope
 
     rules = _load(rule_paths)
     scope = GcpScope(projects=_split(projects), folder=folder, organization=organization)
@@ -199,9 +199,9 @@ def scan_azure_command(
 
     The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
     """
-    from bot.progress import ScanProgress
-    from bot.scanning_azure import AzureScope, scan_azure
-    from scanners.azure.credentials import AzureSettings
+    from skywarden.bot.progress import ScanProgress
+    from skywarden.bot.scanning_azure import AzureScope, scan_azure
+    from skywarden.scanners.azure.credentials import AzureSettings
 
     rules = _load(rule_paths)
     settings = AzureSettings.resolve(auth=auth, cloud=cloud)
@@ -276,7 +276,7 @@ def findings(
 @click.pass_obj
 def status(obj: dict[str, Any], limit: int) -> None:
     """Recent scans with their coverage gaps."""
-    from storage.scans import coverage_for, recent_scans
+    from skywarden.storage.scans import coverage_for, recent_scans
 
     db = open_db(obj["db"], readonly=True)
     scans = recent_scans(db, limit)
@@ -372,7 +372,7 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
 
     It uses ./skywarden-demo.db, or the --db / SKYWARDEN_DB file if that is new or an earlier demo's: it
     refuses any other database rather than overwrite it."""
-    from bot.demo.runner import DEMO_DB, run_demo
+    from skywarden.bot.demo.runner import DEMO_DB, run_demo
 
     run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, print_scan_summary, fresh=not keep_db)
 
@@ -387,8 +387,8 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
 @click.pass_obj
 def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: str | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, or --http with SLACK_SIGNING_SECRET."""
-    from bot.app import serve as serve_bot
-    from bot.settings import Settings, load_config
+    from skywarden.bot.app import serve as serve_bot
+    from skywarden.bot.settings import Settings, load_config
 
     settings = Settings.from_env(config=load_config(config_path))
     serve_bot(settings, obj["db"], http=http, host=host, port=port)
@@ -400,8 +400,8 @@ def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: st
 @click.pass_obj
 def chat(obj: dict[str, Any], user: str, config_path: str | None) -> None:
     """The bot's commands and buttons in this terminal (no Slack workspace needed)."""
-    from bot.chat import console_services, run_chat
-    from bot.settings import load_config
+    from skywarden.bot.chat import console_services, run_chat
+    from skywarden.bot.settings import load_config
 
     services = console_services(obj["db"], load_config(config_path))
     try:
@@ -419,14 +419,14 @@ def suppressions_group() -> None:
 @click.argument("path", default="suppressions.yml", type=click.Path(exists=True, dir_okay=False))
 def suppressions_validate(path: str) -> None:
     """Check a suppressions file; every problem names the entry and the key."""
-    from bot.settings import load_suppressions
+    from skywarden.bot.settings import load_suppressions
 
     entries = load_suppressions(path)
     click.echo(f"{len(entries)} suppression(s) in {path} are valid")
 
 
 def _register_remediation() -> None:
-    from bot.cli_remediation import audit, remediate
+    from skywarden.bot.cli_remediation import audit, remediate
 
     main.add_command(remediate)
     main.add_command(audit)
@@ -436,7 +436,7 @@ _register_remediation()
 
 
 def _register_schedule() -> None:
-    from bot.cli_schedule import schedule
+    from skywarden.bot.cli_schedule import schedule
 
     main.add_command(schedule)
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import click
 
-from bot.settings import ANYONE, BotConfig, load_config
-from rules.loader import load_rules
-from rules.remediation.base import Plan
-from scanners.errors import RemediationError
-from storage import remediations
-from storage.db import open_db
-from storage.findings import get_finding
+from skywarden.bot.settings import ANYONE, BotConfig, load_config
+from skywarden.rules.loader import load_rules
+from skywarden.rules.remediation.base import Plan
+from skywarden.scanners.errors import RemediationError
+from skywarden.storage import remediations
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import get_finding
 
 
 def describe_plan(plan: Plan) -> str:
@@ -49,11 +49,11 @@ def os_user() -> str:
 
 def _service(obj: dict[str, Any], accounts_file: str | None, profile: str | None, policy: Any = None,
              audit_context: dict[str, Any] | None = None) -> Any:
-    from bot.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
-    from bot.remediation_aws import AwsRemediationEnvironment
-    from bot.remediation_azure import AzureRemediationEnvironment
-    from bot.remediation_gcp import GcpRemediationEnvironment
-    from scanners.aws.session import base_session, load_accounts_file
+    from skywarden.bot.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
+    from skywarden.bot.remediation_aws import AwsRemediationEnvironment
+    from skywarden.bot.remediation_azure import AzureRemediationEnvironment
+    from skywarden.bot.remediation_gcp import GcpRemediationEnvironment
+    from skywarden.scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(Path(accounts_file)).accounts if accounts_file else []
     # Azure and GCP use the scans' connection settings from the environment; nothing is built until needed.
@@ -87,7 +87,7 @@ def _operator(config: BotConfig) -> Operator:
 
 
 def _policy(config: BotConfig) -> Any:
-    from bot.remediation import ApprovalPolicy
+    from skywarden.bot.remediation import ApprovalPolicy
 
     # Only user ids count from the CLI: resolving a user group needs Slack, which this path must not depend on.
     approvers = None if ANYONE in config.remediation_approvers else frozenset(
@@ -97,7 +97,7 @@ def _policy(config: BotConfig) -> Any:
 
 
 def _requester_login(db: Any, request: dict[str, Any]) -> str | None:
-    from storage import audit as audit_log
+    from skywarden.storage import audit as audit_log
 
     for event in audit_log.events(db, finding_id=request["finding_id"]):
         details = event["details"] or {}
@@ -191,8 +191,8 @@ def remediate(obj: dict[str, Any], finding: str, mode: str, approve_id: int | No
 @click.pass_obj
 def audit(obj: dict[str, Any], finding: str | None, fmt: str, output: str | None) -> None:
     """Export the audit log: every scan, decision, approval, refusal, apply, verification and undo."""
-    from storage import audit as audit_log
-    from storage.findings import get_finding
+    from skywarden.storage import audit as audit_log
+    from skywarden.storage.findings import get_finding
 
     db = open_db(obj["db"], readonly=True)
     finding_id = None

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from bot.settings import BotConfig, load_config
-from storage.db import open_db
+from skywarden.bot.settings import BotConfig, load_config
+from skywarden.storage.db import open_db
 
 
 class _Operator:
@@ -40,9 +40,9 @@ class _LocalServices:
 
 
 def _run(obj: dict[str, Any], config_path: str | None, user: str | None, args: list[str]) -> None:
-    from bot.chat import render
-    from bot.commands import UsageError, Who
-    from bot.schedules import schedule_command, sync_config
+    from skywarden.bot.chat import render
+    from skywarden.bot.commands import UsageError, Who
+    from skywarden.bot.schedules import schedule_command, sync_config
 
     config = load_config(config_path)
     services = _LocalServices(open_db(obj["db"]), config)

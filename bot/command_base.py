@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks
-from storage import audit
+from skywarden.bot import blocks
+from skywarden.storage import audit
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.orchestrator import Submission
+    from skywarden.bot.app import Services
+    from skywarden.bot.orchestrator import Submission
 
 
 class UsageError(ValueError):

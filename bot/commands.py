@@ -11,8 +11,8 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks
-from bot.command_base import (  # noqa: F401 - the command language, re-exported for the adapters
+from skywarden.bot import blocks
+from skywarden.bot.command_base import (  # noqa: F401 - the command language, re-exported for the adapters
     MAX_DAYS,
     MAX_ID,
     MAX_PAGE,
@@ -23,19 +23,19 @@ from bot.command_base import (  # noqa: F401 - the command language, re-exported
     finding_ref,
     parse_number,
 )
-from bot.orchestrator import ScanRequest
-from bot.schedules import schedule_command
-from rules.frameworks import posture
-from rules.model import SEVERITIES
-from storage import audit
-from storage import suppressions as exceptions
-from storage.db import now
-from storage.findings import ACKNOWLEDGED, OPEN
-from storage.scans import coverage_for, recent_scans
-from storage.suppressions import find_finding
+from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.schedules import schedule_command
+from skywarden.rules.frameworks import posture
+from skywarden.rules.model import SEVERITIES
+from skywarden.storage import audit
+from skywarden.storage import suppressions as exceptions
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACKNOWLEDGED, OPEN
+from skywarden.storage.scans import coverage_for, recent_scans
+from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.app import Services
 
 PROVIDERS = ("aws", "azure", "gcp")
 # Azure subscriptions and GCP projects have no regional scope: their inventory APIs answer for every location.
@@ -163,12 +163,12 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
             lines.append(f"    and {len(gaps) - 10} more gaps")
     if not lines:
         lines.append("No scans yet. Try `scan aws`.")
-    from storage.schedules import list_schedules
+    from skywarden.storage.schedules import list_schedules
 
     for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
         if (row["last_outcome"] or "").startswith("skipped") and _visible(readable, tuple(row["accounts"])):
             lines.append(f":warning: schedule {row['id']}: {blocks.escape(row['last_outcome'])}")
-    from storage.outbox import counts
+    from skywarden.storage.outbox import counts
 
     queued = counts(db)
     if queued.get("pending") or queued.get("failed"):

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from scanners.errors import ConfigError
-from storage import replays
+from skywarden.scanners.errors import ConfigError
+from skywarden.storage import replays
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.app import Services
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.orchestrator import ScanRequest
-from bot.schedules import InvalidSchedule, make_trigger, sync_config
-from storage import audit, schedules
-from storage.db import now
-from storage.housekeeping import mark_interrupted
+from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.schedules import InvalidSchedule, make_trigger, sync_config
+from skywarden.storage import audit, schedules
+from skywarden.storage.db import now
+from skywarden.storage.housekeeping import mark_interrupted
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class ScanScheduler:
         schedules.record_run(self.services.db, schedule_id, fire_time, outcome, action="schedule_missed")
 
     def housekeeping(self) -> Any:
-        from bot.housekeeping import run_housekeeping
+        from skywarden.bot.housekeeping import run_housekeeping
 
         try:
             return run_housekeeping(self.services)

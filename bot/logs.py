@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from scanners.redact import redact, secrets_from_env
+from skywarden.scanners.redact import redact, secrets_from_env
 
 NOISY = ("botocore", "boto3", "urllib3", "werkzeug")
 
@@ -69,7 +69,7 @@ def configure_logging(verbose: int, environ: Mapping[str, str] | None = None) ->
     # Set at every verbosity (NOTSET: the root's level, at -vv) so no level is left over from an earlier run.
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.NOTSET)
-    logging.getLogger("scanners.fanout").setLevel(
+    logging.getLogger("skywarden.scanners.fanout").setLevel(
         [logging.ERROR, logging.INFO, logging.NOTSET][min(verbose, 2)])
     _redact_crashes()
     return install_secret_filter(secrets_from_env(environ))

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from bot.scanning import ScanControl
-from scanners.errors import SkywardenError
-from storage import audit, outbox
-from storage.db import now
-from storage.housekeeping import fail_running_scan
-from storage.suppressions import apply_exceptions
+from skywarden.bot.scanning import ScanControl
+from skywarden.scanners.errors import SkywardenError
+from skywarden.storage import audit, outbox
+from skywarden.storage.db import now
+from skywarden.storage.housekeeping import fail_running_scan
+from skywarden.storage.suppressions import apply_exceptions
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Orchestrator:
         target = request.origin_channel or self.services.config.default_channel
         if self.quiet != "line" or not target:
             return
-        from bot import blocks
+        from skywarden.bot import blocks
 
         said = f"Scheduled scan #{outcome.scan_id} of {{}}: nothing new, reopened or resolved."
         shown = ":white_check_mark: " + said.format(blocks.escape(request.describe()))

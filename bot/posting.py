@@ -15,18 +15,18 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.settings import BotConfig
-from rules.model import SEVERITIES
-from storage import outbox, slack_messages
-from storage.db import now
-from storage.findings import ACTIVE_STATES, OPEN
-from storage.scans import coverage_for
-from storage.suppressions import ExceptionSync, exception_for, find_finding
+from skywarden.bot import blocks
+from skywarden.bot.settings import BotConfig
+from skywarden.rules.model import SEVERITIES
+from skywarden.storage import outbox, slack_messages
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACTIVE_STATES, OPEN
+from skywarden.storage.scans import coverage_for
+from skywarden.storage.suppressions import ExceptionSync, exception_for, find_finding
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.orchestrator import ScanRequest
+    from skywarden.bot.app import Services
+    from skywarden.bot.orchestrator import ScanRequest
 
 log = logging.getLogger(__name__)
 

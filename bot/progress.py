@@ -8,7 +8,7 @@ from types import TracebackType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scanners.model import CollectionResult
+from skywarden.scanners.model import CollectionResult
 
 
 class ScanProgress:

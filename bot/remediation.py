@@ -15,14 +15,14 @@ from typing import Any
 import sqlite_utils
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rules.engine import evaluate_one
-from rules.model import Outcome, Rule
-from rules.remediation.base import ACTIONS, ClientFactory, Plan, RemediationAction, load_actions
-from scanners.aws.errors import classify
-from scanners.errors import RemediationError
-from scanners.model import GLOBAL_REGION, Resource
-from storage import audit, remediations
-from storage.findings import ACTIVE_STATES, OPEN, REMEDIATED, RESOLVED, get_finding, set_state
+from skywarden.rules.engine import evaluate_one
+from skywarden.rules.model import Outcome, Rule
+from skywarden.rules.remediation.base import ACTIONS, ClientFactory, Plan, RemediationAction, load_actions
+from skywarden.scanners.aws.errors import classify
+from skywarden.scanners.errors import RemediationError
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.storage import audit, remediations
+from skywarden.storage.findings import ACTIVE_STATES, OPEN, REMEDIATED, RESOLVED, get_finding, set_state
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.remediation import RemediationEnvironment, collect_region
-from rules.remediation.base import ClientFactory
-from scanners.aws.context import CLIENT_CONFIG
-from scanners.aws.errors import classify
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, assume_role, caller_account, resolve_targets
-from scanners.errors import RemediationError
-from scanners.model import Resource
+from skywarden.bot.remediation import RemediationEnvironment, collect_region
+from skywarden.rules.remediation.base import ClientFactory
+from skywarden.scanners.aws.context import CLIENT_CONFIG
+from skywarden.scanners.aws.errors import classify
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, assume_role, caller_account, resolve_targets
+from skywarden.scanners.errors import RemediationError
+from skywarden.scanners.model import Resource
 
 
 class AwsRemediationEnvironment(RemediationEnvironment):

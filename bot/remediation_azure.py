@@ -16,15 +16,15 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from bot.remediation import RemediationEnvironment
-from rules.remediation.base import ClientFactory
-from scanners.azure.context import AzureClients, base_properties
-from scanners.azure.credentials import AzureSettings, build_credential
-from scanners.azure.errors import classify
-from scanners.azure.inventory import ARM_TYPES, _api_versions
-from scanners.azure.scan import SubscriptionTarget, collect_azure
-from scanners.errors import RemediationError
-from scanners.model import ERRORS_KEY, Resource
+from skywarden.bot.remediation import RemediationEnvironment
+from skywarden.rules.remediation.base import ClientFactory
+from skywarden.scanners.azure.context import AzureClients, base_properties
+from skywarden.scanners.azure.credentials import AzureSettings, build_credential
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.azure.inventory import ARM_TYPES, _api_versions
+from skywarden.scanners.azure.scan import SubscriptionTarget, collect_azure
+from skywarden.scanners.errors import RemediationError
+from skywarden.scanners.model import ERRORS_KEY, Resource
 
 
 class ArmResources:

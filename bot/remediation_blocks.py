@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot import ids
-from bot.blocks import (
+from skywarden.bot import ids
+from skywarden.bot.blocks import (
     MAX_FIELD,
     MAX_TEXT,
     Block,
@@ -27,7 +27,7 @@ from bot.blocks import (
     section,
     severity_label,
 )
-from storage import remediations
+from skywarden.storage import remediations
 
 ICON = {
     remediations.REQUESTED: ":hourglass_flowing_sand:",

@@ -25,16 +25,16 @@ import requests
 from google.api_core import exceptions as api
 from google.auth.exceptions import GoogleAuthError
 
-from bot.remediation import RemediationEnvironment
-from rules.remediation.base import ClientFactory
-from rules.remediation.gcp.compute import firewall_ref
-from rules.remediation.gcp.storage import bucket_name
-from scanners.errors import CollectionError, RemediationError
-from scanners.gcp.assets import public_members
-from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
-from scanners.gcp.errors import RetryPolicy, classify
-from scanners.gcp.scan import GcpScope, collect_gcp
-from scanners.model import Resource
+from skywarden.bot.remediation import RemediationEnvironment
+from skywarden.rules.remediation.base import ClientFactory
+from skywarden.rules.remediation.gcp.compute import firewall_ref
+from skywarden.rules.remediation.gcp.storage import bucket_name
+from skywarden.scanners.errors import CollectionError, RemediationError
+from skywarden.scanners.gcp.assets import public_members
+from skywarden.scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
+from skywarden.scanners.gcp.errors import RetryPolicy, classify
+from skywarden.scanners.gcp.scan import GcpScope, collect_gcp
+from skywarden.scanners.model import Resource
 
 STORAGE_ENDPOINT_ENV = "SKYWARDEN_GCP_STORAGE_ENDPOINT"
 COMPUTE_ENDPOINT_ENV = "SKYWARDEN_GCP_COMPUTE_ENDPOINT"

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot import remediation_blocks as rblocks
-from bot.commands import Reply, Who, _refuse
-from bot.posting import render_finding
-from bot.remediation import ApprovalPolicy, RemediationService
-from scanners.errors import SkywardenError
-from storage import audit, outbox, remediations, slack_messages
-from storage.findings import ACTIVE_STATES
-from storage.suppressions import find_finding
+from skywarden.bot import blocks
+from skywarden.bot import remediation_blocks as rblocks
+from skywarden.bot.commands import Reply, Who, _refuse
+from skywarden.bot.posting import render_finding
+from skywarden.bot.remediation import ApprovalPolicy, RemediationService
+from skywarden.scanners.errors import SkywardenError
+from skywarden.storage import audit, outbox, remediations, slack_messages
+from skywarden.storage.findings import ACTIVE_STATES
+from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.app import Services
 
 log = logging.getLogger(__name__)
 

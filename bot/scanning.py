@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlite_utils
 
-from rules.engine import Engine, EvaluationReport
-from rules.model import Rule
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import (
+from skywarden.rules.engine import Engine, EvaluationReport
+from skywarden.rules.model import Rule
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import (
     AccountsFile,
     AccountSpec,
     base_session,
@@ -27,12 +27,12 @@ from scanners.aws.session import (
     load_accounts_file,
     resolve_targets,
 )
-from scanners.errors import CollectionError, ConfigError, SkywardenError
-from scanners.model import CollectionResult, Inventory
-from storage import scans
-from storage.db import now
-from storage.findings import ReconcileResult, reconcile
-from storage.liveness import Heartbeat, database_file
+from skywarden.scanners.errors import CollectionError, ConfigError, SkywardenError
+from skywarden.scanners.model import CollectionResult, Inventory
+from skywarden.storage import scans
+from skywarden.storage.db import now
+from skywarden.storage.findings import ReconcileResult, reconcile
+from skywarden.storage.liveness import Heartbeat, database_file
 
 log = logging.getLogger(__name__)
 

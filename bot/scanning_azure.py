@@ -8,14 +8,20 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.scanning import ScanControl, ScanOutcome, run_scan
-from rules.model import Rule
-from scanners.azure.context import AzureClients
-from scanners.azure.credentials import AzureSettings, build_credential
-from scanners.azure.scan import AzureAuthError, collect_azure, failed_units, load_collectors, resolve_subscriptions
-from scanners.errors import CollectionError
-from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
-from scanners.registry import collectors_for
+from skywarden.bot.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.rules.model import Rule
+from skywarden.scanners.azure.context import AzureClients
+from skywarden.scanners.azure.credentials import AzureSettings, build_credential
+from skywarden.scanners.azure.scan import (
+    AzureAuthError,
+    collect_azure,
+    failed_units,
+    load_collectors,
+    resolve_subscriptions,
+)
+from skywarden.scanners.errors import CollectionError
+from skywarden.scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from skywarden.scanners.registry import collectors_for
 
 
 @dataclass

@@ -7,14 +7,14 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.scanning import ScanControl, ScanOutcome, run_scan
-from rules.model import Rule
-from scanners.errors import CollectionError
-from scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
-from scanners.gcp.errors import RetryPolicy
-from scanners.gcp.scan import GcpScope, collect_gcp, load_collectors, unreachable
-from scanners.model import CollectionResult, Inventory
-from scanners.registry import collectors_for
+from skywarden.bot.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.rules.model import Rule
+from skywarden.scanners.errors import CollectionError
+from skywarden.scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
+from skywarden.scanners.gcp.errors import RetryPolicy
+from skywarden.scanners.gcp.scan import GcpScope, collect_gcp, load_collectors, unreachable
+from skywarden.scanners.model import CollectionResult, Inventory
+from skywarden.scanners.registry import collectors_for
 
 
 def scan_gcp(

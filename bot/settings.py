@@ -57,13 +57,13 @@ from typing import Any
 
 import yaml
 
-from bot.guards import WorkspacePolicy, parse_workspace
-from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
-from rules.model import SEVERITIES
-from scanners import safe_yaml
-from scanners.errors import ConfigError
-from scanners.providers import ACCOUNT_ID_PATTERNS
-from storage.suppressions import CodeSuppression
+from skywarden.bot.guards import WorkspacePolicy, parse_workspace
+from skywarden.bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
+from skywarden.rules.model import SEVERITIES
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.errors import ConfigError
+from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS
+from skywarden.storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
 DEFAULT_SUPPRESSIONS = "suppressions.yml"

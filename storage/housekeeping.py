@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import audit, liveness
-from storage.values import now
+from skywarden.storage import audit, liveness
+from skywarden.storage.values import now
 
 INTERRUPTED = "interrupted"
 EXTENDED = "extended"

@@ -19,8 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import audit
-from storage.findings import ACKNOWLEDGED, OPEN, SUPPRESSED, get_finding
+from skywarden.storage import audit
+from skywarden.storage.findings import ACKNOWLEDGED, OPEN, SUPPRESSED, get_finding
 
 SCOPES = ("resource", "rule")
 SOURCES = ("slack", "console", "code")

@@ -143,14 +143,14 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path: Path, style: s
     indent = "def f():\n    " if style == "inside a function" else ""
     _write(tmp_path, {
         "scanners/__init__.py": "",
-        "scanners/low.py": f"{indent}from {prefix}rules import engine\n",
+        "scanners/low.py": f"{indent}from {prefix}rules import alpha\n",
         "rules/__init__.py": "",
-        "rules/engine.py": f"{indent}from {prefix}rules.loader import load\n",
-        "rules/loader.py": f"{indent}import {prefix}rules.engine\n",
+        "rules/alpha.py": f"{indent}from {prefix}rules.beta import load\n",
+        "rules/beta.py": f"{indent}import {prefix}rules.alpha\n",
     })
     every, runtime = import_graph(tmp_path)
-    assert upward_imports(every) == ["scanners.low -> rules", "scanners.low -> rules.engine"]
-    assert cycles(runtime) == [["rules.engine", "rules.loader"]]
+    assert upward_imports(every) == ["scanners.low -> rules", "scanners.low -> rules.alpha"]
+    assert cycles(runtime) == [["rules.alpha", "rules.beta"]]
 
 
 def test_a_type_checking_import_is_upward_but_not_a_circle(tmp_path: Path) -> None:

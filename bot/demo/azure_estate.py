@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.demo.azure_standin import ArmStandIn
+from skywarden.bot.demo.azure_standin import ArmStandIn
 
 WORKSPACE = "/subscriptions/x/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/acme"
 PROD = "5f1c0a3e-0000-4000-8000-00000000a001"
@@ -548,7 +548,7 @@ def build_estate(arm: ArmStandIn, restricted_denied: bool = True) -> None:
 def demo_arm(restricted_denied: bool = True) -> Iterator[tuple[ArmStandIn, Any]]:
     """Serve the Acme estate in-process; yields the stand-in and AzureSettings pointing at it (https, trusted
     through its self-signed certificate). Use with a StaticToken credential: the stand-in checks no token."""
-    from scanners.azure.credentials import AzureSettings
+    from skywarden.scanners.azure.credentials import AzureSettings
 
     with ArmStandIn() as arm:
         build_estate(arm, restricted_denied)

@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
-from bot.demo.azure_estate import demo_arm
-from bot.demo.azure_standin import StaticToken
-from bot.scanning import ScanOutcome
-from bot.scanning_azure import AzureScope, scan_azure
-from rules.model import Rule
-from scanners.model import CollectionResult
+from skywarden.bot.demo.azure_estate import demo_arm
+from skywarden.bot.demo.azure_standin import StaticToken
+from skywarden.bot.scanning import ScanOutcome
+from skywarden.bot.scanning_azure import AzureScope, scan_azure
+from skywarden.rules.model import Rule
+from skywarden.scanners.model import CollectionResult
 
 
 def scan_azure_demo(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
 
 DEMO_ORGANIZATION = "organizations/4242"
 WEB, DATA, SANDBOX = "acme-web-prod", "acme-data-prod", "acme-sandbox"

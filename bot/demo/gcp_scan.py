@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
-from bot.demo.gcp_estate import DEMO_ORGANIZATION, serve_demo_estate
-from bot.scanning import ScanOutcome
-from bot.scanning_gcp import scan_gcp
-from rules.model import Rule
-from scanners.gcp.credentials import asset_client
-from scanners.gcp.scan import GcpScope
-from scanners.model import CollectionResult
+from skywarden.bot.demo.gcp_estate import DEMO_ORGANIZATION, serve_demo_estate
+from skywarden.bot.scanning import ScanOutcome
+from skywarden.bot.scanning_gcp import scan_gcp
+from skywarden.rules.model import Rule
+from skywarden.scanners.gcp.credentials import asset_client
+from skywarden.scanners.gcp.scan import GcpScope
+from skywarden.scanners.model import CollectionResult
 
 
 def run_gcp_demo_scan(

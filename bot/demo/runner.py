@@ -15,14 +15,14 @@ from typing import Any
 
 import click
 
-from rules.frameworks import load_catalogues, posture
-from rules.loader import load_rules
-from rules.model import SEVERITIES
-from scanners.errors import SkywardenError
-from storage import schema
-from storage.db import open_db
-from storage.dbfile import check_file, describe_error
-from storage.findings import ACTIVE_STATES, query_findings
+from skywarden.rules.frameworks import load_catalogues, posture
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import SEVERITIES
+from skywarden.scanners.errors import SkywardenError
+from skywarden.storage import schema
+from skywarden.storage.db import open_db
+from skywarden.storage.dbfile import check_file, describe_error
+from skywarden.storage.findings import ACTIVE_STATES, query_findings
 
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
 DEMO_DB = "skywarden-demo.db"
@@ -97,8 +97,8 @@ def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = T
         from moto import mock_aws
     except ImportError as exc:
         raise SkywardenError("the demo needs moto: pip install 'skywarden[demo]' (make demo does this)") from exc
-    from bot.demo.aws_estate import seed_demo_estate
-    from bot.scanning import AwsScope, scan_aws
+    from skywarden.bot.demo.aws_estate import seed_demo_estate
+    from skywarden.bot.scanning import AwsScope, scan_aws
 
     rules = load_rules()
     db = open_db(db_file)
@@ -156,8 +156,8 @@ def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = T
 
 def _other_clouds() -> list[tuple[str, Any]]:
     """The Azure and GCP demo scans, each against its in-process loopback stand-in."""
-    from bot.demo.azure_scan import scan_azure_demo
-    from bot.demo.gcp_scan import run_gcp_demo_scan
+    from skywarden.bot.demo.azure_scan import scan_azure_demo
+    from skywarden.bot.demo.gcp_scan import run_gcp_demo_scan
 
     return [("azure", scan_azure_demo), ("gcp", run_gcp_demo_scan)]
 
@@ -176,9 +176,9 @@ def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
     click.echo("")
     if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
         return
-    from bot.chat import console_services, run_chat
-    from bot.scanning import AwsScope, scan_aws
-    from bot.settings import BotConfig
+    from skywarden.bot.chat import console_services, run_chat
+    from skywarden.bot.scanning import AwsScope, scan_aws
+    from skywarden.bot.settings import BotConfig
 
     def demo_runner(db: Any, request: Any) -> Any:
         # `scan aws demo` names the embedded estate; it is the only account there is.

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks, commands, ids
-from bot.posting import render_finding
-from storage.db import now
-from storage.findings import ACKNOWLEDGED, OPEN
-from storage.suppressions import find_finding, list_exceptions
+from skywarden.bot import blocks, commands, ids
+from skywarden.bot.posting import render_finding
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACKNOWLEDGED, OPEN
+from skywarden.storage.suppressions import find_finding, list_exceptions
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.listeners import Registrar
+    from skywarden.bot.app import Services
+    from skywarden.bot.listeners import Registrar
 
 
 def _who(body: dict[str, Any]) -> commands.Who:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks, commands, ids
-from rules.model import SEVERITIES
-from storage.db import now
-from storage.findings import ACKNOWLEDGED, OPEN
-from storage.suppressions import list_exceptions
+from skywarden.bot import blocks, commands, ids
+from skywarden.rules.model import SEVERITIES
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACKNOWLEDGED, OPEN
+from skywarden.storage.suppressions import list_exceptions
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.listeners import Registrar
+    from skywarden.bot.app import Services
+    from skywarden.bot.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

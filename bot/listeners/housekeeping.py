@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import housekeeping, ids
-from bot.listeners.actions import _tell, _who
+from skywarden.bot import housekeeping, ids
+from skywarden.bot.listeners.actions import _tell, _who
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.listeners import Registrar
+    from skywarden.bot.app import Services
+    from skywarden.bot.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot import commands, ids
-from bot.listeners.actions import _who
+from skywarden.bot import commands, ids
+from skywarden.bot.listeners.actions import _who
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.listeners import Registrar
+    from skywarden.bot.app import Services
+    from skywarden.bot.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

@@ -6,11 +6,11 @@ import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from bot import commands, ids
+from skywarden.bot import commands, ids
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.listeners import Registrar
+    from skywarden.bot.app import Services
+    from skywarden.bot.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

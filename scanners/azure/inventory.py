@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the context asks us for its rows at run time: a type-only edge back, no circle
-    from scanners.azure.context import AzureClients, AzureSubscription
+    from skywarden.scanners.azure.context import AzureClients, AzureSubscription
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from bot.logs import SecretFilter
-from scanners.redact import redact, secrets_from_env
+from skywarden.bot.cli import main
+from skywarden.bot.logs import SecretFilter
+from skywarden.scanners.redact import redact, secrets_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = str(ROOT / "tests" / "data" / "rules")
@@ -41,7 +41,8 @@ def bare_root_logger():
     """
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("botocore", "boto3", "urllib3", "scanners.fanout")}
+    noisy = {name: logging.getLogger(name).level
+             for name in ("botocore", "boto3", "urllib3", "skywarden.scanners.fanout")}
     root.handlers = []
     try:
         yield root

@@ -16,10 +16,10 @@ import pytest  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from rules.model import Outcome, Rule  # noqa: E402
-from scanners.aws.scan import collect_aws  # noqa: E402
-from scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
-from scanners.model import Inventory, Resource  # noqa: E402
+from skywarden.rules.model import Outcome, Rule  # noqa: E402
+from skywarden.scanners.aws.scan import collect_aws  # noqa: E402
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
+from skywarden.scanners.model import Inventory, Resource  # noqa: E402
 from tests.support.aws import ACCOUNT, outcomes, pack_rules  # noqa: E402
 
 PASS, FAIL, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR

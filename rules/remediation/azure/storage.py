@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 # Both properties exist unchanged since 2019; one fixed, documented version keeps the shapes predictable.
 STORAGE_API_VERSION = "2023-05-01"

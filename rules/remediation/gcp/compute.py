@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 _WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 BUCKET_PREFIX = "//storage.googleapis.com/"
