@@ -27,6 +27,7 @@ from skywarden.bot.orchestrator import ScanRequest
 from skywarden.bot.schedules import schedule_command
 from skywarden.rules.frameworks import posture
 from skywarden.rules.model import SEVERITIES
+from skywarden.scanners.providers import PROVIDERS
 from skywarden.storage import audit
 from skywarden.storage import suppressions as exceptions
 from skywarden.storage.db import now
@@ -37,9 +38,6 @@ from skywarden.storage.suppressions import find_finding
 if TYPE_CHECKING:
     from skywarden.bot.app import Services
 
-PROVIDERS = ("aws", "azure", "gcp")
-# Azure subscriptions and GCP projects have no regional scope: their inventory APIs answer for every location.
-_SCOPE_WORD = {"aws": "account", "azure": "subscription", "gcp": "project"}
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20
 
@@ -104,17 +102,18 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
         raise UsageError("scan needs a provider: scan aws [account] [region ...]")
     provider = args[0].lower()
     if provider not in PROVIDERS:
-        raise UsageError(f"unknown provider {args[0]!r}: scan aws|azure|gcp [account] [region ...]")
-    if provider == "aws":
+        raise UsageError(f"unknown provider {args[0]!r}: scan {'|'.join(PROVIDERS)} [account] [region ...]")
+    cloud = PROVIDERS[provider]
+    if cloud.regional:
         accounts = [a for a in args[1:] if not _REGION.match(a)]
         regions = tuple(a for a in args[1:] if _REGION.match(a))
     else:
         accounts, regions = list(args[1:]), ()
-    word = _SCOPE_WORD[provider]
+    word = cloud.scope_word
     if len(accounts) > 1:
         raise UsageError(f"one {word} at a time (got {', '.join(accounts)}); AWS regions look like us-east-1")
-    if provider == "gcp" and not accounts:
-        raise UsageError("scan gcp needs a project: scan gcp <project-id>")
+    if cloud.needs_account and not accounts:
+        raise UsageError(f"scan {provider} needs a {word}: scan {provider} <{word}-id>")
     account_ids = tuple(services.config.account_id(a) for a in accounts)
     allowed, why = services.access.can_scan(who.user, list(account_ids))
     if not allowed:

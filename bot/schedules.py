@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skywarden.scanners.errors import ConfigError
+from skywarden.scanners.providers import PROVIDERS
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from skywarden.bot.app import Services
     from skywarden.bot.command_base import Reply, Who
 
-PROVIDERS = ("aws", "azure", "gcp")
 QUIET_MODES = ("silent", "line")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _CHANNEL_REF = re.compile(
@@ -314,14 +314,12 @@ def channel_ref(text: str) -> str | None:
 def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
     """A configured name or id; otherwise an id of the provider's shape (AWS account, Azure subscription, GCP
     project). Unknown -> InvalidSchedule."""
-    from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS
-
     account = services.config.account(ref)
     if account is not None:
         if account.provider != provider:
             raise InvalidSchedule(f"{ref!r} is an {account.provider} account, not {provider}")
         return account.id
-    if ACCOUNT_ID_PATTERNS[provider][0].fullmatch(ref):
+    if PROVIDERS[provider].account_id.fullmatch(ref):
         return ref
     known = ", ".join(a.name for a in services.config.accounts) or "none configured; use a 12-digit id"
     raise InvalidSchedule(f"unknown account {ref!r} (known: {known})")
@@ -344,8 +342,10 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
     provider = provider.lower()
     if provider not in PROVIDERS:
         raise UsageError(f"unknown provider {provider!r}: one of {', '.join(PROVIDERS)}")
-    if provider == "gcp" and account.lower() in ("all", "*"):
-        raise UsageError("a GCP schedule needs a project: schedule add gcp <project> \"<cron>\"")
+    cloud = PROVIDERS[provider]
+    if cloud.needs_account and account.lower() in ("all", "*"):
+        raise UsageError(f"a {provider.upper()} schedule needs a {cloud.scope_word}: "
+                         f"schedule add {provider} <{cloud.scope_word}> \"<cron>\"")
     accounts = () if account.lower() in ("all", "*") else (resolve_account(services, account, provider),)
     channel, regions = default_channel, []
     for word in extra:

@@ -62,7 +62,7 @@ from skywarden.bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy,
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.errors import ConfigError
-from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS
+from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS, PROVIDERS
 from skywarden.storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
@@ -193,11 +193,11 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
             raise _err(source, f"{key}.{extra}", "unknown key")
         account_id = str(entry["id"])
         provider = str(entry.get("provider") or "aws")
-        if provider not in ACCOUNT_ID_PATTERNS:
-            raise _err(source, f"{key}.provider", f"{provider!r} is not one of aws, azure, gcp")
-        pattern, what = ACCOUNT_ID_PATTERNS[provider]
-        if not pattern.fullmatch(account_id):
-            raise _err(source, f"{key}.id", f"{account_id!r} is not {what}")
+        if provider not in PROVIDERS:
+            raise _err(source, f"{key}.provider", f"{provider!r} is not one of {', '.join(PROVIDERS)}")
+        cloud = PROVIDERS[provider]
+        if not cloud.account_id.fullmatch(account_id):
+            raise _err(source, f"{key}.id", f"{account_id!r} is not {cloud.account_id_description}")
         accounts.append(AccountConfig(account_id, str(entry.get("name") or account_id),
                                       _strings(entry.get("tags") or [], source, f"{key}.tags"), provider))
     config = BotConfig(accounts=tuple(accounts))
