@@ -192,7 +192,7 @@ def scan_worker(regions: Sequence[str], db_path: str, s3control: str, skip_unsup
     try:
         import boto3
 
-        from skywarden.bot.scanning import AwsScope, scan_aws
+        from skywarden.bot.core.scanning import AwsScope, scan_aws
         from skywarden.rules.loader import load_rules
         from skywarden.storage.db import open_db
 

@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import blocks
+from skywarden.bot.slack import blocks
 from skywarden.storage import audit
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.orchestrator import Submission
+    from skywarden.bot.core.orchestrator import Submission
+    from skywarden.bot.slack.app import Services
 
 
 class UsageError(ValueError):

@@ -1,6 +1,6 @@
 """The command language shared by the slash command, @mentions and the console, and the decisions behind
 the buttons. Everything here returns a ``Reply`` (Block Kit message + whether it is private); the adapters
-(bot/listeners, bot/chat.py) only deliver it. Every command and decision checks authorization first; a
+(bot/listeners, bot/console.py) only deliver it. Every command and decision checks authorization first; a
 refusal is private and audited."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import blocks
 from skywarden.bot.command_base import (  # noqa: F401 - the command language, re-exported for the adapters
     MAX_DAYS,
     MAX_ID,
@@ -23,8 +22,9 @@ from skywarden.bot.command_base import (  # noqa: F401 - the command language, r
     finding_ref,
     parse_number,
 )
-from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.bot.schedules import schedule_command
+from skywarden.bot.slack import blocks
 from skywarden.rules.frameworks import posture
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners.providers import PROVIDERS
@@ -36,7 +36,7 @@ from skywarden.storage.scans import coverage_for, recent_scans
 from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20

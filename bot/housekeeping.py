@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import blocks, ids
-from skywarden.bot.posting import channels_for
+from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack.posting import channels_for
 from skywarden.storage import audit, housekeeping, outbox
 from skywarden.storage.suppressions import get_exception
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
     from skywarden.bot.command_base import Reply, Who
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

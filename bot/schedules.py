@@ -19,8 +19,8 @@ from skywarden.scanners.providers import PROVIDERS
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
-    from skywarden.bot.app import Services
     from skywarden.bot.command_base import Reply, Who
+    from skywarden.bot.slack.app import Services
 
 QUIET_MODES = ("silent", "line")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -362,7 +362,7 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
 def describe(services: Services, row: Mapping[str, Any], markup: bool = True) -> str:
     """One schedule in a line: mrkdwn with every stored value escaped, or plain words (``markup=False``) for a
     notice, which is plain text already."""
-    from skywarden.bot.blocks import code, escape
+    from skywarden.bot.slack.blocks import code, escape
 
     accounts = ", ".join(services.config.account_name(a) for a in row["accounts"]) or "all accounts"
     regions = f" in {', '.join(row['regions'])}" if row["regions"] else ""
@@ -375,8 +375,8 @@ def describe(services: Services, row: Mapping[str, Any], markup: bool = True) ->
 
 
 def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
-    from skywarden.bot import blocks
     from skywarden.bot.command_base import Reply, UsageError, _refuse
+    from skywarden.bot.slack import blocks
     from skywarden.storage import schedules
 
     if not args:

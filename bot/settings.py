@@ -57,8 +57,8 @@ from typing import Any
 
 import yaml
 
-from skywarden.bot.guards import WorkspacePolicy, parse_workspace
 from skywarden.bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
+from skywarden.bot.slack.guards import WorkspacePolicy, parse_workspace
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.errors import ConfigError
@@ -132,7 +132,7 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
-    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # whose requests are served (bot/guards.py)
+    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # who is served (bot/slack/guards.py)
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from skywarden.bot.core.scanning import AwsScope, ScanOutcome, scan_aws
 from skywarden.bot.demo.aws_estate import DEMO_REGIONS, seed_demo_estate
-from skywarden.bot.scanning import AwsScope, ScanOutcome, scan_aws
 from skywarden.rules.engine import Engine
 from skywarden.rules.loader import load_rules
 from skywarden.rules.model import Outcome, Rule

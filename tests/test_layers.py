@@ -161,3 +161,22 @@ def test_a_type_checking_import_is_upward_but_not_a_circle(tmp_path: Path) -> No
     every, runtime = import_graph(tmp_path)
     assert upward_imports(every) == ["scanners.a -> bot.b"]
     assert cycles(runtime) == []
+
+
+def third_party_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_bot_core_uses_neither_slack_nor_click() -> None:
+    """bot/core/ is what the Slack app, the console and the CLI share: none of their libraries belongs there."""
+    offenders = {str(path.relative_to(ROOT)): sorted(third_party_imports(path) & {"slack_sdk", "slack_bolt", "click"})
+                 for path in sorted((ROOT / "bot" / "core").rglob("*.py"))}
+    assert {name: libs for name, libs in offenders.items() if libs} == {}
+    assert third_party_imports(ROOT / "bot" / "slack" / "app.py") >= {"slack_bolt"}  # the check sees them

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 from skywarden.bot.cli import main
-from skywarden.bot.scanning import AwsScope, scan_aws
+from skywarden.bot.core.scanning import AwsScope, scan_aws
 from skywarden.rules.loader import load_rules
 from skywarden.rules.model import Control, Framework
 from skywarden.scanners.errors import CollectionError, ConfigError

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from skywarden.bot.core.scanning import ScanOutcome
+from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
 from skywarden.bot.demo.azure_estate import demo_arm
 from skywarden.bot.demo.azure_standin import StaticToken
-from skywarden.bot.scanning import ScanOutcome
-from skywarden.bot.scanning_azure import AzureScope, scan_azure
 from skywarden.rules.model import Rule
 from skywarden.scanners.model import CollectionResult
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from skywarden.bot.core.scanning import ScanOutcome
+from skywarden.bot.core.scanning_gcp import scan_gcp
 from skywarden.bot.demo.gcp_estate import DEMO_ORGANIZATION, serve_demo_estate
-from skywarden.bot.scanning import ScanOutcome
-from skywarden.bot.scanning_gcp import scan_gcp
 from skywarden.rules.model import Rule
 from skywarden.scanners.gcp.credentials import asset_client
 from skywarden.scanners.gcp.scan import GcpScope

@@ -97,8 +97,8 @@ def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = T
         from moto import mock_aws
     except ImportError as exc:
         raise SkywardenError("the demo needs moto: pip install 'skywarden[demo]' (make demo does this)") from exc
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
     from skywarden.bot.demo.aws_estate import seed_demo_estate
-    from skywarden.bot.scanning import AwsScope, scan_aws
 
     rules = load_rules()
     db = open_db(db_file)
@@ -176,8 +176,8 @@ def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
     click.echo("")
     if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
         return
-    from skywarden.bot.chat import console_services, run_chat
-    from skywarden.bot.scanning import AwsScope, scan_aws
+    from skywarden.bot.console import console_services, run_chat
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
     from skywarden.bot.settings import BotConfig
 
     def demo_runner(db: Any, request: Any) -> Any:

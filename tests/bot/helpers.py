@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from skywarden.bot.app import Services, create_app, make_client
-from skywarden.bot.orchestrator import ScanRequest
-from skywarden.bot.scanning import ScanOutcome
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.core.scanning import ScanOutcome
 from skywarden.bot.settings import BotConfig, Secret, Settings
+from skywarden.bot.slack.app import Services, create_app, make_client
 from skywarden.rules.conditions import compile_condition
 from skywarden.rules.engine import Engine
 from skywarden.rules.model import Control, Framework, Rule

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from skywarden.bot.orchestrator import ScanRequest
-from skywarden.bot.scanning import ScanOutcome, run_scan
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.core.scanning import ScanOutcome, run_scan
 from skywarden.scanners.model import CollectionResult, Inventory, Resource
 from tests.bot.helpers import ACCOUNT, RULES
 

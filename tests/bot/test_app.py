@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skywarden.bot import ids
 from skywarden.bot.settings import BotConfig, Route
+from skywarden.bot.slack import ids
 from skywarden.storage import audit
 from skywarden.storage.findings import finding_id, get_finding
 from tests.bot.helpers import (
@@ -393,7 +393,7 @@ def test_rate_limits_and_outages_are_retried_then_kept_in_the_outbox(scanned, ap
 def test_over_real_loopback_http(scanned, services):
     import http.client
 
-    from skywarden.bot.app import http_server
+    from skywarden.bot.slack.app import http_server
 
     app = make_app(services, process_before_response=False)
     server = http_server(app, "127.0.0.1", 0)

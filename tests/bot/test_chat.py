@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from skywarden.bot.app import Services
-from skywarden.bot.chat import run_chat
+from skywarden.bot.console import run_chat
 from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack.app import Services
 from skywarden.storage import audit
 from skywarden.storage.findings import get_finding
 from tests.bot.helpers import FRAMEWORK, RULES, FakeEstate, bucket

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from skywarden.bot.jobs import ScanScheduler
-from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.core.jobs import ScanScheduler
+from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.bot.settings import parse_config
 from skywarden.storage import audit
 from skywarden.storage.findings import query_findings

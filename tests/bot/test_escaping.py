@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from skywarden.bot import blocks, housekeeping
-from skywarden.bot import remediation_blocks as rblocks
+from skywarden.bot import housekeeping
 from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import blocks
+from skywarden.bot.slack import remediation_blocks as rblocks
 from skywarden.storage import remediations
 from tests.bot.helpers import bucket, slash
 

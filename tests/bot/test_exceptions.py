@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.storage.db import open_db
 from skywarden.storage.findings import finding_id, get_finding
 from skywarden.storage.suppressions import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from skywarden.bot import ids
+from skywarden.bot.slack import ids
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -58,8 +58,8 @@ def test_scopes_are_exactly_the_ones_the_code_uses(app):
 
 
 def test_every_button_in_blocks_has_a_listener(app, services):
-    from skywarden.bot import blocks
-    from skywarden.bot.remediation_blocks import approval_message
+    from skywarden.bot.slack import blocks
+    from skywarden.bot.slack.remediation_blocks import approval_message
 
     finding = {"id": "f", "number": 1, "state": "open"}
     buttons = {b["action_id"] for b in blocks.finding_buttons(finding, "aws.s3.x")}

@@ -8,12 +8,12 @@ import json
 import pytest
 from google.oauth2.credentials import Credentials
 
-from skywarden.bot import ids
-from skywarden.bot.app import Services, cloud_scan_runner, make_client
 from skywarden.bot.demo.azure_estate import PROD, demo_arm
 from skywarden.bot.demo.azure_standin import StaticToken
 from skywarden.bot.demo.gcp_estate import WEB, serve_demo_estate
 from skywarden.bot.settings import BotConfig, ConfigError, parse_config
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
 from skywarden.rules.frameworks import load_catalogues
 from skywarden.rules.loader import load_rules
 from skywarden.scanners.gcp.credentials import asset_client

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from skywarden.bot.app import Services, cloud_scan_runner, make_client
-from skywarden.bot.chat import run_chat
+from skywarden.bot.console import run_chat
 from skywarden.bot.settings import BotConfig, parse_config
+from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
 from skywarden.scanners.model import CollectionResult, Inventory, Resource
 from skywarden.scanners.providers import PROVIDERS, CloudProvider, ScanPlan, ScanTarget
 from skywarden.storage.findings import query_findings

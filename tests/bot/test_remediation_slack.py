@@ -15,12 +15,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from skywarden.bot import commands, ids
-from skywarden.bot.app import Services, make_client
-from skywarden.bot.remediation_aws import AwsRemediationEnvironment
-from skywarden.bot.remediation_slack import approval_messages
-from skywarden.bot.scanning import AwsScope, scan_aws
+from skywarden.bot import commands
+from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+from skywarden.bot.core.scanning import AwsScope, scan_aws
 from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.app import Services, make_client
+from skywarden.bot.slack.remediation import approval_messages
 from skywarden.storage import audit, remediations
 from skywarden.storage.findings import finding_id, get_finding
 from tests.bot.helpers import TEAM, click, interactive, make_app, slash, trigger_id
@@ -470,8 +471,8 @@ def test_the_approval_channel_must_be_an_id():
 
 
 def test_the_console_shows_the_typed_command_not_the_button_token():
-    from skywarden.bot import remediation_blocks as rblocks
-    from skywarden.bot.chat import render
+    from skywarden.bot.console import render
+    from skywarden.bot.slack import remediation_blocks as rblocks
 
     request = {"id": 5, "token": "s3cr3t-token", "kind": "fix", "state": "requested", "requested_by": REQUESTER,
                "expires_at": "2030-01-01T00:00:00+00:00", "plan": {"summary": "block", "action": "a", "calls": [],

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from skywarden.bot import commands, ids
+from skywarden.bot import commands
 from skywarden.bot.housekeeping import run_housekeeping
 from skywarden.bot.settings import parse_config
+from skywarden.bot.slack import ids
 from skywarden.storage import audit
 from skywarden.storage.findings import finding_id
 from skywarden.storage.housekeeping import reminders_for

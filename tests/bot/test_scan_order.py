@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from skywarden.bot.scanning import run_scan
+from skywarden.bot.core.scanning import run_scan
 from skywarden.scanners.model import CollectionResult, Inventory
 from skywarden.storage import audit
 from skywarden.storage.db import open_db

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skywarden.bot.jobs import ScanScheduler, job_id
+from skywarden.bot.core.jobs import ScanScheduler, job_id
 from skywarden.bot.schedules import schedule_lines
 from skywarden.bot.settings import parse_config
 from skywarden.storage import audit, schedules

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 from skywarden.bot.cli import main
-from skywarden.bot.logs import SecretFilter
+from skywarden.bot.core.logs import SecretFilter
 from skywarden.scanners.redact import redact, secrets_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +143,7 @@ def test_a_crash_traceback_is_redacted():
     # Uncaught exceptions print through sys.excepthook / threading.excepthook, not logging.
     code = (
         "import threading\n"
-        "from bot.logs import configure_logging\n"
+        "from bot.core.logs import configure_logging\n"
         "configure_logging(0)\n"
         "def fail(): raise RuntimeError('thread at https://u:Thr3adSecret@h/')\n"
         "t = threading.Thread(target=fail); t.start(); t.join()\n"

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 from skywarden.bot.cli import main
-from skywarden.bot.remediation import ApprovalPolicy, RemediationService
-from skywarden.bot.remediation_aws import AwsRemediationEnvironment
-from skywarden.bot.scanning import AwsScope, scan_aws
+from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
+from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+from skywarden.bot.core.scanning import AwsScope, scan_aws
 from skywarden.storage import audit, remediations
 from skywarden.storage.db import open_db
 from skywarden.storage.findings import query_findings
@@ -198,7 +198,7 @@ def cli_config(tmp_path, name="skywarden.yml", **remediation):
 
 
 def as_os_user(monkeypatch, login):
-    from skywarden.bot import cli_remediation
+    from skywarden.bot.cli import remediation as cli_remediation
 
     monkeypatch.setattr(cli_remediation, "os_user", lambda: login)
 
@@ -207,7 +207,7 @@ def test_the_os_user_comes_from_the_password_database_not_the_environment(monkey
     import os
     import pwd
 
-    from skywarden.bot.cli_remediation import os_user
+    from skywarden.bot.cli.remediation import os_user
 
     for variable in ("USER", "LOGNAME", "LNAME", "USERNAME"):
         monkeypatch.setenv(variable, "somebody-else")

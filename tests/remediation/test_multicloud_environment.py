@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skywarden.bot.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
+from skywarden.bot.core.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
 from skywarden.scanners.errors import RemediationError
 from skywarden.storage.db import open_db
 from tests.bot.helpers import RULES

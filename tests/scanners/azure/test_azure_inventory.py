@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
 from skywarden.bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
 from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
-from skywarden.bot.scanning_azure import AzureScope, scan_azure
 from skywarden.scanners.azure.context import AzureClients
 from skywarden.scanners.azure.credentials import AzureSettings
 from skywarden.scanners.azure.scan import collect_azure, resolve_subscriptions

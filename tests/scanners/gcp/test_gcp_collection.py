@@ -8,8 +8,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from skywarden.bot.core.scanning_gcp import scan_gcp
 from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
-from skywarden.bot.scanning_gcp import scan_gcp
 from skywarden.rules.loader import BUILTIN_PACKS, load_rules
 from skywarden.scanners.errors import CollectionError, ConfigError
 from skywarden.scanners.gcp.credentials import ASSET_ENDPOINT_ENV, GcpSettings

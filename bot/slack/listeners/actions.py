@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import blocks, commands, ids
-from skywarden.bot.posting import render_finding
+from skywarden.bot import commands
+from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack.posting import render_finding
 from skywarden.storage.db import now
 from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.suppressions import find_finding, list_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.listeners import Registrar
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
 
 
 def _who(body: dict[str, Any]) -> commands.Who:

@@ -23,7 +23,7 @@ from skywarden.scanners.errors import ConfigError
 from skywarden.storage import replays
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Registrar:
 
 
 def register_all(app: App, services: Services) -> dict[str, list[str]]:
-    from skywarden.bot.listeners import actions, commands, events, housekeeping, remediation, views
+    from skywarden.bot.slack.listeners import actions, commands, events, housekeeping, remediation, views
 
     reg = Registrar(app)
     for module in (commands, events, actions, views, remediation, housekeeping):

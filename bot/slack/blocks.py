@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from skywarden.bot import ids
+from skywarden.bot.slack import ids
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100

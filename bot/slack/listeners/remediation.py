@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import commands, ids
-from skywarden.bot.listeners.actions import _who
+from skywarden.bot import commands
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.listeners.actions import _who
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.listeners import Registrar
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

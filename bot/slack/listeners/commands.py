@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import commands, ids
+from skywarden.bot import commands
+from skywarden.bot.slack import ids
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.listeners import Registrar
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

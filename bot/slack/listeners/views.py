@@ -6,11 +6,12 @@ import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import commands, ids
+from skywarden.bot import commands
+from skywarden.bot.slack import ids
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.listeners import Registrar
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

@@ -40,8 +40,8 @@ class _LocalServices:
 
 
 def _run(obj: dict[str, Any], config_path: str | None, user: str | None, args: list[str]) -> None:
-    from skywarden.bot.chat import render
     from skywarden.bot.commands import UsageError, Who
+    from skywarden.bot.console import render
     from skywarden.bot.schedules import schedule_command, sync_config
 
     config = load_config(config_path)

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from skywarden.bot.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.bot.core.scanning import ScanControl, ScanOutcome, run_scan
 from skywarden.rules.model import Rule
 from skywarden.scanners.gcp.credentials import GcpSettings
 from skywarden.scanners.gcp.errors import RetryPolicy

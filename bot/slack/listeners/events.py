@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import blocks, commands, ids
+from skywarden.bot import commands
+from skywarden.bot.slack import blocks, ids
 from skywarden.rules.model import SEVERITIES
 from skywarden.storage.db import now
 from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.suppressions import list_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.listeners import Registrar
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

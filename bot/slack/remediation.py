@@ -2,7 +2,7 @@
 background, and the outcome written back on the approval message and the finding's own messages.
 
 The rules (four-eyes, approvers, sandbox self-approval, expiry, exactly-once, re-plan before apply, audit)
-live in bot/remediation.py; this module only asks it and delivers the answers. An approval never runs in a
+live in bot/core/remediation.py; this module only asks it and delivers the answers. An approval never runs in a
 listener thread: it is handed to a small pool, so the click is acknowledged at once however long AWS takes.
 """
 
@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot import blocks
-from skywarden.bot import remediation_blocks as rblocks
 from skywarden.bot.commands import Reply, Who, _refuse
-from skywarden.bot.posting import render_finding
-from skywarden.bot.remediation import ApprovalPolicy, RemediationService
+from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
+from skywarden.bot.slack import blocks
+from skywarden.bot.slack import remediation_blocks as rblocks
+from skywarden.bot.slack.posting import render_finding
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import audit, outbox, remediations, slack_messages
 from skywarden.storage.findings import ACTIVE_STATES
 from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Block Kit for remediation: the plan modal, the approval request and its outcome. Pure functions, like
-bot/blocks.py, whose helpers and limits they reuse."""
+bot/slack/blocks.py, whose helpers and limits they reuse."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from skywarden.bot import ids
-from skywarden.bot.blocks import (
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.blocks import (
     MAX_FIELD,
     MAX_TEXT,
     Block,

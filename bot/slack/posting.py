@@ -15,8 +15,8 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot import blocks
 from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import blocks
 from skywarden.rules.model import SEVERITIES
 from skywarden.storage import outbox, slack_messages
 from skywarden.storage.db import now
@@ -25,8 +25,8 @@ from skywarden.storage.scans import coverage_for
 from skywarden.storage.suppressions import ExceptionSync, exception_for, find_finding
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.orchestrator import ScanRequest
+    from skywarden.bot.core.orchestrator import ScanRequest
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

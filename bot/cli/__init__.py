@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from skywarden.bot import formats
-from skywarden.bot.logs import configure_logging
+from skywarden.bot.core.logs import configure_logging
 from skywarden.rules.frameworks import framework_coverage, load_catalogues
 from skywarden.rules.loader import load_rules, rule_files
 from skywarden.rules.model import SEVERITIES, Rule
@@ -108,8 +108,8 @@ def scan_aws_command(
     workers: int,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks."""
-    from skywarden.bot.progress import ScanProgress
-    from skywarden.bot.scanning import AwsScope, scan_aws
+    from skywarden.bot.core.progress import ScanProgress
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
 
     rules = _load(rule_paths)
     scope = AwsScope(
@@ -153,8 +153,8 @@ def scan_gcp_command(
     The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
     Service Connect).
     """
-    from skywarden.bot.progress import ScanProgress
-    from skywarden.bot.scanning_gcp import scan_gcp
+    from skywarden.bot.core.progress import ScanProgress
+    from skywarden.bot.core.scanning_gcp import scan_gcp
     from skywarden.scanners.gcp.credentials import GcpSettings
     from skywarden.scanners.gcp.scan import GcpScope
 
@@ -199,8 +199,8 @@ def scan_azure_command(
 
     The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
     """
-    from skywarden.bot.progress import ScanProgress
-    from skywarden.bot.scanning_azure import AzureScope, scan_azure
+    from skywarden.bot.core.progress import ScanProgress
+    from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
     from skywarden.scanners.azure.credentials import AzureSettings
 
     rules = _load(rule_paths)
@@ -387,8 +387,8 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
 @click.pass_obj
 def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: str | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, or --http with SLACK_SIGNING_SECRET."""
-    from skywarden.bot.app import serve as serve_bot
     from skywarden.bot.settings import Settings, load_config
+    from skywarden.bot.slack.app import serve as serve_bot
 
     settings = Settings.from_env(config=load_config(config_path))
     serve_bot(settings, obj["db"], http=http, host=host, port=port)
@@ -400,7 +400,7 @@ def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: st
 @click.pass_obj
 def chat(obj: dict[str, Any], user: str, config_path: str | None) -> None:
     """The bot's commands and buttons in this terminal (no Slack workspace needed)."""
-    from skywarden.bot.chat import console_services, run_chat
+    from skywarden.bot.console import console_services, run_chat
     from skywarden.bot.settings import load_config
 
     services = console_services(obj["db"], load_config(config_path))
@@ -426,7 +426,7 @@ def suppressions_validate(path: str) -> None:
 
 
 def _register_remediation() -> None:
-    from skywarden.bot.cli_remediation import audit, remediate
+    from skywarden.bot.cli.remediation import audit, remediate
 
     main.add_command(remediate)
     main.add_command(audit)
@@ -436,7 +436,7 @@ _register_remediation()
 
 
 def _register_schedule() -> None:
-    from skywarden.bot.cli_schedule import schedule
+    from skywarden.bot.cli.schedule import schedule
 
     main.add_command(schedule)
 

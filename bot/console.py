@@ -11,14 +11,15 @@ import shlex
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from skywarden.bot import blocks, commands, ids
-from skywarden.bot.posting import FlushResult, render_finding
+from skywarden.bot import commands
+from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack.posting import FlushResult, render_finding
 from skywarden.storage.findings import OPEN
 from skywarden.storage.suppressions import ExceptionSync, find_finding
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
-    from skywarden.bot.orchestrator import ScanRequest
+    from skywarden.bot.core.orchestrator import ScanRequest
+    from skywarden.bot.slack.app import Services
 
 _BUTTON_HINT = {
     ids.ACKNOWLEDGE: "ack {n}",
@@ -164,7 +165,12 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from skywarden.bot.app import Services, cloud_remediation_environment, cloud_scan_runner, sync_suppressions_file
+    from skywarden.bot.slack.app import (
+        Services,
+        cloud_remediation_environment,
+        cloud_scan_runner,
+        sync_suppressions_file,
+    )
     from skywarden.rules.frameworks import load_catalogues
     from skywarden.rules.loader import load_rules
     from skywarden.scanners.errors import SkywardenError

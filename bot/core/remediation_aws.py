@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from skywarden.bot.remediation import RemediationEnvironment, collect_region
+from skywarden.bot.core.remediation import RemediationEnvironment, collect_region
 from skywarden.rules.remediation.base import ClientFactory
 from skywarden.scanners.aws.context import CLIENT_CONFIG
 from skywarden.scanners.aws.errors import classify

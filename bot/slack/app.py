@@ -18,14 +18,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
-from skywarden.bot import blocks
-from skywarden.bot.guards import WorkspacePolicy
-from skywarden.bot.orchestrator import Orchestrator, ScanRequest, ScanRunner
-from skywarden.bot.posting import Publisher, SlackPublisher
-from skywarden.bot.remediation import RemediationEnvironment
-from skywarden.bot.remediation_slack import SlackRemediation
-from skywarden.bot.scanning import run_scan
+from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
+from skywarden.bot.core.remediation import RemediationEnvironment
+from skywarden.bot.core.scanning import run_scan
 from skywarden.bot.settings import Access, BotConfig, Settings
+from skywarden.bot.slack import blocks
+from skywarden.bot.slack.guards import WorkspacePolicy
+from skywarden.bot.slack.posting import Publisher, SlackPublisher
+from skywarden.bot.slack.remediation import SlackRemediation
 from skywarden.rules.model import Framework, Rule
 from skywarden.scanners.errors import SkywardenError
 from skywarden.scanners.providers import ScanTarget, provider
@@ -61,7 +61,7 @@ class Services:
         policy = self.config.scans
         self.orchestrator = Orchestrator(self, self.scan_workers or policy.max_concurrent, policy.timeout_s,
                                          policy.quiet)
-        self.scheduler: Any = None  # bot.jobs.ScanScheduler, once `serve` (or a test) starts one
+        self.scheduler: Any = None  # bot.core.jobs.ScanScheduler, once `serve` (or a test) starts one
         self.remediation = SlackRemediation(self)
 
     @property
@@ -132,10 +132,10 @@ def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
     AWS: each account's remediation_role_arn from the accounts file, boto3's chain otherwise. Azure and GCP: the
     same connection settings as their scans (credentials are only built when a remediation first needs them).
     """
-    from skywarden.bot.remediation import MultiCloudEnvironment
-    from skywarden.bot.remediation_aws import AwsRemediationEnvironment
-    from skywarden.bot.remediation_azure import AzureRemediationEnvironment
-    from skywarden.bot.remediation_gcp import GcpRemediationEnvironment
+    from skywarden.bot.core.remediation import MultiCloudEnvironment
+    from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+    from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
+    from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment
     from skywarden.scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(config.accounts_file).accounts if config.accounts_file else []
@@ -150,7 +150,7 @@ def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
                token_verification: bool = True) -> App:
     """The Bolt app with every listener registered. Socket Mode needs no signing secret; HTTP mode does."""
-    from skywarden.bot.listeners import register_all
+    from skywarden.bot.slack.listeners import register_all
 
     signing_secret = str(settings.signing_secret) if settings.signing_secret else ""
     app = App(
@@ -160,7 +160,7 @@ def create_app(settings: Settings, services: Services, process_before_response: 
         token_verification_enabled=token_verification,
         ignoring_self_events_enabled=True,
     )
-    from skywarden.bot import guards
+    from skywarden.bot.slack import guards
 
     guards.install(app, services)
     app.skywarden_registered = register_all(app, services)  # type: ignore[attr-defined]
@@ -227,7 +227,7 @@ def verify_token(client: WebClient) -> dict[str, Any]:
 
 
 class _Handler:
-    """HTTP mode: POST /slack/events -> bot.intake (size, signature, encoding) -> app.dispatch; threads,
+    """HTTP mode: POST /slack/events -> bot.slack.intake (size, signature, encoding) -> app.dispatch; threads,
     TCP_NODELAY."""
 
     @staticmethod
@@ -236,7 +236,7 @@ class _Handler:
 
         from slack_bolt import BoltRequest
 
-        from skywarden.bot import intake
+        from skywarden.bot.slack import intake
 
         secret = signing_secret if signing_secret is not None else getattr(app, "skywarden_signing_secret", "")
         if not secret:
@@ -327,7 +327,7 @@ def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0
         services.workspace = WorkspacePolicy.from_auth_test(identity)
 
     app = create_app(settings, services, token_verification=False)
-    from skywarden.bot.jobs import ScanScheduler
+    from skywarden.bot.core.jobs import ScanScheduler
 
     ScanScheduler(services).start()  # marks scans a dead process left running as interrupted, first
     services.orchestrator.start_outbox_timer()

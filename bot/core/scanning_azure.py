@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from skywarden.bot.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.bot.core.scanning import ScanControl, ScanOutcome, run_scan
 from skywarden.rules.model import Rule
 from skywarden.scanners.azure.credentials import AzureSettings
 from skywarden.scanners.azure.plan import AzureScope, plan_azure

@@ -49,10 +49,10 @@ def os_user() -> str:
 
 def _service(obj: dict[str, Any], accounts_file: str | None, profile: str | None, policy: Any = None,
              audit_context: dict[str, Any] | None = None) -> Any:
-    from skywarden.bot.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
-    from skywarden.bot.remediation_aws import AwsRemediationEnvironment
-    from skywarden.bot.remediation_azure import AzureRemediationEnvironment
-    from skywarden.bot.remediation_gcp import GcpRemediationEnvironment
+    from skywarden.bot.core.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
+    from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+    from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
+    from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment
     from skywarden.scanners.aws.session import base_session, load_accounts_file
 
     specs = load_accounts_file(Path(accounts_file)).accounts if accounts_file else []
@@ -87,7 +87,7 @@ def _operator(config: BotConfig) -> Operator:
 
 
 def _policy(config: BotConfig) -> Any:
-    from skywarden.bot.remediation import ApprovalPolicy
+    from skywarden.bot.core.remediation import ApprovalPolicy
 
     # Only user ids count from the CLI: resolving a user group needs Slack, which this path must not depend on.
     approvers = None if ANYONE in config.remediation_approvers else frozenset(

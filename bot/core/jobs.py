@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from skywarden.bot.orchestrator import ScanRequest
+from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.bot.schedules import InvalidSchedule, make_trigger, sync_config
 from skywarden.storage import audit, schedules
 from skywarden.storage.db import now
 from skywarden.storage.housekeeping import mark_interrupted
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 

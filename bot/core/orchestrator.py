@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from skywarden.bot.scanning import ScanControl
+from skywarden.bot.core.scanning import ScanControl
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import audit, outbox
 from skywarden.storage.db import now
@@ -31,7 +31,7 @@ from skywarden.storage.housekeeping import fail_running_scan
 from skywarden.storage.suppressions import apply_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class ScanRequest:
         return f"{self.provider} ({accounts}; {regions})"
 
 
-# (db, request) -> bot.scanning.ScanOutcome (or an object with scan_id, status, inventory, reconcile, summary)
+# (db, request) -> bot.core.scanning.ScanOutcome (or an object with scan_id, status, inventory, reconcile, summary)
 ScanRunner = Callable[[sqlite_utils.Database, ScanRequest], Any]
 
 
@@ -167,7 +167,7 @@ class Orchestrator:
         target = request.origin_channel or self.services.config.default_channel
         if self.quiet != "line" or not target:
             return
-        from skywarden.bot import blocks
+        from skywarden.bot.slack import blocks
 
         said = f"Scheduled scan #{outcome.scan_id} of {{}}: nothing new, reopened or resolved."
         shown = ":white_check_mark: " + said.format(blocks.escape(request.describe()))
