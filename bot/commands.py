@@ -28,10 +28,9 @@ from skywarden.bot.slack import blocks
 from skywarden.rules.frameworks import posture
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners.providers import PROVIDERS
-from skywarden.storage import audit
+from skywarden.storage import audit, finding_views
 from skywarden.storage import suppressions as exceptions
 from skywarden.storage.db import now
-from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.scans import coverage_for, recent_scans
 from skywarden.storage.suppressions import find_finding
 
@@ -42,19 +41,9 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20
 
 
-def account_filter(readable: set[str] | None, column: str = "account_id") -> tuple[str, list[Any]]:
-    """An SQL condition (with its parameters) keeping rows of the readable accounts; None reads everything."""
-    if readable is None:
-        return "1", []
-    if not readable:
-        return "0", []
-    return f"{column} IN ({', '.join('?' for _ in readable)})", sorted(readable)
-
-
 def scan_accounts(services: Services, scan: dict[str, Any]) -> set[str]:
     """The accounts a stored scan touched: its coverage, and the accounts its scope named."""
-    accounts = {row["account_id"] for row in services.db.query(
-        "SELECT DISTINCT account_id FROM coverage WHERE scan_id = ?", [scan["id"]])}
+    accounts = finding_views.coverage_accounts(services.db, scan["id"])
     scope = scan.get("scope")
     if isinstance(scope, dict):
         accounts |= {str(a) for a in scope.get("accounts") or [] if a}
@@ -197,24 +186,10 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
         allowed, why = services.access.can_read(who.user, account)
         if not allowed:
             return _refuse(services, who, "findings", why, account=account)
-    condition, readable_params = account_filter(readable)
-    where = ["state IN (?, ?)", condition]
-    params: list[Any] = [OPEN, ACKNOWLEDGED, *readable_params]
-    if account:
-        where.append("account_id = ?")
-        params.append(account)
-    if severity:
-        where.append("severity = ?")
-        params.append(severity)
-    clause = " AND ".join(where)
     db = services.db
-    total = next(iter(db.query(f"SELECT COUNT(*) AS n FROM findings WHERE {clause}", params)))["n"]
-    rank = "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " ELSE 9 END"
-    rows = [
-        find_finding(db, row["id"])
-        for row in db.query(f"SELECT id FROM findings WHERE {clause} ORDER BY {rank}, number LIMIT ? OFFSET ?",
-                            [*params, PER_PAGE, (page - 1) * PER_PAGE])
-    ]
+    total = finding_views.count_open(db, readable, account, severity)
+    rows = [find_finding(db, fid) for fid in
+            finding_views.page_open(db, readable, account, severity, PER_PAGE, (page - 1) * PER_PAGE)]
     title = "Open findings" + (f" in {services.config.account_name(account)}" if account else "") + (
         f", {severity}" if severity else "")
     return Reply(blocks.findings_list([r for r in rows if r], services.rules, total, page, PER_PAGE, title))
@@ -223,10 +198,7 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
 def failing_rules(services: Services, readable: set[str] | None = None) -> Counter[str]:
     """Rules with an open (or acknowledged) finding in the readable accounts (None: all); suppressed ones are
     accepted risk."""
-    condition, params = account_filter(readable)
-    return Counter({row["rule_id"]: row["n"] for row in services.db.query(
-        f"SELECT rule_id, COUNT(*) AS n FROM findings WHERE state IN (?, ?) AND {condition} GROUP BY rule_id",
-        [OPEN, ACKNOWLEDGED, *params])})
+    return finding_views.failing_rule_counts(services.db, readable)
 
 
 def postures(services: Services, readable: set[str] | None = None) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from skywarden.bot.slack import blocks, ids
 from skywarden.bot.slack.posting import channels_for
-from skywarden.storage import audit, housekeeping, outbox
+from skywarden.storage import audit, housekeeping, outbox, slack_messages
 from skywarden.storage.suppressions import get_exception
 
 if TYPE_CHECKING:
@@ -60,9 +60,7 @@ def reminder_channels(services: Services, exception: Mapping[str, Any]) -> list[
     """Where the suppressed finding was posted; else where routing would post it; else the default channel."""
     db = services.db
     if exception["finding_id"]:
-        posted = [row["channel"] for row in db.query(
-            "SELECT channel FROM slack_messages WHERE finding_id = ? GROUP BY channel ORDER BY MAX(id) DESC",
-            [exception["finding_id"]])]
+        posted = slack_messages.channels_of(db, exception["finding_id"])
         if posted:
             return posted
     rule = services.rules.get(exception["rule_id"])

@@ -180,3 +180,18 @@ def test_bot_core_uses_neither_slack_nor_click() -> None:
                  for path in sorted((ROOT / "bot" / "core").rglob("*.py"))}
     assert {name: libs for name, libs in offenders.items() if libs} == {}
     assert third_party_imports(ROOT / "bot" / "slack" / "app.py") >= {"slack_bolt"}  # the check sees them
+
+
+_SQL_CALLS = {"execute", "executemany", "executescript", "query"}
+
+
+def sql_calls(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [f"{path.relative_to(ROOT)}:{node.lineno} .{node.func.attr}()" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SQL_CALLS]
+
+
+def test_storage_owns_the_sql() -> None:
+    """The bot asks storage/ (functions named after what they read or write), it never writes SQL itself."""
+    assert [call for path in sorted((ROOT / "bot").rglob("*.py")) for call in sql_calls(path)] == []
+    assert sql_calls(ROOT / "storage" / "finding_views.py")  # the check sees them

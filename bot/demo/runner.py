@@ -7,7 +7,6 @@ environment so no SDK ever looks for an instance metadata endpoint.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from skywarden.rules.model import SEVERITIES
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import schema
 from skywarden.storage.db import open_db
-from skywarden.storage.dbfile import check_file, describe_error
+from skywarden.storage.dbfile import check_file
 from skywarden.storage.findings import ACTIVE_STATES, query_findings
 
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
@@ -57,7 +56,7 @@ def claim_demo_database(path: Path, fresh: bool) -> None:
     check_file(path, must_exist=False)  # a directory is refused here
     if not path.exists():
         return
-    purpose, why = _purpose(path)
+    purpose, why = schema.read_purpose(path)
     if purpose != DEMO_PURPOSE:
         raise SkywardenError(
             f"{path} is not a demo database ({why}); the demo never writes to or deletes a database it did not "
@@ -66,25 +65,6 @@ def claim_demo_database(path: Path, fresh: bool) -> None:
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _purpose(path: Path) -> tuple[str | None, str]:
-    """What the database's meta table says it is for, read without writing anything."""
-    try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return None, describe_error(path, exc)
-    try:
-        row = conn.execute(f"SELECT value FROM {schema.META_TABLE} WHERE key = ?", [schema.PURPOSE]).fetchone()
-    except sqlite3.Error as exc:
-        if "no such table" in str(exc):
-            return None, "it was not created by `skywarden demo`"
-        return None, describe_error(path, exc)
-    finally:
-        conn.close()
-    if row is None:
-        return None, "it was not created by `skywarden demo`"
-    return str(row[0]), f"it is marked {row[0]!r}"
 
 
 def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = True) -> dict[str, Any]:
