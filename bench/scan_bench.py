@@ -50,7 +50,7 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
 )
 os.environ.pop("AWS_PROFILE", None)
-_AMIS = ROOT / "scanners" / "aws" / "demo_amis.json"
+_AMIS = ROOT / "bot" / "demo" / "aws_amis.json"
 if _AMIS.exists():
     os.environ.setdefault("MOTO_AMIS_PATH", str(_AMIS))
 else:

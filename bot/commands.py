@@ -8,98 +8,42 @@ from __future__ import annotations
 import re
 import shlex
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot.core.orchestrator import ScanRequest, Submission
+from skywarden.bot.command_base import (  # noqa: F401 - the command language, re-exported for the adapters
+    MAX_DAYS,
+    MAX_ID,
+    MAX_PAGE,
+    Reply,
+    UsageError,
+    Who,
+    _refuse,
+    finding_ref,
+    parse_number,
+)
+from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.bot.schedules import schedule_command
 from skywarden.bot.slack import blocks
 from skywarden.rules.frameworks import FAILING, NOT_EVALUATED, PASSING, posture, posture_summary
 from skywarden.rules.model import SEVERITIES
-from skywarden.storage import audit
+from skywarden.scanners.providers import PROVIDERS
+from skywarden.storage import audit, finding_views
 from skywarden.storage import suppressions as exceptions
 from skywarden.storage.db import now
-from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.scans import coverage_for, recent_scans
 from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
     from skywarden.bot.slack.app import Services
 
-PROVIDERS = ("aws", "azure", "gcp")
-# Azure subscriptions and GCP projects have no regional scope: their inventory APIs answer for every location.
-_SCOPE_WORD = {"aws": "account", "azure": "subscription", "gcp": "project"}
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PER_PAGE = 20
 
 
-class UsageError(ValueError):
-    pass
-
-
-MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: any id or number beyond it cannot exist
-MAX_PAGE = 100_000
-MAX_DAYS = 36_500
-
-
-def parse_number(text: str, what: str, low: int = 1, high: int = MAX_ID) -> int:
-    """A whole number typed by a person, for every command that takes one: ASCII digits only (``int()`` would
-    also take '１２', '٣', ' 7 ' or '1_0'; '²' passes ``isdigit()`` and then fails ``int()``), from low to high.
-    Anything else is a UsageError naming what was expected, never an overflow further down."""
-    text = text.strip().lstrip("#")
-    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
-        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
-    number = int(text)
-    if not low <= number <= high:
-        raise UsageError(f"{what} must be a whole number from {low} to {high}, not {text[:40]!r}")
-    return number
-
-
-def finding_ref(text: str) -> str:
-    """A finding as typed: its short number (checked like any number) or its 20-character id."""
-    ref = text.strip().lstrip("#")
-    if re.fullmatch(r"[0-9a-f]{20}", ref):
-        return ref
-    return str(parse_number(ref, "the finding number"))
-
-
-@dataclass(frozen=True)
-class Who:
-    user: str
-    channel: str | None = None
-    source: str = "slack"  # or "console"
-
-
-@dataclass
-class Reply:
-    message: blocks.Message
-    ephemeral: bool = True
-    ok: bool = True
-    submission: Submission | None = None
-    changed: list[str] = field(default_factory=list)  # finding ids whose state changed
-
-
-def _refuse(services: Services, who: Who, action: str, why: str, finding_id: str | None = None,
-            **details: Any) -> Reply:
-    audit.record(services.db, "refused", who.user, finding_id=finding_id,
-                 details={"action": action, "why": why, "source": who.source, **details})
-    return Reply(blocks.notice(f"Not allowed: {why}."), ok=False)
-
-
-def account_filter(readable: set[str] | None, column: str = "account_id") -> tuple[str, list[Any]]:
-    """An SQL condition (with its parameters) keeping rows of the readable accounts; None reads everything."""
-    if readable is None:
-        return "1", []
-    if not readable:
-        return "0", []
-    return f"{column} IN ({', '.join('?' for _ in readable)})", sorted(readable)
-
-
 def scan_accounts(services: Services, scan: dict[str, Any]) -> set[str]:
     """The accounts a stored scan touched: its coverage, and the accounts its scope named."""
-    accounts = {row["account_id"] for row in services.db.query(
-        "SELECT DISTINCT account_id FROM coverage WHERE scan_id = ?", [scan["id"]])}
+    accounts = finding_views.coverage_accounts(services.db, scan["id"])
     scope = scan.get("scope")
     if isinstance(scope, dict):
         accounts |= {str(a) for a in scope.get("accounts") or [] if a}
@@ -147,17 +91,18 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
         raise UsageError("scan needs a provider: scan aws [account] [region ...]")
     provider = args[0].lower()
     if provider not in PROVIDERS:
-        raise UsageError(f"unknown provider {args[0]!r}: scan aws|azure|gcp [account] [region ...]")
-    if provider == "aws":
+        raise UsageError(f"unknown provider {args[0]!r}: scan {'|'.join(PROVIDERS)} [account] [region ...]")
+    cloud = PROVIDERS[provider]
+    if cloud.regional:
         accounts = [a for a in args[1:] if not _REGION.match(a)]
         regions = tuple(a for a in args[1:] if _REGION.match(a))
     else:
         accounts, regions = list(args[1:]), ()
-    word = _SCOPE_WORD[provider]
+    word = cloud.scope_word
     if len(accounts) > 1:
         raise UsageError(f"one {word} at a time (got {', '.join(accounts)}); AWS regions look like us-east-1")
-    if provider == "gcp" and not accounts:
-        raise UsageError("scan gcp needs a project: scan gcp <project-id>")
+    if cloud.needs_account and not accounts:
+        raise UsageError(f"scan {provider} needs a {word}: scan {provider} <{word}-id>")
     account_ids = tuple(services.config.account_id(a) for a in accounts)
     allowed, why = services.access.can_scan(who.user, list(account_ids))
     if not allowed:
@@ -241,24 +186,10 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
         allowed, why = services.access.can_read(who.user, account)
         if not allowed:
             return _refuse(services, who, "findings", why, account=account)
-    condition, readable_params = account_filter(readable)
-    where = ["state IN (?, ?)", condition]
-    params: list[Any] = [OPEN, ACKNOWLEDGED, *readable_params]
-    if account:
-        where.append("account_id = ?")
-        params.append(account)
-    if severity:
-        where.append("severity = ?")
-        params.append(severity)
-    clause = " AND ".join(where)
     db = services.db
-    total = next(iter(db.query(f"SELECT COUNT(*) AS n FROM findings WHERE {clause}", params)))["n"]
-    rank = "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " ELSE 9 END"
-    rows = [
-        find_finding(db, row["id"])
-        for row in db.query(f"SELECT id FROM findings WHERE {clause} ORDER BY {rank}, number LIMIT ? OFFSET ?",
-                            [*params, PER_PAGE, (page - 1) * PER_PAGE])
-    ]
+    total = finding_views.count_open(db, readable, account, severity)
+    rows = [find_finding(db, fid) for fid in
+            finding_views.page_open(db, readable, account, severity, PER_PAGE, (page - 1) * PER_PAGE)]
     title = "Open findings" + (f" in {services.config.account_name(account)}" if account else "") + (
         f", {severity}" if severity else "")
     return Reply(blocks.findings_list([r for r in rows if r], services.rules, total, page, PER_PAGE, title))
@@ -267,10 +198,7 @@ def _findings(services: Services, args: list[str], who: Who) -> Reply:
 def failing_rules(services: Services, readable: set[str] | None = None) -> Counter[str]:
     """Rules with an open (or acknowledged) finding in the readable accounts (None: all); suppressed ones are
     accepted risk."""
-    condition, params = account_filter(readable)
-    return Counter({row["rule_id"]: row["n"] for row in services.db.query(
-        f"SELECT rule_id, COUNT(*) AS n FROM findings WHERE state IN (?, ?) AND {condition} GROUP BY rule_id",
-        [OPEN, ACKNOWLEDGED, *params])})
+    return finding_views.failing_rule_counts(services.db, readable)
 
 
 _STATUS_ICON = {PASSING: ":white_check_mark:", FAILING: ":x:", NOT_EVALUATED: ":grey_question:"}
@@ -279,9 +207,7 @@ _STATUS_ICON = {PASSING: ":white_check_mark:", FAILING: ":x:", NOT_EVALUATED: ":
 def collected_types(services: Services, readable: set[str] | None = None) -> set[str]:
     """Resource types in the stored inventory of the readable accounts: a control none of whose rules' types
     was ever collected is 'not evaluated', not passing."""
-    condition, params = account_filter(readable)
-    return {row["type"] for row in services.db.query(
-        f"SELECT DISTINCT type FROM resources WHERE {condition}", params)}
+    return finding_views.collected_types(services.db, readable)
 
 
 def postures(services: Services, readable: set[str] | None = None) -> list[dict[str, Any]]:

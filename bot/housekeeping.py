@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from skywarden.bot.slack import blocks, ids
 from skywarden.bot.slack.posting import channels_for
-from skywarden.storage import audit, housekeeping, outbox
+from skywarden.storage import audit, housekeeping, outbox, slack_messages
 from skywarden.storage.suppressions import get_exception
 
 if TYPE_CHECKING:
-    from skywarden.bot.commands import Reply, Who
+    from skywarden.bot.command_base import Reply, Who
     from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ def reminder_channels(services: Services, exception: Mapping[str, Any]) -> list[
     """Where the suppressed finding was posted; else where routing would post it; else the default channel."""
     db = services.db
     if exception["finding_id"]:
-        posted = [row["channel"] for row in db.query(
-            "SELECT channel FROM slack_messages WHERE finding_id = ? GROUP BY channel ORDER BY MAX(id) DESC",
-            [exception["finding_id"]])]
+        posted = slack_messages.channels_of(db, exception["finding_id"])
         if posted:
             return posted
     rule = services.rules.get(exception["rule_id"])
@@ -123,7 +121,7 @@ def parse_value(value: str) -> tuple[int, str]:
 
 def decide(services: Services, who: Who, value: str, extend: bool) -> Reply:
     """Extend (by the default suppression period from the current expiry, within the maximum) or let expire."""
-    from skywarden.bot.commands import Reply, _refuse
+    from skywarden.bot.command_base import Reply, _refuse
 
     exception_id, expires_at = parse_value(value)
     action = "extend suppression" if extend else "let suppression expire"

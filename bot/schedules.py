@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skywarden.scanners.errors import ConfigError
+from skywarden.scanners.providers import PROVIDERS
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
-    from skywarden.bot.commands import Reply, Who
+    from skywarden.bot.command_base import Reply, Who
     from skywarden.bot.slack.app import Services
 
-PROVIDERS = ("aws", "azure", "gcp")
 QUIET_MODES = ("silent", "line")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _CHANNEL_REF = re.compile(
@@ -314,21 +314,20 @@ def channel_ref(text: str) -> str | None:
 def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
     """A configured name or id; otherwise an id of the provider's shape (AWS account, Azure subscription, GCP
     project). Unknown -> InvalidSchedule."""
-    from skywarden.bot.settings import ACCOUNT_ID_PATTERNS
 
     account = services.config.account(ref)
     if account is not None:
         if account.provider != provider:
             raise InvalidSchedule(f"{ref!r} is an {account.provider} account, not {provider}")
         return account.id
-    if ACCOUNT_ID_PATTERNS[provider][0].fullmatch(ref):
+    if PROVIDERS[provider].account_id.fullmatch(ref):
         return ref
     known = ", ".join(a.name for a in services.config.accounts) or "none configured; use a 12-digit id"
     raise InvalidSchedule(f"unknown account {ref!r} (known: {known})")
 
 
 def parse_add(services: Services, args: Sequence[str], default_channel: str | None) -> ScheduleRequest:
-    from skywarden.bot.commands import UsageError
+    from skywarden.bot.command_base import UsageError
 
     rest = list(args)
     timezone = services.config.scans.timezone
@@ -344,8 +343,10 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
     provider = provider.lower()
     if provider not in PROVIDERS:
         raise UsageError(f"unknown provider {provider!r}: one of {', '.join(PROVIDERS)}")
-    if provider == "gcp" and account.lower() in ("all", "*"):
-        raise UsageError("a GCP schedule needs a project: schedule add gcp <project> \"<cron>\"")
+    cloud = PROVIDERS[provider]
+    if cloud.needs_account and account.lower() in ("all", "*"):
+        raise UsageError(f"a {provider.upper()} schedule needs a {cloud.scope_word}: "
+                         f"schedule add {provider} <{cloud.scope_word}> \"<cron>\"")
     accounts = () if account.lower() in ("all", "*") else (resolve_account(services, account, provider),)
     channel, regions = default_channel, []
     for word in extra:
@@ -375,7 +376,7 @@ def describe(services: Services, row: Mapping[str, Any], markup: bool = True) ->
 
 
 def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
-    from skywarden.bot.commands import Reply, UsageError, _refuse
+    from skywarden.bot.command_base import Reply, UsageError, _refuse
     from skywarden.bot.slack import blocks
     from skywarden.storage import schedules
 
@@ -406,7 +407,7 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row, markup=False)}{when}."))
 
     if verb in ("remove", "pause", "resume"):
-        from skywarden.bot.commands import parse_number
+        from skywarden.bot.command_base import parse_number
 
         if len(rest) != 1:
             raise UsageError(f"schedule {verb} <id> (see `schedule list`)")

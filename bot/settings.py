@@ -62,6 +62,7 @@ from skywarden.bot.slack.guards import WorkspacePolicy, parse_workspace
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.errors import ConfigError
+from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS, PROVIDERS
 from skywarden.storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
@@ -101,14 +102,6 @@ class AccountConfig:
     provider: str = "aws"
 
 
-# What an account id looks like per cloud: an AWS account, an Azure subscription, a GCP project.
-ACCOUNT_ID_PATTERNS = {
-    "aws": (re.compile(r"\d{12}"), "a 12-digit AWS account id"),
-    "azure": (re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"), "an Azure subscription id (GUID)"),
-    "gcp": (re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]"), "a GCP project id"),
-}
-
-
 @dataclass(frozen=True)
 class Route:
     channel: str
@@ -139,7 +132,7 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
-    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # whose requests are served (bot/slack/guards.py)
+    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # who is served (bot/slack/guards.py)
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:
@@ -200,11 +193,11 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
             raise _err(source, f"{key}.{extra}", "unknown key")
         account_id = str(entry["id"])
         provider = str(entry.get("provider") or "aws")
-        if provider not in ACCOUNT_ID_PATTERNS:
-            raise _err(source, f"{key}.provider", f"{provider!r} is not one of aws, azure, gcp")
-        pattern, what = ACCOUNT_ID_PATTERNS[provider]
-        if not pattern.fullmatch(account_id):
-            raise _err(source, f"{key}.id", f"{account_id!r} is not {what}")
+        if provider not in PROVIDERS:
+            raise _err(source, f"{key}.provider", f"{provider!r} is not one of {', '.join(PROVIDERS)}")
+        cloud = PROVIDERS[provider]
+        if not cloud.account_id.fullmatch(account_id):
+            raise _err(source, f"{key}.id", f"{account_id!r} is not {cloud.account_id_description}")
         accounts.append(AccountConfig(account_id, str(entry.get("name") or account_id),
                                       _strings(entry.get("tags") or [], source, f"{key}.tags"), provider))
     config = BotConfig(accounts=tuple(accounts))

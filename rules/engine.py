@@ -14,8 +14,7 @@ from typing import Any
 from skywarden.rules.conditions import ALL_READS
 from skywarden.rules.evidence import clip, show
 from skywarden.rules.model import Evaluation, Outcome, Rule
-
-ERRORS_KEY = "_errors"  # mirrors scanners.model.ERRORS_KEY; rules never import the scanners
+from skywarden.scanners.model import ERRORS_KEY
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +84,6 @@ class CollectionResult:
             "duration_s": round(self.duration_s, 3),
         }
 
-    def covers(self, account_id: str, resource_type: str, region: str) -> bool:
-        """True when this successful unit is the one that would have seen such a resource."""
-        if not self.ok or account_id != self.account_id or resource_type not in self.resource_types:
-            return False
-        return self.region in (GLOBAL_REGION, region)
-
 
 @dataclass
 class Inventory:
@@ -109,3 +103,24 @@ class Inventory:
     @property
     def skipped(self) -> list[CollectionResult]:
         return [unit for unit in self.coverage if unit.status == SKIPPED]
+
+
+class Coverage:
+    """Which (account, resource type, region) a scan's successful units read: a resource there that was not
+    collected is gone; one outside them is merely unseen. A global unit covers every region."""
+
+    def __init__(self, coverage: Iterable[CollectionResult]) -> None:
+        self._regional: set[tuple[str, str, str]] = set()
+        self._global: set[tuple[str, str]] = set()
+        for unit in coverage:
+            if not unit.ok:
+                continue
+            for resource_type in unit.resource_types:
+                if unit.region == GLOBAL_REGION:
+                    self._global.add((unit.account_id, resource_type))
+                else:
+                    self._regional.add((unit.account_id, resource_type, unit.region))
+
+    def covers(self, account_id: str, resource_type: str, region: str) -> bool:
+        """True when a successful unit would have seen such a resource."""
+        return (account_id, resource_type) in self._global or (account_id, resource_type, region) in self._regional

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import sqlite_utils
 
 from skywarden.storage.dbfile import describe_error
 from skywarden.storage.errors import StorageError
+from skywarden.storage.values import dumps, loads, now  # noqa: F401 - re-exported: most writers import them from here
 
 log = logging.getLogger(__name__)
 
@@ -153,15 +152,3 @@ def _prepare(db: sqlite_utils.Database, target: Path) -> None:
     if interrupted:
         log.warning("scans %s were left running by a process that is gone; marked interrupted (they resolved "
                     "nothing)", interrupted)
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def loads(value: str | None) -> Any:
-    return None if value is None else json.loads(value)

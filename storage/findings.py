@@ -23,7 +23,7 @@ import sqlite_utils
 
 from skywarden.rules.engine import EvaluationReport
 from skywarden.rules.model import SEVERITY_RANK
-from skywarden.scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from skywarden.scanners.model import CollectionResult, Coverage, Inventory
 from skywarden.storage import audit
 from skywarden.storage.db import dumps, loads
 from skywarden.storage.inventory import save_inventory
@@ -65,23 +65,6 @@ class ReconcileResult:
         }
 
 
-class _Coverage:
-    def __init__(self, coverage: Iterable[CollectionResult]) -> None:
-        self._regional: set[tuple[str, str, str]] = set()
-        self._global: set[tuple[str, str]] = set()
-        for unit in coverage:
-            if not unit.ok:
-                continue
-            for resource_type in unit.resource_types:
-                if unit.region == GLOBAL_REGION:
-                    self._global.add((unit.account_id, resource_type))
-                else:
-                    self._regional.add((unit.account_id, resource_type, unit.region))
-
-    def covers(self, account_id: str, resource_type: str, region: str) -> bool:
-        return (account_id, resource_type) in self._global or (account_id, resource_type, region) in self._regional
-
-
 def reconcile(
     db: sqlite_utils.Database,
     scan_id: int,
@@ -90,7 +73,7 @@ def reconcile(
     at: str,
 ) -> ReconcileResult:
     result = ReconcileResult()
-    covered = _Coverage(inventory.coverage)
+    covered = Coverage(inventory.coverage)
     rule_ids = {rule.id for rule in report.evaluated_rules}
     errored = {(e.rule.id, e.resource.id) for e in report.errors}
     result.errors = len(errored)
@@ -98,7 +81,7 @@ def reconcile(
         snapshot_text = _snapshot(db, scan_id)
         snapshot = parse(snapshot_text)
         newer = _newer_scans(db, inventory.provider, snapshot)
-        seen_by_newer = _Coverage(unit for _, units in newer for unit in units)
+        seen_by_newer = Coverage(unit for _, units in newer for unit in units)
         result.resources_removed = save_inventory(db, scan_id, inventory.resources, inventory.coverage, at,
                                                   keep_scans=[scan for scan, _ in newer])
         existing = _existing(db, inventory.provider, list(inventory.accounts))

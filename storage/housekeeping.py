@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from skywarden.storage import audit, liveness
-from skywarden.storage.db import now
+from skywarden.storage.values import now
 
 INTERRUPTED = "interrupted"
 EXTENDED = "extended"

@@ -102,3 +102,9 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("plan", "result", "undo_state", "verification"):
         row[key] = loads(row[key])
     return row
+
+
+def due_to_expire(db: sqlite_utils.Database, at: str) -> list[int]:
+    """Requests still waiting for approval whose expiry is at or before ``at``."""
+    return [row["id"] for row in db.query("SELECT id FROM remediations WHERE state = ? AND expires_at <= ?",
+                                          [REQUESTED, at])]

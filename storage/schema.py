@@ -10,12 +10,14 @@ open, before any command starts, instead of failing half-way through one.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import sqlite_utils
 
+from skywarden.storage.dbfile import describe_error
 from skywarden.storage.errors import StorageError
 from skywarden.storage.migrations import MIGRATIONS
 
@@ -127,3 +129,23 @@ def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
 def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
     db.execute(f"INSERT INTO {META_TABLE} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
                "excluded.value", [key, value])
+
+
+def read_purpose(path: Path) -> tuple[str | None, str]:
+    """What the database's meta table says it is for, read without writing anything (the file is opened
+    read-only), and why, in words: (purpose or None, reason)."""
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return None, describe_error(path, exc)
+    try:
+        row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [PURPOSE]).fetchone()
+    except sqlite3.Error as exc:
+        if "no such table" in str(exc):
+            return None, "it was not created by `skywarden demo`"
+        return None, describe_error(path, exc)
+    finally:
+        conn.close()
+    if row is None:
+        return None, "it was not created by `skywarden demo`"
+    return str(row[0]), f"it is marked {row[0]!r}"

@@ -65,3 +65,10 @@ def retire(db: sqlite_utils.Database, finding_ids: Iterable[str]) -> list[dict[s
 def by_ts(db: sqlite_utils.Database, channel: str, ts: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM slack_messages WHERE channel = ? AND ts = ?", [channel, ts]))
     return rows[0] if rows else None
+
+
+def channels_of(db: sqlite_utils.Database, finding_id: str) -> list[str]:
+    """The channels a finding was posted to, most recent first."""
+    return [row["channel"] for row in db.query(
+        "SELECT channel FROM slack_messages WHERE finding_id = ? GROUP BY channel ORDER BY MAX(id) DESC",
+        [finding_id])]

@@ -15,6 +15,7 @@ from skywarden.rules.frameworks import framework_coverage, load_catalogues
 from skywarden.rules.loader import load_rules, rule_files
 from skywarden.rules.model import SEVERITIES, Rule
 from skywarden.scanners.errors import SkywardenError
+from skywarden.scanners.providers import PROVIDERS
 from skywarden.scanners.redact import redact, secrets_from_env
 from skywarden.storage.db import DEFAULT_DB, db_path, open_db
 from skywarden.storage.dbfile import describe_error
@@ -240,7 +241,7 @@ def print_scan_summary(outcome: Any) -> None:
 @main.command()
 @click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Default: open.")
 @click.option("--severity", "severities", multiple=True, type=click.Choice(SEVERITIES))
-@click.option("--provider", type=click.Choice(["aws", "azure", "gcp"]))
+@click.option("--provider", type=click.Choice(list(PROVIDERS)))
 @click.option("--account", "accounts", multiple=True)
 @click.option("--format", "fmt", type=click.Choice(formats.FORMATS), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False))
@@ -377,7 +378,7 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
     refuses any other database rather than overwrite it."""
     from skywarden.bot.demo.runner import DEMO_DB, run_demo
 
-    run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, fresh=not keep_db)
+    run_demo(obj["db"] if obj["db"] != DEFAULT_DB else DEMO_DB, print_scan_summary, fresh=not keep_db)
 
 
 

@@ -5,29 +5,19 @@ Shared by the CLI, the demo and (later) the Slack bot and the scheduler.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from skywarden.rules.engine import Engine, EvaluationReport
 from skywarden.rules.model import Rule
-from skywarden.scanners.aws.scan import collect_aws
-from skywarden.scanners.aws.session import (
-    AccountsFile,
-    AccountSpec,
-    base_session,
-    discover_organization,
-    load_accounts_file,
-    resolve_targets,
-)
-from skywarden.scanners.errors import CollectionError, ConfigError, SkywardenError
+from skywarden.scanners.aws.plan import AwsScope, plan_aws  # noqa: F401 - AwsScope: the scope type scan_aws takes
+from skywarden.scanners.errors import CollectionError, SkywardenError
 from skywarden.scanners.model import CollectionResult, Inventory
 from skywarden.storage import scans
 from skywarden.storage.db import now
@@ -35,25 +25,6 @@ from skywarden.storage.findings import ReconcileResult, reconcile
 from skywarden.storage.liveness import Heartbeat, database_file
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AwsScope:
-    """What to scan in AWS: accounts (ids or names from the accounts file), regions, where credentials come from."""
-
-    accounts: Sequence[str] = ()
-    regions: Sequence[str] = ()
-    accounts_file: Path | None = None
-    organization_role: str | None = None
-    profile: str | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "accounts": list(self.accounts),
-            "regions": list(self.regions),
-            "accounts_file": str(self.accounts_file) if self.accounts_file else None,
-            "organization_role": self.organization_role,
-        }
 
 
 class ScanTimeout(SkywardenError):
@@ -116,44 +87,6 @@ class ScanOutcome:
         return self.inventory.gaps
 
 
-def select_accounts(scope: AwsScope, session: Any) -> list[AccountSpec]:
-    """The account specs a scope names; with no accounts file, the credentials' own account."""
-    specs: list[AccountSpec] = []
-    file: AccountsFile | None = load_accounts_file(scope.accounts_file) if scope.accounts_file else None
-    if file is not None:
-        specs.extend(file.accounts)
-    org_role = scope.organization_role or (file.organization_role if file else None)
-    if org_role:
-        exclude = file.organization_exclude if file else ()
-        known = {spec.id for spec in specs}
-        specs.extend(spec for spec in discover_organization(session, org_role, exclude) if spec.id not in known)
-    if not specs:
-        # No accounts file: the credentials' own account; an explicit id must then be that account.
-        if scope.accounts:
-            return [AccountSpec(id=_account_id(a), name=a) for a in scope.accounts]
-        return [AccountSpec(id=None, name="default")]
-    if scope.accounts:
-        wanted = set(scope.accounts)
-        chosen = [spec for spec in specs if spec.id in wanted or spec.name in wanted]
-        missing = sorted(wanted - {spec.id for spec in chosen} - {spec.name for spec in chosen})
-        if missing:
-            raise ConfigError(f"unknown account {missing[0]!r}: not in the accounts file or the organization")
-        specs = chosen
-    if file is not None and file.regions and not scope.regions:
-        specs = [spec if spec.regions else _with_regions(spec, file.regions) for spec in specs]
-    return specs
-
-
-def _account_id(selector: str) -> str:
-    if not (selector.isdigit() and len(selector) == 12):
-        raise ConfigError(f"unknown account {selector!r}: name accounts in an accounts file (--accounts-file)")
-    return selector
-
-
-def _with_regions(spec: AccountSpec, regions: Sequence[str]) -> AccountSpec:
-    return dataclasses.replace(spec, regions=tuple(regions))
-
-
 def scan_aws(
     db: sqlite_utils.Database,
     rules: Sequence[Rule],
@@ -167,21 +100,8 @@ def scan_aws(
     control: ScanControl | None = None,
 ) -> ScanOutcome:
     """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected."""
-    session = session or base_session(scope.profile)
-    specs = select_accounts(scope, session)
-    targets = resolve_targets(session, specs)  # raises CollectionError when the credentials are unusable
-
-    def collect(resource_types: frozenset[str]) -> Inventory:
-        return collect_aws(
-            targets,
-            regions=list(scope.regions) or None,
-            resource_types=resource_types,
-            max_workers=max_workers,
-            on_result=on_result,
-            on_plan=on_plan,
-        )
-
-    return run_scan(db, rules, "aws", scope.describe(), collect, trigger, requested_by, control)
+    plan = plan_aws(scope, session, max_workers, on_plan, on_result)
+    return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
 
 
 def run_scan(

@@ -1,4 +1,4 @@
-"""A GCP scan end to end: credentials, the scope's projects, collection, then the shared run_scan."""
+"""A GCP scan: the plan from scanners/gcp/plan.py, then the shared run_scan."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import sqlite_utils
 
 from skywarden.bot.core.scanning import ScanControl, ScanOutcome, run_scan
 from skywarden.rules.model import Rule
-from skywarden.scanners.errors import CollectionError
-from skywarden.scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
+from skywarden.scanners.gcp.credentials import GcpSettings
 from skywarden.scanners.gcp.errors import RetryPolicy
-from skywarden.scanners.gcp.scan import GcpScope, collect_gcp, load_collectors, unreachable
-from skywarden.scanners.model import CollectionResult, Inventory
-from skywarden.scanners.registry import collectors_for
+from skywarden.scanners.gcp.plan import plan_gcp
+from skywarden.scanners.gcp.scan import GcpScope
+from skywarden.scanners.model import CollectionResult
 
 
 def scan_gcp(
@@ -31,37 +30,6 @@ def scan_gcp(
     on_result: Callable[[CollectionResult], None] | None = None,
     control: ScanControl | None = None,
 ) -> ScanOutcome:
-    """Run a GCP scan and store it. Raises CollectionError when nothing at all could be collected.
-
-    Without usable credentials the scan is still recorded, with every unit of the scope failed as
-    NoCredentials, so ``skywarden status`` shows why nothing was read.
-    """
-    settings = settings or GcpSettings.resolve()
-    credential_error: CollectionError | None = None
-    if client is None:
-        try:
-            client = asset_client(load_credentials(settings, scope.label), settings.asset_endpoint)
-        except CollectionError as exc:
-            credential_error = exc
-
-    def collect(resource_types: frozenset[str]) -> Inventory:
-        if credential_error is not None:
-            load_collectors()
-            inventory = Inventory(provider="gcp")
-            chosen = collectors_for("gcp", resource_types)
-            for account in [scope.parent] if scope.parent else list(scope.projects):
-                inventory.accounts[account] = account
-                inventory.coverage.extend(unreachable(account, chosen, ("NoCredentials", str(credential_error))))
-            return inventory
-        return collect_gcp(
-            client,
-            scope,
-            resource_types=resource_types,
-            max_workers=max_workers,
-            retry=retry,
-            on_result=on_result,
-            on_plan=on_plan,
-        )
-
-    description = {**scope.describe(), "asset_endpoint": settings.asset_endpoint}
-    return run_scan(db, rules, "gcp", description, collect, trigger, requested_by, control)
+    """Run a GCP scan and store it. Raises CollectionError when nothing at all could be collected."""
+    plan = plan_gcp(scope, settings, client, max_workers, retry, on_plan, on_result)
+    return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)

@@ -7,8 +7,8 @@ environment so no SDK ever looks for an instance metadata endpoint.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from skywarden.rules.frameworks import load_catalogues, posture, posture_summary
 from skywarden.rules.loader import load_rules
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners.errors import SkywardenError
-from skywarden.storage import schema
+from skywarden.storage import finding_views, schema
 from skywarden.storage.db import open_db
-from skywarden.storage.dbfile import check_file, describe_error
+from skywarden.storage.dbfile import check_file
 from skywarden.storage.findings import ACTIVE_STATES, query_findings
 
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
@@ -44,7 +44,7 @@ def demo_environment() -> None:
     os.environ.update(_DEMO_ENV)
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         os.environ.pop(var, None)
-    amis = Path(__file__).resolve().parent.parent / "scanners" / "aws" / "demo_amis.json"
+    amis = Path(__file__).resolve().parent / "aws_amis.json"
     if amis.exists():
         os.environ.setdefault("MOTO_AMIS_PATH", str(amis))
 
@@ -57,7 +57,7 @@ def claim_demo_database(path: Path, fresh: bool) -> None:
     check_file(path, must_exist=False)  # a directory is refused here
     if not path.exists():
         return
-    purpose, why = _purpose(path)
+    purpose, why = schema.read_purpose(path)
     if purpose != DEMO_PURPOSE:
         raise SkywardenError(
             f"{path} is not a demo database ({why}); the demo never writes to or deletes a database it did not "
@@ -68,26 +68,9 @@ def claim_demo_database(path: Path, fresh: bool) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _purpose(path: Path) -> tuple[str | None, str]:
-    """What the database's meta table says it is for, read without writing anything."""
-    try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return None, describe_error(path, exc)
-    try:
-        row = conn.execute(f"SELECT value FROM {schema.META_TABLE} WHERE key = ?", [schema.PURPOSE]).fetchone()
-    except sqlite3.Error as exc:
-        if "no such table" in str(exc):
-            return None, "it was not created by `skywarden demo`"
-        return None, describe_error(path, exc)
-    finally:
-        conn.close()
-    if row is None:
-        return None, "it was not created by `skywarden demo`"
-    return str(row[0]), f"it is marked {row[0]!r}"
-
-
-def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
+def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = True) -> dict[str, Any]:
+    """Seed, scan and report the demo estates; ``print_summary`` is the CLI's scan summary (passed in, so the
+    demo never imports the CLI that starts it)."""
     claim_demo_database(Path(db_file), fresh)  # before anything else: a refused database is left as it was
     demo_environment()
     try:
@@ -95,7 +78,6 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
         from moto import mock_aws
     except ImportError as exc:
         raise SkywardenError("the demo needs moto: pip install 'skywarden[demo]' (make demo does this)") from exc
-    from skywarden.bot.cli import print_scan_summary
     from skywarden.bot.core.scanning import AwsScope, scan_aws
     from skywarden.bot.demo.aws_estate import seed_demo_estate
 
@@ -114,13 +96,13 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     except BaseException:
         mock.stop()
         raise
-    print_scan_summary(outcome)
+    print_summary(outcome)
     click.echo(f"AWS: {len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions")
     resources = {"aws": len(outcome.inventory.resources)}
     for provider, scan_other in _other_clouds():
         click.echo(f"Scanning the demo {provider.upper()} estate (a loopback stand-in of its API)...")
         other = scan_other(db, rules)
-        print_scan_summary(other)
+        print_summary(other)
         resources[provider] = len(other.inventory.resources)
     rows = query_findings(db, states=ACTIVE_STATES)
     click.echo("")
@@ -132,7 +114,7 @@ def run_demo(db_file: str, fresh: bool = True) -> dict[str, Any]:
     click.echo("")
     click.echo("By framework (automated controls a rule checks; passing = no open finding):")
     failing = Counter(row["rule_id"] for row in rows)
-    collected = {r["type"] for r in db.query("SELECT DISTINCT type FROM resources")}
+    collected = finding_views.collected_types(db, None)
     for framework in load_catalogues().values():
         view = posture(framework, rules, failing, collected)
         if view["controls_checked"]:

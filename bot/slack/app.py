@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 
 from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
 from skywarden.bot.core.remediation import RemediationEnvironment
+from skywarden.bot.core.scanning import run_scan
 from skywarden.bot.settings import Access, BotConfig, Settings
 from skywarden.bot.slack import blocks
 from skywarden.bot.slack.guards import WorkspacePolicy
@@ -27,6 +28,7 @@ from skywarden.bot.slack.posting import Publisher, SlackPublisher
 from skywarden.bot.slack.remediation import SlackRemediation
 from skywarden.rules.model import Framework, Rule
 from skywarden.scanners.errors import SkywardenError
+from skywarden.scanners.providers import ScanTarget, provider
 from skywarden.scanners.redact import redact, redact_url, secrets_from_env
 from skywarden.storage.db import open_db
 
@@ -107,31 +109,18 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
 
     Azure and GCP take their credentials and endpoints from the standard environment (AZURE_*, SKYWARDEN_AZURE_*,
     GOOGLE_APPLICATION_CREDENTIALS, SKYWARDEN_GCP_*), exactly as `skywarden scan azure|gcp` does; ``azure`` and
-    ``gcp`` pass extra arguments to scan_azure / scan_gcp (settings, credential or client), as the demo does.
+    ``gcp`` pass extra arguments to plan_azure / plan_gcp (settings, credential or client), as the demo does.
     """
 
+    options: dict[str, Mapping[str, Any]] = {"aws": {"accounts_file": config.accounts_file}, "azure": azure or {},
+                                              "gcp": gcp or {}}
+
     def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
-        common = {"trigger": request.trigger, "requested_by": request.requested_by, "control": request.control}
-        if request.provider == "azure":
-            from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
-            from skywarden.scanners.azure.credentials import AzureSettings
-
-            options = dict(azure or {})
-            options.setdefault("settings", AzureSettings.resolve())
-            return scan_azure(db, rules, AzureScope(subscriptions=list(request.accounts)), **options, **common)
-        if request.provider == "gcp":
-            from skywarden.bot.core.scanning_gcp import scan_gcp
-            from skywarden.scanners.gcp.credentials import GcpSettings
-            from skywarden.scanners.gcp.scan import GcpScope
-
-            options = dict(gcp or {})
-            if "client" not in options:
-                options.setdefault("settings", GcpSettings.resolve())
-            return scan_gcp(db, rules, GcpScope(projects=list(request.accounts)), **options, **common)
-        from skywarden.bot.core.scanning import AwsScope, scan_aws
-
-        scope = AwsScope(accounts=request.accounts, regions=request.regions, accounts_file=config.accounts_file)
-        return scan_aws(db, rules, scope, **common)
+        cloud = provider(request.provider)
+        plan = cloud.plan_scan(ScanTarget(tuple(request.accounts), tuple(request.regions),
+                                          dict(options.get(cloud.name) or {})))
+        return run_scan(db, rules, cloud.name, plan.description, plan.collect, request.trigger, request.requested_by,
+                        request.control)
 
     return run
 

@@ -18,9 +18,8 @@ from slack_sdk.errors import SlackApiError
 from skywarden.bot.settings import BotConfig
 from skywarden.bot.slack import blocks
 from skywarden.rules.model import SEVERITIES
-from skywarden.storage import outbox, slack_messages
+from skywarden.storage import finding_views, outbox, slack_messages
 from skywarden.storage.db import now
-from skywarden.storage.findings import ACTIVE_STATES, OPEN
 from skywarden.storage.scans import coverage_for
 from skywarden.storage.suppressions import ExceptionSync, exception_for, find_finding
 
@@ -111,13 +110,8 @@ class SlackPublisher:
                     services, finding, note="The suppression ended; posted again below.", with_buttons=False))
 
         accounts = list(outcome.inventory.accounts)
-        marks = ",".join("?" for _ in accounts) or "''"
         per_channel: dict[str, Counter[str]] = defaultdict(Counter)
-        for row in db.query(
-            f"SELECT account_id, severity, COUNT(*) AS n FROM findings WHERE provider = ? AND account_id IN ({marks})"
-            f" AND state IN ({','.join('?' for _ in ACTIVE_STATES)}) GROUP BY account_id, severity",
-            [outcome.inventory.provider, *accounts, *ACTIVE_STATES],
-        ):
+        for row in finding_views.active_counts(db, outcome.inventory.provider, accounts):
             for channel in channels_for(config, row["account_id"], row["severity"], fallback):
                 per_channel[channel][row["severity"]] += row["n"]
 
@@ -130,10 +124,7 @@ class SlackPublisher:
                         news[channel][kind] += 1
 
         to_post: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        candidates = [
-            row for row in db.query("SELECT * FROM findings WHERE state = ? AND last_scan_id = ? ORDER BY number",
-                                    [OPEN, outcome.scan_id])
-        ]
+        candidates = finding_views.open_from_scan(db, outcome.scan_id)
         live = slack_messages.live_channels(db, [c["id"] for c in candidates])
         for row in candidates:
             finding = find_finding(db, row["id"])  # decoded frameworks

@@ -197,15 +197,14 @@ class SlackRemediation:
         db = self.services.db
         at = self.services.clock().isoformat()
         expired = []
-        for row in db.query("SELECT id FROM remediations WHERE state = ? AND expires_at <= ?",
-                            [remediations.REQUESTED, at]):
-            if remediations.transition(db, row["id"], remediations.REQUESTED, remediations.EXPIRED):
-                request = remediations.get(db, row["id"])
+        for request_id in remediations.due_to_expire(db, at):
+            if remediations.transition(db, request_id, remediations.REQUESTED, remediations.EXPIRED):
+                request = remediations.get(db, request_id)
                 assert request is not None
                 audit.record(db, "remediation_expired", "system", request["finding_id"],
                              details={"request_id": request["id"], "expires_at": request["expires_at"]}, at=at)
                 self._show(request)
-                expired.append(row["id"])
+                expired.append(request_id)
         return expired
 
     def _decide(self, who: Who, request_id: int, approve: bool) -> Reply:

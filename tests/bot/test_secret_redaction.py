@@ -41,7 +41,8 @@ def bare_root_logger():
     """
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("botocore", "boto3", "urllib3", "skywarden.scanners.fanout")}
+    noisy = {name: logging.getLogger(name).level
+             for name in ("botocore", "boto3", "urllib3", "skywarden.scanners.fanout")}
     root.handlers = []
     try:
         yield root

@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import skywarden.scanners.aws as aws_package
-
 # moto's ~1,300 default AMIs come with backing snapshots that describe_snapshots(OwnerIds=["self"]) returns as
 # ours; one AMI keeps the snapshot listing (and its per-snapshot attribute calls) small. It must be set before
 # moto's EC2 backend first initialises in this process.
-os.environ.setdefault("MOTO_AMIS_PATH", str(Path(aws_package.__file__).parent / "demo_amis.json"))
+os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parents[2] / "bot" / "demo" / "aws_amis.json"))
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import skywarden.scanners.aws as aws_package
-
 # moto's RDS backend starts the EC2 one (for default VPCs and security groups), which loads ~1,300 AMIs unless
 # pointed at a one-AMI file; must be set before that first happens in this process.
-os.environ.setdefault("MOTO_AMIS_PATH", str(Path(aws_package.__file__).parent / "demo_amis.json"))
+os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parents[2] / "bot" / "demo" / "aws_amis.json"))
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from skywarden.bot import commands
 from skywarden.bot.slack import blocks, ids
 from skywarden.rules.model import SEVERITIES
+from skywarden.storage import finding_views
 from skywarden.storage.db import now
-from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.suppressions import list_exceptions
 
 if TYPE_CHECKING:
@@ -36,14 +36,9 @@ def home_view(services: Services, user: str | None = None) -> dict[str, Any]:
     """The App Home of ``user``: only the accounts they may see (None: every account, for tests and tools)."""
     db = services.db
     readable = services.access.read_accounts(user) if user is not None else None
-    condition, params = commands.account_filter(readable)
     by_severity: dict[str, int] = {}
     by_account: dict[str, dict[str, int]] = {}
-    for row in db.query(
-        f"SELECT account_id, severity, COUNT(*) AS n FROM findings WHERE state IN (?, ?) AND {condition}"
-        " GROUP BY account_id, severity",
-        [OPEN, ACKNOWLEDGED, *params],
-    ):
+    for row in finding_views.open_counts(db, readable):
         by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + row["n"]
         by_account.setdefault(row["account_id"], {})[row["severity"]] = row["n"]
     rank = {s: i for i, s in enumerate(SEVERITIES)}

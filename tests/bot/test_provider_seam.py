@@ -1,0 +1,84 @@
+"""A fourth cloud through the provider seam alone: one entry in PROVIDERS (with its plan_scan), one rule, and
+the unchanged bot scans it, stores findings and shows the digest, from the console and from Slack."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from skywarden.bot.console import run_chat
+from skywarden.bot.settings import BotConfig, parse_config
+from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
+from skywarden.scanners.model import CollectionResult, Inventory, Resource
+from skywarden.scanners.providers import PROVIDERS, CloudProvider, ScanPlan, ScanTarget
+from skywarden.storage.findings import query_findings
+from tests.bot.helpers import FRAMEWORK, make_app, rule, slash
+
+TENANT = "t-4242"
+
+
+def plan_acme(target: ScanTarget) -> ScanPlan:
+    def collect(resource_types: frozenset[str]) -> Inventory:
+        tenants = list(target.accounts) or [TENANT]
+        resources = [Resource("acme", t, "global", "acme.vault", f"acme:{t}:vault/{name}", name, {},
+                              {"encrypted": name != "plain"}) for t in tenants for name in ("plain", "sealed")]
+        coverage = [CollectionResult("acme", t, "vaults", "global", ("acme.vault",), "ok", resource_count=2)
+                    for t in tenants]
+        return Inventory("acme", resources, coverage, {t: t for t in tenants}, ["global"])
+
+    return ScanPlan({"tenants": list(target.accounts)}, collect)
+
+
+@pytest.fixture
+def acme(monkeypatch):
+    cloud = CloudProvider("acme", "tenant", re.compile(r"t-\d{4}"), "an Acme tenant id (t-NNNN)", regional=False,
+                          plan_scan=plan_acme, needs_account=True)
+    monkeypatch.setitem(PROVIDERS, "acme", cloud)
+    return cloud
+
+
+def acme_rules():
+    vault = rule("acme-vault-encrypted", "encrypted", "high", None, resource_type="acme.vault")
+    return {vault.id: vault}
+
+
+def test_a_fake_provider_scans_through_the_console(tmp_path, acme):
+    rules = acme_rules()
+    services = Services(str(tmp_path / "acme.db"), BotConfig(), rules, cloud_scan_runner(list(rules.values()),
+                        BotConfig()), None, {"test-fw": FRAMEWORK})
+    out = io.StringIO()
+    try:
+        run_chat(services, user="U0ALICE", stdin=io.StringIO("scan acme\nscan acme t-4242\nfindings\nquit\n"), out=out)
+        rows = query_findings(services.db)
+    finally:
+        services.close()
+    text = out.getvalue()
+    assert "scan acme needs a tenant" in text  # the provider's own word and rule, no bot code for it
+    assert "scan 1 succeeded" in text and "1 new" in text  # the digest, printed by the console
+    assert "acme:t-4242:vault/plain" in text
+    assert [(r["provider"], r["account_id"], r["resource_id"]) for r in rows] == [
+        ("acme", TENANT, "acme:t-4242:vault/plain")]
+
+
+def test_a_fake_provider_scans_from_slack_and_its_accounts_configure(tmp_path, slack, acme):
+    config = parse_config({"accounts": [{"id": TENANT, "name": "acme-prod", "provider": "acme"}]}, "test.yaml")
+    with pytest.raises(Exception, match="is not an Acme tenant id"):
+        parse_config({"accounts": [{"id": "tenant-1", "provider": "acme"}]}, "test.yaml")
+    rules = acme_rules()
+    client = make_client("xoxb-test", slack.base_url, retries=1, backoff_s=0.01)
+    services = Services(str(tmp_path / "acme.db"), config, rules, cloud_scan_runner(list(rules.values()), config),
+                        client, {"test-fw": FRAMEWORK})
+    try:
+        response = slash(make_app(services), "scan acme acme-prod")
+        assert response.status == 200 and "started" in json.loads(response.body)["text"]
+        services.orchestrator.wait_idle()
+        states = [r["state"] for r in query_findings(services.db)]
+    finally:
+        services.close()
+    assert states == ["open"]
+    posted = [c.args for c in slack.of("chat.postMessage")]
+    assert "acme" in json.dumps(posted[0]["blocks"]).lower()  # the digest names the scope
+    assert any("acme:t-4242:vault/plain" in json.dumps(m["blocks"]) for m in posted[1:])
