@@ -18,6 +18,7 @@ import sqlite_utils
 
 from rules.engine import Engine, EvaluationReport
 from rules.errors import CollectionError, ConfigError, SkywardenError
+from rules.evidence import all_evaluations
 from rules.model import Rule
 from scanners.aws.scan import collect_aws
 from scanners.aws.session import (
@@ -30,6 +31,7 @@ from scanners.aws.session import (
 )
 from scanners.model import CollectionResult, Inventory
 from storage import scans
+from storage.check_results import record_check_results
 from storage.db import now
 from storage.findings import ReconcileResult, reconcile
 from storage.liveness import Heartbeat, database_file
@@ -225,7 +227,9 @@ def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
         if control is not None:
             control.commit()
         with db.atomic():
-            result = reconcile(db, scan_id, inventory, report, now())
+            at = now()
+            result = reconcile(db, scan_id, inventory, report, at)
+            record_check_results(db, scan_id, all_evaluations(report, inventory.resources), at)
             summary = {
                 "accounts": inventory.accounts,
                 "regions": inventory.regions,
