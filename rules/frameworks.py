@@ -101,3 +101,8 @@ def _control_sort_key(control_id: str) -> tuple[Any, ...]:
     for piece in control_id.replace("(", ".").replace(")", "").replace("-", ".").split("."):
         parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
     return tuple(parts)
+
+
+def control_sort_key(control_id: str) -> tuple[Any, ...]:
+    """Catalogue order for control ids: 1.2 before 1.10, AC-2 before AC-2(1) before AC-10."""
+    return _control_sort_key(control_id)
