@@ -456,5 +456,14 @@ def _register_schedule() -> None:
 _register_schedule()
 
 
+def _register_report() -> None:
+    from bot.cli_report import report
+
+    main.add_command(report)
+
+
+_register_report()
+
+
 if __name__ == "__main__":
     main()
