@@ -42,7 +42,7 @@ def daily_finding_counts(
         raise ValueError(f"days must be at least 1, not {days}")
     last = until or datetime.now(UTC).date()
     first = last - timedelta(days=days - 1)
-    sql = ("SELECT e.at, e.action, e.finding_id, f.severity FROM events e JOIN findings f ON f.id = e.finding_id"
+    sql = ("SELECT e.id, e.at, e.action, e.finding_id, f.severity FROM events e JOIN findings f ON f.id = e.finding_id"
            f" WHERE e.action IN ({','.join('?' for _ in OPENING + CLOSING)})")
     params: list[object] = [*OPENING, *CLOSING]
     if provider:
@@ -60,26 +60,30 @@ def daily_finding_counts(
             result.append(_counts(day, active, new.get(day, {}), resolved.get(day, {}), severities))
             day += timedelta(days=1)
 
-    for row in db.query(sql + " ORDER BY e.at, e.id", params):
-        at = _utc_day(row["at"])
+    # Ordered by the instant, not the text: a stamp written with another UTC offset still sorts right.
+    rows = sorted(db.query(sql, params), key=lambda r: (_instant(r["at"]), r["id"]))
+    for row in rows:
+        at = _instant(row["at"]).date()
         close_days_before(at)
         if at > last:
             break
         opening = row["action"] in OPENING
+        # Only a change counts: opening what is open (or closing what is closed) is no news.
+        changed = (row["finding_id"] in active) != opening
         if opening:
             active[row["finding_id"]] = row["severity"]
         else:
             active.pop(row["finding_id"], None)
-        if at >= first:
+        if changed and at >= first:
             bucket = new if opening else resolved
             bucket.setdefault(at, {}).setdefault(row["severity"], set()).add(row["finding_id"])
     close_days_before(last + timedelta(days=1))
     return result
 
 
-def _utc_day(stamp: str) -> date:
+def _instant(stamp: str) -> datetime:
     parsed = datetime.fromisoformat(stamp)
-    return parsed.date() if parsed.tzinfo is None else parsed.astimezone(UTC).date()  # we write UTC stamps
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)  # naive = UTC
 
 
 def _counts(day: date, active: dict[str, str], new: dict[str, set[str]], resolved: dict[str, set[str]],
