@@ -130,7 +130,7 @@ def render_trend_png(daily_counts: Sequence[DailyCounts], title: str = "Findings
             ax.spines[side].set_visible(False)
         ax.grid(axis="y", color="#eceff1", linewidth=0.8)
         ax.set_axisbelow(True)
-    step = max(1, len(days) // 12)
+    step = -(-len(days) // 11)  # at most 11 date labels: wider ones would touch
     bottom.set_xticks(days[::step], [d.day.strftime("%b %d") for d in daily_counts][::step], fontsize=8)
     bottom.set_xlim(-0.6, len(days) - 0.4)
     fig.suptitle(title, x=0.02, ha="left", fontsize=13, fontweight="bold", color="#263238")

@@ -457,9 +457,10 @@ _register_schedule()
 
 
 def _register_report() -> None:
-    from bot.cli_report import report
+    from bot.cli_report import chart, report
 
     main.add_command(report)
+    main.add_command(chart)
 
 
 _register_report()

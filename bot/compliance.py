@@ -67,8 +67,14 @@ class ComplianceReport:
 
     def posture(self, name: str | None = None, controls: Iterable[ControlResult] | None = None) -> Posture:
         counts = Counter(c.status for c in (self.controls if controls is None else controls))
-        return Posture(name or self.framework.name, counts[PASS], counts[FAIL], counts[MANUAL],
+        return Posture(name or self.title, counts[PASS], counts[FAIL], counts[MANUAL],
                        counts[NOT_EVALUATED])
+
+    @property
+    def title(self) -> str:
+        """The catalogue's name and version: two versions of one benchmark must not look alike."""
+        version = self.framework.version
+        return f"{self.framework.name} {'v' + version if version[:1].isdigit() else version}"
 
     def sections(self) -> list[tuple[str, list[ControlResult]]]:
         """Controls grouped by catalogue section, in catalogue order."""
@@ -128,3 +134,20 @@ def _control(control_id: str, title: str, section: str, automated: bool, rule_id
     else:
         status, reason = NOT_EVALUATED, "not scanned yet (no resource of this type collected)"
     return ControlResult(control_id, title, section, status, reason, rule_ids, shown)
+
+
+def framework_postures(
+    frameworks: Iterable[Framework],
+    rules: Sequence[Rule],
+    results: Sequence[Mapping[str, Any]],
+    generated_at: str,
+    only_scanned: bool = True,
+) -> list[Posture]:
+    """One Posture per framework (what ``bot.charts.render_posture_png`` draws); with ``only_scanned``, only
+    the frameworks at least one stored verdict speaks to (a CIS GCP bar means nothing to an AWS-only shop)."""
+    postures = []
+    for framework in frameworks:
+        report = build_report(framework, rules, results, generated_at)
+        if not only_scanned or report.accounts:
+            postures.append(report.posture())
+    return postures

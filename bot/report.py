@@ -57,7 +57,7 @@ def _md(text: object) -> str:
 def render_markdown(report: ComplianceReport) -> str:
     posture = report.posture()
     lines = [
-        f"# {_md(report.framework.name)} compliance report",
+        f"# {_md(report.title)} compliance report",
         "",
         f"Generated {_md(report.generated_at)}; accounts: {_md(', '.join(report.accounts) or 'none scanned')}.",
         "",
@@ -132,9 +132,9 @@ def render_html(report: ComplianceReport) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(report.framework.name)} compliance report</title>",
+        f"<title>{escape(report.title)} compliance report</title>",
         f"<style>{_CSS}{colours}</style></head><body>",
-        f"<h1>{escape(report.framework.name)}</h1>",
+        f"<h1>{escape(report.title)}</h1>",
         f'<p class="meta">Compliance report generated {escape(report.generated_at)} &middot; framework '
         f'<code>{escape(report.framework.key)}</code> &middot; accounts: '
         f'{escape(", ".join(report.accounts) or "none scanned")} &middot; {posture.percent:.0f}% of the '

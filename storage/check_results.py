@@ -53,7 +53,10 @@ def record_check_results(
 
 
 def latest_check_results(db: sqlite_utils.Database, provider: str | None = None) -> list[dict[str, Any]]:
-    """Every stored verdict (optionally of one provider), ordered by rule then resource."""
+    """Every stored verdict (optionally of one provider), ordered by rule then resource. A database opened
+    read-only before its migration to m009 has no such table yet: it has no verdicts."""
+    if "check_results" not in db.table_names():
+        return []
     sql = "SELECT * FROM check_results"
     params: list[Any] = []
     if provider:

@@ -104,6 +104,7 @@ def _expected(db_path: str) -> tuple[dict[str, str], dict[str, set[tuple[str, st
     verdicts = defaultdict(set)
     for row in latest_check_results(db):
         verdicts[row["rule_id"]].add(row["status"])
+    db.close()
     status = {}
     for control in framework.controls.values():
         mapped = [r.id for r in rules if control.id in r.frameworks[FRAMEWORK]]
@@ -184,3 +185,42 @@ def test_hostile_names_are_escaped():
     assert "script" not in parser.tags and parser.tags.count("img") == 1  # only the chart is an image
     markdown = render_markdown(report)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "Manual \\| pipe" in markdown
+
+
+def test_report_on_a_database_from_before_check_results(tmp_path):
+    import sqlite_utils
+
+    from storage.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    MIGRATIONS.apply(sqlite_utils.Database(path), stop_before="m009_check_results")
+    result = CliRunner().invoke(main, ["--db", str(path), "report", "--framework", FRAMEWORK, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "no check results stored yet" in result.stderr
+    statuses = {row["control_status"] for row in csv.DictReader(io.StringIO(result.stdout))}
+    assert statuses == {"manual", "not evaluated"}
+
+
+def test_chart_commands_write_pngs(demo_db, tmp_path):
+    from PIL import Image
+
+    from bot.charts import posture_height_px
+
+    db = open_db(demo_db, readonly=True)
+    stored = {row["rule_id"] for row in latest_check_results(db)}
+    db.close()
+    spoken = {key for rule in load_rules() if rule.id in stored for key in rule.frameworks}
+    posture, trend = tmp_path / "posture.png", tmp_path / "trend.png"
+    for args in (["chart", "posture", "--output", str(posture)], ["chart", "trend", "--days", "3", "--output",
+                                                                   str(trend)]):
+        result = CliRunner().invoke(main, ["--db", demo_db, *args])
+        assert result.exit_code == 0, result.output
+    assert "cis-aws-3.0" in spoken and "cis-gcp-2.0" not in spoken
+    with Image.open(posture) as image:
+        assert image.size == (1000, posture_height_px(len(spoken)))
+    with Image.open(trend) as image:
+        assert image.size == (1000, 640)
+    empty = tmp_path / "empty.db"
+    open_db(empty).close()
+    refused = CliRunner().invoke(main, ["--db", str(empty), "chart", "posture", "--output", str(tmp_path / "x.png")])
+    assert refused.exit_code == 1 and "no scan results yet" in refused.output
