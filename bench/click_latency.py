@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from slack_bolt import App  # noqa: E402
 
-from bot import ids  # noqa: E402
-from bot.app import Services, create_app, http_server, make_client  # noqa: E402
-from bot.settings import BotConfig, Secret, Settings  # noqa: E402
-from storage.db import open_db  # noqa: E402
+from skywarden.bot.settings import BotConfig, Secret, Settings  # noqa: E402
+from skywarden.bot.slack import ids  # noqa: E402
+from skywarden.bot.slack.app import Services, create_app, http_server, make_client  # noqa: E402
+from skywarden.storage.db import open_db  # noqa: E402
 from tests.bot.helpers import RULES, FakeEstate, sign  # noqa: E402
 from tests.bot.slack_standin import SlackStandIn  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Engine benchmark: evaluating every shipped rule over 100,000 resources, against parsing them.
 
 The resources are realistic because they are cloned from what the real collectors return: the demo estate
-(bot/demo_estate.py) is seeded into in-process moto and collected once, and each collected resource of a
+(bot/demo/aws_estate.py) is seeded into in-process moto and collected once, and each collected resource of a
 type the rules target serves as a template. Clones get their own id and name, and each boolean in their
 properties is flipped with a small probability, so outcomes mix PASS and FAIL the way a real estate does.
 The inventory is serialised to JSON text, as storage and the CLI carry it.
@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 # Before boto3 or moto is imported: the demo's offline environment (dummy credentials, no metadata endpoint,
 # no AWS_ENDPOINT_URL or profile, moto's one-AMI list).
-from bot.demo import demo_environment  # noqa: E402
+from skywarden.bot.demo.runner import demo_environment  # noqa: E402
 
 demo_environment()
 
@@ -71,10 +71,10 @@ def collect_templates(rules: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     import boto3
     from moto import mock_aws
 
-    from bot.demo_estate import DEMO_REGIONS, seed_demo_estate
-    from rules.engine import Engine
-    from scanners.aws.scan import collect_aws
-    from scanners.aws.session import AccountSpec, resolve_targets
+    from skywarden.bot.demo.aws_estate import DEMO_REGIONS, seed_demo_estate
+    from skywarden.rules.engine import Engine
+    from skywarden.scanners.aws.scan import collect_aws
+    from skywarden.scanners.aws.session import AccountSpec, resolve_targets
 
     wanted = Engine(rules).resource_types
     with mock_aws():
@@ -151,7 +151,7 @@ def best_of(repeat: int, fn: Callable[[], T]) -> tuple[float, T]:
 
 
 def per_rule_times(rules: Sequence[Any], resources: Sequence[Any]) -> list[dict[str, Any]]:
-    from rules.engine import evaluate_one
+    from skywarden.rules.engine import evaluate_one
 
     by_type: dict[str, list[Any]] = defaultdict(list)
     for resource in resources:
@@ -183,10 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     total, repeat = (10_000, 1) if args.quick else (args.resources, args.repeat)
 
-    from rules.engine import Engine
-    from rules.loader import load_rules
-    from rules.model import Outcome
-    from scanners.model import Resource
+    from skywarden.rules.engine import Engine
+    from skywarden.rules.loader import load_rules
+    from skywarden.rules.model import Outcome
+    from skywarden.scanners.model import Resource
 
     started = time.perf_counter()
     rules = load_rules()

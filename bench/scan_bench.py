@@ -192,9 +192,9 @@ def scan_worker(regions: Sequence[str], db_path: str, s3control: str, skip_unsup
     try:
         import boto3
 
-        from bot.scanning import AwsScope, scan_aws
-        from rules.loader import load_rules
-        from storage.db import open_db
+        from skywarden.bot.core.scanning import AwsScope, scan_aws
+        from skywarden.rules.loader import load_rules
+        from skywarden.storage.db import open_db
 
         started = time.perf_counter()
         rules = load_rules()
@@ -255,7 +255,7 @@ def seed_worker(regions: Sequence[str], size: int, queue: Any) -> None:
     try:
         import boto3
 
-        from bot.demo_estate import seed_scaled_estate
+        from skywarden.bot.demo.aws_estate import seed_scaled_estate
 
         started = time.perf_counter()
         seeded = seed_scaled_estate(boto3.Session(region_name=regions[0]), regions, size)

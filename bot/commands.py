@@ -1,6 +1,6 @@
 """The command language shared by the slash command, @mentions and the console, and the decisions behind
 the buttons. Everything here returns a ``Reply`` (Block Kit message + whether it is private); the adapters
-(bot/listeners, bot/chat.py) only deliver it. Every command and decision checks authorization first; a
+(bot/listeners, bot/console.py) only deliver it. Every command and decision checks authorization first; a
 refusal is private and audited."""
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks
-from bot.orchestrator import ScanRequest, Submission
-from bot.schedules import schedule_command
-from rules.frameworks import posture
-from rules.model import SEVERITIES
-from storage import audit, exceptions
-from storage.db import now
-from storage.exceptions import find_finding
-from storage.findings import ACKNOWLEDGED, OPEN
-from storage.scans import coverage_for, recent_scans
+from skywarden.bot.core.orchestrator import ScanRequest, Submission
+from skywarden.bot.schedules import schedule_command
+from skywarden.bot.slack import blocks
+from skywarden.rules.frameworks import posture
+from skywarden.rules.model import SEVERITIES
+from skywarden.storage import audit
+from skywarden.storage import suppressions as exceptions
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACKNOWLEDGED, OPEN
+from skywarden.storage.scans import coverage_for, recent_scans
+from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from skywarden.bot.slack.app import Services
 
 PROVIDERS = ("aws", "azure", "gcp")
 # Azure subscriptions and GCP projects have no regional scope: their inventory APIs answer for every location.
@@ -205,12 +206,12 @@ def _status(services: Services, args: list[str], who: Who) -> Reply:
             lines.append(f"    and {len(gaps) - 10} more gaps")
     if not lines:
         lines.append("No scans yet. Try `scan aws`.")
-    from storage.schedules import list_schedules
+    from skywarden.storage.schedules import list_schedules
 
     for row in list_schedules(db):  # a skipped run (missed beyond the grace period) is news for operators
         if (row["last_outcome"] or "").startswith("skipped") and _visible(readable, tuple(row["accounts"])):
             lines.append(f":warning: schedule {row['id']}: {blocks.escape(row['last_outcome'])}")
-    from storage.outbox import counts
+    from skywarden.storage.outbox import counts
 
     queued = counts(db)
     if queued.get("pending") or queued.get("failed"):

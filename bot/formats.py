@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rules.model import Rule
+from skywarden.rules.model import Rule
 
 FORMATS = ("table", "json", "csv", "ocsf")
 PRODUCT_VERSION = "0.1.0"

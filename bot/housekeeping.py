@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks, ids
-from bot.posting import channels_for
-from storage import audit, housekeeping, outbox
-from storage.exceptions import get_exception
+from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack.posting import channels_for
+from skywarden.storage import audit, housekeeping, outbox
+from skywarden.storage.suppressions import get_exception
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.commands import Reply, Who
+    from skywarden.bot.commands import Reply, Who
+    from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def parse_value(value: str) -> tuple[int, str]:
 
 def decide(services: Services, who: Who, value: str, extend: bool) -> Reply:
     """Extend (by the default suppression period from the current expiry, within the maximum) or let expire."""
-    from bot.commands import Reply, _refuse
+    from skywarden.bot.commands import Reply, _refuse
 
     exception_id, expires_at = parse_value(value)
     action = "extend suppression" if extend else "let suppression expire"

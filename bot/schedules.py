@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rules.errors import ConfigError
+from skywarden.scanners.errors import ConfigError
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
-    from bot.app import Services
-    from bot.commands import Reply, Who
+    from skywarden.bot.commands import Reply, Who
+    from skywarden.bot.slack.app import Services
 
 PROVIDERS = ("aws", "azure", "gcp")
 QUIET_MODES = ("silent", "line")
@@ -283,7 +283,7 @@ def parse_schedules(data: Any, source: str, account_ids: Any, default_tz: str,
 
 
 def sync_config(services: Services) -> None:
-    from storage.schedules import sync_config_schedules
+    from skywarden.storage.schedules import sync_config_schedules
 
     sync_config_schedules(services.db, {spec.key: spec.fields() for spec in services.config.schedules})
 
@@ -314,7 +314,7 @@ def channel_ref(text: str) -> str | None:
 def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
     """A configured name or id; otherwise an id of the provider's shape (AWS account, Azure subscription, GCP
     project). Unknown -> InvalidSchedule."""
-    from bot.settings import ACCOUNT_ID_PATTERNS
+    from skywarden.bot.settings import ACCOUNT_ID_PATTERNS
 
     account = services.config.account(ref)
     if account is not None:
@@ -328,7 +328,7 @@ def resolve_account(services: Services, ref: str, provider: str = "aws") -> str:
 
 
 def parse_add(services: Services, args: Sequence[str], default_channel: str | None) -> ScheduleRequest:
-    from bot.commands import UsageError
+    from skywarden.bot.commands import UsageError
 
     rest = list(args)
     timezone = services.config.scans.timezone
@@ -362,7 +362,7 @@ def parse_add(services: Services, args: Sequence[str], default_channel: str | No
 def describe(services: Services, row: Mapping[str, Any], markup: bool = True) -> str:
     """One schedule in a line: mrkdwn with every stored value escaped, or plain words (``markup=False``) for a
     notice, which is plain text already."""
-    from bot.blocks import code, escape
+    from skywarden.bot.slack.blocks import code, escape
 
     accounts = ", ".join(services.config.account_name(a) for a in row["accounts"]) or "all accounts"
     regions = f" in {', '.join(row['regions'])}" if row["regions"] else ""
@@ -375,9 +375,9 @@ def describe(services: Services, row: Mapping[str, Any], markup: bool = True) ->
 
 
 def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
-    from bot import blocks
-    from bot.commands import Reply, UsageError, _refuse
-    from storage import schedules
+    from skywarden.bot.commands import Reply, UsageError, _refuse
+    from skywarden.bot.slack import blocks
+    from skywarden.storage import schedules
 
     if not args:
         raise UsageError(USAGE)
@@ -406,7 +406,7 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
         return Reply(blocks.notice(f"Schedule {schedule_id} added: {describe(services, row, markup=False)}{when}."))
 
     if verb in ("remove", "pause", "resume"):
-        from bot.commands import parse_number
+        from skywarden.bot.commands import parse_number
 
         if len(rest) != 1:
             raise UsageError(f"schedule {verb} <id> (see `schedule list`)")
@@ -439,7 +439,7 @@ def schedule_command(services: Services, args: list[str], who: Who) -> Reply:
 def schedule_lines(services: Services, readable: set[str] | None = None) -> list[str]:
     """Every schedule, or (``readable`` given) those whose accounts all are in it: an every-account schedule
     shows only to someone who may see every account."""
-    from storage.schedules import list_schedules
+    from skywarden.storage.schedules import list_schedules
 
     rows = [row for row in list_schedules(services.db)
             if readable is None or (row["accounts"] and set(row["accounts"]) <= readable)]

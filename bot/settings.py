@@ -57,12 +57,12 @@ from typing import Any
 
 import yaml
 
-from bot.guards import WorkspacePolicy, parse_workspace
-from bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
-from rules.errors import ConfigError
-from rules.model import SEVERITIES
-from scanners import safe_yaml
-from storage.exceptions import CodeSuppression
+from skywarden.bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
+from skywarden.bot.slack.guards import WorkspacePolicy, parse_workspace
+from skywarden.rules.model import SEVERITIES
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.errors import ConfigError
+from skywarden.storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
 DEFAULT_SUPPRESSIONS = "suppressions.yml"
@@ -139,7 +139,7 @@ class BotConfig:
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
-    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # whose requests are served (bot/guards.py)
+    workspace: WorkspacePolicy = field(default_factory=WorkspacePolicy)  # whose requests are served (bot/slack/guards.py)
 
     def account(self, ref: str) -> AccountConfig | None:
         for account in self.accounts:

@@ -20,9 +20,9 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import Parser
 
-from rules.checks import CHECKS
-from rules.model import Predicate
-from rules.operators import OPERATORS, EvalError
+from skywarden.rules.checks import CHECKS
+from skywarden.rules.model import Predicate
+from skywarden.rules.operators import OPERATORS, EvalError
 
 ALL_READS = "*"
 Getter = Callable[[Any], Any]

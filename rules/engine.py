@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.conditions import ALL_READS
-from rules.model import Evaluation, Outcome, Rule
+from skywarden.rules.conditions import ALL_READS
+from skywarden.rules.model import Evaluation, Outcome, Rule
 
 ERRORS_KEY = "_errors"  # mirrors scanners.model.ERRORS_KEY; rules never import the scanners
 

@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rules.engine import EvaluationReport
-from rules.model import Evaluation, Outcome, Rule
+from skywarden.rules.engine import EvaluationReport
+from skywarden.rules.model import Evaluation, Outcome, Rule
 
 
 def all_evaluations(report: EvaluationReport, resources: Iterable[Any]) -> Iterator[Evaluation]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from rules.errors import ConfigError
-from rules.model import Control, Framework, Rule
-from scanners import safe_yaml
+from skywarden.rules.model import Control, Framework, Rule
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.errors import ConfigError
 
 CATALOGUE_DIR = Path(__file__).parent / "frameworks"
 

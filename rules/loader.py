@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
-from rules.checks import load_all as load_checks
-from rules.conditions import compile_condition
-from rules.errors import RulePackError, RuleValidationError
-from rules.frameworks import load_catalogues
-from rules.model import SEVERITIES, Framework, Rule
-from scanners import safe_yaml
+from skywarden.rules.checks import load_all as load_checks
+from skywarden.rules.conditions import compile_condition
+from skywarden.rules.frameworks import load_catalogues
+from skywarden.rules.model import SEVERITIES, Framework, Rule
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.errors import RulePackError, RuleValidationError
 
 BUILTIN_PACKS = Path(__file__).parent / "packs"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.registry import Registry
+from skywarden.scanners.named_registry import Registry
 
 
 class EvalError(Exception):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from scanners.model import CollectionResult, Resource
+from skywarden.scanners.model import CollectionResult, Resource
 
 log = logging.getLogger(__name__)
 

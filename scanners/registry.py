@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rules.registry import Registry
-from scanners.model import Resource
+from skywarden.scanners.model import Resource
+from skywarden.scanners.named_registry import Registry
 
 CollectorFn = Callable[[Any], Iterable[Resource]]
 

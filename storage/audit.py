@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import dumps, loads, now
+from skywarden.storage.db import dumps, loads, now
 
 
 def record(

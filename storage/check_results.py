@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from rules.model import Evaluation
+from skywarden.rules.model import Evaluation
 
 
 def record_check_results(

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.dbfile import describe_error
-from storage.errors import StorageError
+from skywarden.storage.dbfile import describe_error
+from skywarden.storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def open_db(path: str | os.PathLike[str] | None = None, migrate: bool = True,
     after a scan), and scans a dead process left 'running' are marked interrupted.
     ``migrate=False`` (a further connection of a process that opened the database already) skips all that.
     """
-    from storage.dbfile import busy_timeout_s, check_file
+    from skywarden.storage.dbfile import busy_timeout_s, check_file
 
     target = db_path(path)
     if str(target) == ":memory:":
@@ -66,7 +66,7 @@ def open_db(path: str | os.PathLike[str] | None = None, migrate: bool = True,
     if readonly:
         db = _connect(target, busy_s, readonly=True, migrate=False)
         try:
-            from storage import schema
+            from skywarden.storage import schema
 
             state = schema.inspect(db)
             if not state.is_skywarden:
@@ -100,7 +100,7 @@ def open_db(path: str | os.PathLike[str] | None = None, migrate: bool = True,
 
 
 def _dead_scans(db: sqlite_utils.Database) -> bool:
-    from storage.liveness import scan_alive
+    from skywarden.storage.liveness import scan_alive
 
     return any(not scan_alive(row) for row in db.query(
         "SELECT pid, host, heartbeat_at FROM scans WHERE status = 'running'"))
@@ -133,9 +133,9 @@ def _connect(target: Path, busy_s: float, readonly: bool, migrate: bool) -> sqli
 
 def _prepare(db: sqlite_utils.Database, target: Path) -> None:
     """Schema guard, migrations, write probe, then the scans a dead process left running."""
-    from storage import schema
-    from storage.housekeeping import mark_interrupted
-    from storage.migrations import MIGRATIONS
+    from skywarden.storage import schema
+    from skywarden.storage.housekeeping import mark_interrupted
+    from skywarden.storage.migrations import MIGRATIONS
 
     state = schema.inspect(db)
     schema.refuse_foreign_or_newer(target, state)

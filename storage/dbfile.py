@@ -11,7 +11,7 @@ import sqlite3
 import struct
 from pathlib import Path
 
-from storage.errors import StorageError
+from skywarden.storage.errors import StorageError
 
 BUSY_TIMEOUT_ENV = "SKYWARDEN_DB_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT_S = 30.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rules.errors import SkywardenError
+from skywarden.scanners.errors import SkywardenError
 
 
 class StorageError(SkywardenError):

@@ -21,13 +21,13 @@ from typing import Any
 
 import sqlite_utils
 
-from rules.engine import EvaluationReport
-from rules.model import SEVERITY_RANK
-from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
-from storage import audit
-from storage.db import dumps, loads
-from storage.inventory import save_inventory
-from storage.liveness import parse
+from skywarden.rules.engine import EvaluationReport
+from skywarden.rules.model import SEVERITY_RANK
+from skywarden.scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from skywarden.storage import audit
+from skywarden.storage.db import dumps, loads
+from skywarden.storage.inventory import save_inventory
+from skywarden.storage.liveness import parse
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"

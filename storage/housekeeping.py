@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import audit, liveness
-from storage.db import now
+from skywarden.storage import audit, liveness
+from skywarden.storage.db import now
 
 INTERRUPTED = "interrupted"
 EXTENDED = "extended"

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
-from scanners.model import CollectionResult, Resource
-from storage.db import dumps, loads
+from skywarden.scanners.model import CollectionResult, Resource
+from skywarden.storage.db import dumps, loads
 
 
 def save_inventory(

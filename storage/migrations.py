@@ -287,7 +287,7 @@ def m006_request_replays(db: sqlite_utils.Database) -> None:
     db.execute(
         """
         CREATE TABLE seen_requests (
-            key TEXT PRIMARY KEY,           -- what identifies one delivery (see bot/guards.py)
+            key TEXT PRIMARY KEY,           -- what identifies one delivery (see bot/slack/guards.py)
             seen_at REAL NOT NULL           -- unix time
         )
         """

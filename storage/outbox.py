@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import dumps, loads, now
+from skywarden.storage.db import dumps, loads, now
 
 PENDING = "pending"
 SENT = "sent"

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import dumps, loads
+from skywarden.storage.db import dumps, loads
 
 REQUESTED = "requested"
 APPROVED = "approved"

@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlite_utils
 
-from scanners.model import CollectionResult
-from storage import audit
-from storage.db import dumps, loads, now
-from storage.liveness import stamp, this_host
+from skywarden.scanners.model import CollectionResult
+from skywarden.storage import audit
+from skywarden.storage.db import dumps, loads, now
+from skywarden.storage.liveness import stamp, this_host
 
 RUNNING = "running"
 FINISHED_STATES = ("succeeded", "partial", "failed", "interrupted")

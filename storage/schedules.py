@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import audit
-from storage.db import dumps, loads, now
+from skywarden.storage import audit
+from skywarden.storage.db import dumps, loads, now
 
 
 def add_schedule(

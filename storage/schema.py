@@ -16,8 +16,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.errors import StorageError
-from storage.migrations import MIGRATIONS
+from skywarden.storage.errors import StorageError
+from skywarden.storage.migrations import MIGRATIONS
 
 META_TABLE = "skywarden_meta"
 WRITTEN_BY = "written_by"

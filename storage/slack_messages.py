@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import now
+from skywarden.storage.db import now
 
 
 def claim(db: sqlite_utils.Database, finding_id: str, channel: str) -> int | None:

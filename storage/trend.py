@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
-from rules.model import SEVERITIES
+from skywarden.rules.model import SEVERITIES
 
 OPENING = ("opened", "reopened", "undo_applied")
 CLOSING = ("resolved", "remediation_verified")

@@ -29,7 +29,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture
 def fresh_db(tmp_path):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     db = open_db(tmp_path / "test.db")
     yield db

@@ -11,12 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bot.demo_estate import DEMO_REGIONS, seed_demo_estate
-from bot.scanning import AwsScope, ScanOutcome, scan_aws
-from rules.engine import Engine
-from rules.loader import load_rules
-from rules.model import Outcome, Rule
-from scanners.model import Resource
+from skywarden.bot.core.scanning import AwsScope, ScanOutcome, scan_aws
+from skywarden.bot.demo.aws_estate import DEMO_REGIONS, seed_demo_estate
+from skywarden.rules.engine import Engine
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Outcome, Rule
+from skywarden.scanners.model import Resource
 from tests.support.aws import outcomes
 
 # Services moto does not implement at all: their units fail with moto's "Not yet implemented" 404.
@@ -49,7 +49,7 @@ TWINS = [
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     patch = pytest.MonkeyPatch()
     # moto's ~1,300 default AMIs come with backing snapshots it reports as ours; the estate needs none of them.

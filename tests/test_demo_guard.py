@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.demo import claim_demo_database
-from rules.errors import SkywardenError
-from storage import schema
+from skywarden.bot.cli import main
+from skywarden.bot.demo.runner import claim_demo_database
+from skywarden.scanners.errors import SkywardenError
+from skywarden.storage import schema
 from tests.storage.test_open_db import ledger, refused
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def test_demo_refuses_a_directory_or_a_file_it_cannot_read(tmp_path):
 
 
 def test_claim_deletes_only_a_marked_demo_database(tmp_path):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     demo = tmp_path / "demo.db"
     claim_demo_database(demo, fresh=True)  # nothing there: nothing to do
@@ -62,7 +62,7 @@ def test_claim_deletes_only_a_marked_demo_database(tmp_path):
 
 def test_the_demo_marks_its_own_database_so_the_next_run_may_start_it_afresh(tmp_path):
     target = tmp_path / "nested" / "demo.db"
-    first = subprocess.run([sys.executable, "-m", "bot.cli", "--db", str(target), "demo"], cwd=ROOT,
+    first = subprocess.run([sys.executable, "-m", "skywarden.bot.cli", "--db", str(target), "demo"], cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, timeout=300)
     assert first.returncode == 0, first.stderr

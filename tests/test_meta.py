@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 import pytest
 
-from bot.cli import main
-from rules.frameworks import framework_coverage, load_catalogues
-from rules.loader import load_rules
-from scanners.aws.scan import load_collectors as load_aws_collectors
-from scanners.azure.scan import load_collectors as load_azure_collectors
-from scanners.gcp.scan import load_collectors as load_gcp_collectors
-from scanners.registry import COLLECTORS
+from skywarden.bot.cli import main
+from skywarden.rules.frameworks import framework_coverage, load_catalogues
+from skywarden.rules.loader import load_rules
+from skywarden.scanners.aws.scan import load_collectors as load_aws_collectors
+from skywarden.scanners.azure.scan import load_collectors as load_azure_collectors
+from skywarden.scanners.gcp.scan import load_collectors as load_gcp_collectors
+from skywarden.scanners.registry import COLLECTORS
 
 TESTS = Path(__file__).parent
 

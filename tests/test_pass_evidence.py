@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from moto import mock_aws
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 
-from bot.cli import main
-from storage.check_results import latest_check_results
-from storage.db import open_db
+from skywarden.bot.cli import main
+from skywarden.storage.check_results import latest_check_results
+from skywarden.storage.db import open_db
 
 RULES = str(Path(__file__).parent / "data" / "rules")
 

@@ -12,12 +12,12 @@ from botocore.exceptions import ClientError
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from bot.scanning import AwsScope, scan_aws
-from rules.errors import CollectionError, ConfigError
-from rules.loader import load_rules
-from rules.model import Control, Framework
-from storage.findings import query_findings
+from skywarden.bot.cli import main
+from skywarden.bot.core.scanning import AwsScope, scan_aws
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Control, Framework
+from skywarden.scanners.errors import CollectionError, ConfigError
+from skywarden.storage.findings import query_findings
 
 CATALOGUES = {
     "cis-aws-3.0": Framework("cis-aws-3.0", "CIS", "3.0.0", {"3.6": Control("3.6", "KMS rotation", "3", True)})
@@ -52,7 +52,7 @@ def deny_in(session: boto3.Session, region: str, operation: str = "ListKeys") ->
 
 
 def test_region_access_denied_keeps_its_findings(tmp_path, kms_rules):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     db = open_db(tmp_path / "s.db")
     with mock_aws():
@@ -77,7 +77,7 @@ def test_region_access_denied_keeps_its_findings(tmp_path, kms_rules):
 
 
 def test_accounts_file_assumes_roles_in_each_account(tmp_path, kms_rules):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     accounts = tmp_path / "accounts.yml"
     accounts.write_text(
@@ -106,7 +106,7 @@ def test_accounts_file_assumes_roles_in_each_account(tmp_path, kms_rules):
 
 
 def test_organizations_discovery(tmp_path, kms_rules):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     db = open_db(tmp_path / "s.db")
     with mock_aws():
@@ -120,7 +120,7 @@ def test_organizations_discovery(tmp_path, kms_rules):
 
 
 def test_unknown_account_selector(tmp_path, kms_rules):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     with mock_aws(), pytest.raises(ConfigError, match="unknown account 'prod'"):
         scan_aws(open_db(tmp_path / "s.db"), kms_rules, AwsScope(accounts=["prod"]),
@@ -128,7 +128,7 @@ def test_unknown_account_selector(tmp_path, kms_rules):
 
 
 def test_missing_credentials_fail_fast_with_a_clear_error(tmp_path, kms_rules, monkeypatch):
-    from storage.db import open_db
+    from skywarden.storage.db import open_db
 
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(var, raising=False)

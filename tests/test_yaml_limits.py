@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from rules.errors import ConfigError, RulePackError
-from rules.frameworks import load_catalogues
-from rules.loader import load_rules
+from skywarden.bot.cli import main
+from skywarden.rules.frameworks import load_catalogues
+from skywarden.rules.loader import load_rules
+from skywarden.scanners.errors import ConfigError, RulePackError
 
 RULES = str(Path(__file__).parent / "data" / "rules")
 

@@ -22,7 +22,7 @@ HERE = Path(__file__).parent
 
 
 def _cli(*args: str) -> None:
-    from bot.cli import main
+    from skywarden.bot.cli import main
 
     result = CliRunner().invoke(main, list(args))
     if result.exit_code:
@@ -30,8 +30,8 @@ def _cli(*args: str) -> None:
 
 
 def sample_history(db_file: str, days: int = 21) -> None:
-    from storage import audit
-    from storage.db import open_db
+    from skywarden.storage import audit
+    from skywarden.storage.db import open_db
 
     db = open_db(db_file)
     rng = random.Random(12)
@@ -65,7 +65,7 @@ def sample_history(db_file: str, days: int = 21) -> None:
 
 
 def main() -> None:
-    from bot.demo import run_demo
+    from skywarden.bot.demo.runner import run_demo
 
     work = Path(tempfile.mkdtemp())
     demo_db = str(work / "skywarden-demo.db")

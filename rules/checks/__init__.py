@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rules.registry import Registry
+from skywarden.scanners.named_registry import Registry
 
 # fn(resource, params) -> True when compliant, or (compliant, detail).
 Check = Callable[[Any, Mapping[str, Any]], "bool | tuple[bool, str]"]

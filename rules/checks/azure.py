@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.checks import CHECKS
+from skywarden.rules.checks import CHECKS
 
 # Source prefixes that mean "any internet address" in an NSG rule.
 _INTERNET = {"*", "0.0.0.0", "0.0.0.0/0", "internet", "any", "::/0"}

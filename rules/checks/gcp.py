@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rules.checks import CHECKS
+from skywarden.rules.checks import CHECKS
 
 _WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from rules.checks import CHECKS
+from skywarden.rules.checks import CHECKS
 
 USER_METRIC = "logging.googleapis.com/user/"
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from rules.checks import CHECKS
-from rules.operators import EvalError
+from skywarden.rules.checks import CHECKS
+from skywarden.rules.operators import EvalError
 
 _ANY_ACTION = {"*", "*:*"}
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules.checks import CHECKS
-from rules.checks.filter_patterns import FilterPatternError, compile_filter
+from skywarden.rules.checks import CHECKS
+from skywarden.rules.checks.filter_patterns import FilterPatternError, compile_filter
 
 # A CloudTrail record as it reaches CloudWatch Logs; each rule's clauses overwrite the fields they name.
 _BASE_EVENT: dict[str, Any] = {

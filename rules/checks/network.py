@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.checks import CHECKS
+from skywarden.rules.checks import CHECKS
 
 _WORLD = {"ipv4": ipaddress.ip_network("0.0.0.0/0"), "ipv6": ipaddress.ip_network("::/0")}
 _CIDR_FIELD = {"ipv4": "cidrs", "ipv6": "ipv6_cidrs"}

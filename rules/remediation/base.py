@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rules.registry import Registry
+from skywarden.scanners.named_registry import Registry
 
 # client(service, region) -> a boto3 (or other SDK) client made with the remediation credentials.
 ClientFactory = Callable[[str, str | None], Any]
@@ -167,11 +167,11 @@ def classify_call_error(exc: BaseException) -> tuple[str, str]:
         return _error_class(str(exc.response.get("Error", {}).get("Code"))), str(exc)
     module = type(exc).__module__
     if module.startswith("azure."):
-        from scanners.azure.errors import classify
+        from skywarden.scanners.azure.errors import classify
 
         return classify(exc)
     if module.startswith(("google.", "requests.")):
-        from scanners.gcp.errors import classify as classify_gcp
+        from skywarden.scanners.gcp.errors import classify as classify_gcp
 
         return classify_gcp(exc)
     return _error_class(type(exc).__name__), str(exc)
@@ -206,7 +206,7 @@ def load_actions() -> Registry[RemediationAction]:
     import importlib
     import pkgutil
 
-    import rules.remediation as package
+    import skywarden.rules.remediation as package
 
     for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
         if module.name.rsplit(".", 1)[-1] != "base":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanners.aws.context import AwsContext, try_call
+from skywarden.scanners.aws.context import AwsContext, try_call
 
 # Organisation trails seen from a member account, or trails deleted between calls: that trail's detail
 # is simply not available, which is not an error of the scan.

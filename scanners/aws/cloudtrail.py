@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from scanners.aws._trails import logs_all_management_events, trails
-from scanners.aws.context import AwsContext, with_errors
-from scanners.aws.s3 import bucket_logging, bucket_region
-from scanners.model import GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.aws._trails import logs_all_management_events, trails
+from skywarden.scanners.aws.context import AwsContext, with_errors
+from skywarden.scanners.aws.s3 import bucket_logging, bucket_region
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 # "arn:aws:s3" (what the console writes) or "arn:aws:s3:::" select the objects of every bucket.
 _ALL_BUCKETS = re.compile(r"^arn:[a-z-]+:s3(:::)?$")

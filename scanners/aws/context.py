@@ -11,8 +11,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scanners.aws.errors import classify, error_code
-from scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
+from skywarden.scanners.aws.errors import classify, error_code
+from skywarden.scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
 
 T = TypeVar("T")
 

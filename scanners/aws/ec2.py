@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 # Terminated instances linger in the listing for about an hour but can no longer be fixed or exploited.
 _GONE_STATES = {"terminated", "shutting-down"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.aws.context import AwsContext
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 
 @collector("aws.efs.file_system", service="efs")

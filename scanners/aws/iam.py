@@ -26,10 +26,10 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.aws.errors import classify, error_code
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.aws.errors import classify, error_code
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 ROOT_ROW = "<root_account>"
 SUPPORT_POLICY = "policy/AWSSupportAccess"

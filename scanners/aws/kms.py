@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 # What a rule about a key may read to decide whether it applies; if describe_key fails, all are unknown.
 _METADATA_FACTS = ("KeyManager", "KeyState", "KeySpec", "Origin", "customer_managed", "symmetric", "rotation_enabled")

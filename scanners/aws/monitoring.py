@@ -27,11 +27,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scanners.aws import _trails
-from scanners.aws.context import AwsContext
-from scanners.aws.errors import classify, error_code
-from scanners.model import GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.aws import _trails
+from skywarden.scanners.aws.context import AwsContext
+from skywarden.scanners.aws.errors import classify, error_code
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 RESOURCE_TYPE = "aws.cloudwatch.cis_monitoring"
 _NOT_FOUND = {"ResourceNotFoundException", "NotFound", "NotFoundException"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 
 @collector("aws.rds.db_instance", service="rds")

@@ -16,10 +16,10 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.aws.policies import policy_may_be_public
-from scanners.model import GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.aws.policies import policy_may_be_public
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AllUsers",

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-import scanners.aws as aws_package
-from scanners.aws.context import AwsContext
-from scanners.aws.errors import classify
-from scanners.aws.session import Target, enabled_regions
-from scanners.fanout import Unit, run_units
-from scanners.model import GLOBAL_REGION, SKIPPED, CollectionResult, Inventory
-from scanners.registry import Collector, collectors_for
+import skywarden.scanners.aws as aws_package
+from skywarden.scanners.aws.context import AwsContext
+from skywarden.scanners.aws.errors import classify
+from skywarden.scanners.aws.session import Target, enabled_regions
+from skywarden.scanners.fanout import Unit, run_units
+from skywarden.scanners.model import GLOBAL_REGION, SKIPPED, CollectionResult, Inventory
+from skywarden.scanners.registry import Collector, collectors_for
 
 _NOT_COLLECTOR_MODULES = {"context", "errors", "session", "scan", "demo"}
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from botocore.exceptions import ClientError
 
-from scanners.aws.context import AwsContext
-from scanners.aws.errors import error_code
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext
+from skywarden.scanners.aws.errors import error_code
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 RESOURCE_TYPE = "aws.securityhub.hub"
 

@@ -12,10 +12,10 @@ import boto3
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rules.errors import CollectionError, ConfigError
-from scanners import safe_yaml
-from scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
-from scanners.aws.errors import classify
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
+from skywarden.scanners.aws.errors import classify
+from skywarden.scanners.errors import CollectionError, ConfigError
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 SESSION_NAME = "skywarden-scan"

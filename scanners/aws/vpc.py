@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from scanners.aws.context import AwsContext, try_call, with_errors
-from scanners.aws.ec2 import name_tag
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.aws.context import AwsContext, try_call, with_errors
+from skywarden.scanners.aws.ec2 import name_tag
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 # IANA numbers the API may use instead of names; rules compare names.
 _PROTOCOL_NAMES = {"-1": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}

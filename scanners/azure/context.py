@@ -10,9 +10,9 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
-from scanners.azure.credentials import AzureSettings
-from scanners.azure.errors import classify
-from scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
+from skywarden.scanners.azure.credentials import AzureSettings
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ class AzureSubscription:
         return value  # type: ignore[no-any-return]
 
     def rows(self, arm_type: str) -> list[dict[str, Any]]:
-        from scanners.azure.inventory import fetch_inventory
+        from skywarden.scanners.azure.inventory import fetch_inventory
 
         inventory = self.memo("inventory", lambda: fetch_inventory(self))
         return inventory.get(arm_type.lower(), [])

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.errors import ConfigError
+from skywarden.scanners.errors import ConfigError
 
 AUTH_MODES = ("default", "cli", "environment", "managed-identity")
 INVENTORY_SOURCES = ("graph", "arm")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from scanners.azure.context import AzureContext, base_properties
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.azure.context import AzureContext, base_properties
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 DIAGNOSTICS_API = "2021-05-01-preview"
 _DESTINATIONS = ("storageAccountId", "workspaceId", "eventHubAuthorizationRuleId", "marketplacePartnerId")

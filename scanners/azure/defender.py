@@ -15,10 +15,10 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 
-from scanners.azure.context import AzureContext
-from scanners.azure.errors import classify
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.azure.context import AzureContext
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 PRICINGS_API = "2024-01-01"
 # Security contacts changed shape in 2023-12-01-preview; sovereign clouds may only answer the older version.

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from scanners.azure.context import AzureClients, AzureSubscription
+from skywarden.scanners.azure.context import AzureClients, AzureSubscription
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
-import scanners.azure as azure_package
-from scanners.azure.context import AzureClients, AzureContext, AzureSubscription
-from scanners.azure.errors import classify
-from scanners.azure.inventory import ARM_TYPES, arm_types_for, list_subscriptions
-from scanners.fanout import Unit, run_units
-from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
-from scanners.registry import Collector, collectors_for
+import skywarden.scanners.azure as azure_package
+from skywarden.scanners.azure.context import AzureClients, AzureContext, AzureSubscription
+from skywarden.scanners.azure.errors import classify
+from skywarden.scanners.azure.inventory import ARM_TYPES, arm_types_for, list_subscriptions
+from skywarden.scanners.fanout import Unit, run_units
+from skywarden.scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from skywarden.scanners.registry import Collector, collectors_for
 
 _NOT_COLLECTOR_MODULES = {"context", "credentials", "errors", "inventory", "scan", "standin", "demo"}
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.azure.context import AzureContext, base_properties
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.azure.context import AzureContext, base_properties
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 SQL_API = "2021-11-01"
 

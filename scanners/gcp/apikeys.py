@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.gcp.assets import GcpContext, data_of
-from scanners.model import GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, data_of
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 API_KEY = "apikeys.googleapis.com/Key"
 ALL_GOOGLE_CLOUD_APIS = "cloudapis.googleapis.com"

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanners.gcp.errors import RetryPolicy
-from scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.gcp.errors import RetryPolicy
+from skywarden.scanners.model import GLOBAL_REGION, Resource
 
 RESOURCE = "RESOURCE"
 PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scanners.gcp.assets import PUBLIC_MEMBERS, GcpContext, data_of, public_members
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import PUBLIC_MEMBERS, GcpContext, data_of, public_members
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 DATASET = "bigquery.googleapis.com/Dataset"
 TABLE = "bigquery.googleapis.com/Table"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.gcp.assets import GcpContext, ancestor_assets, data_of, project_ancestors
-from scanners.gcp.errors import classify
-from scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, ancestor_assets, data_of, project_ancestors
+from skywarden.scanners.gcp.errors import classify
+from skywarden.scanners.model import ERRORS_KEY, GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 LOG_SINK = "logging.googleapis.com/LogSink"
 

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.gcp.assets import GcpContext, data_of, is_true, metadata_items
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, data_of, is_true, metadata_items
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 # Cloud Asset type -> the resource type built from it.
 TYPES = {

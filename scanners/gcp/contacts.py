@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.gcp.assets import GcpContext, ancestor_assets, data_of, project_ancestors
-from scanners.model import GLOBAL_REGION, Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, ancestor_assets, data_of, project_ancestors
+from skywarden.scanners.model import GLOBAL_REGION, Resource
+from skywarden.scanners.registry import collector
 
 CONTACT = "essentialcontacts.googleapis.com/Contact"
 CIS_CATEGORIES = ("LEGAL", "SECURITY", "SUSPENSION", "TECHNICAL")

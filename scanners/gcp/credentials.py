@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rules.errors import CollectionError
+from skywarden.scanners.errors import CollectionError
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ASSET_ENDPOINT_ENV = "SKYWARDEN_GCP_ASSET_ENDPOINT"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.gcp.assets import GcpContext, data_of
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, data_of
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 CLUSTER = "dataproc.googleapis.com/Cluster"
 

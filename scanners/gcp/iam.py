@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanners.gcp.assets import IAM_POLICY, GcpContext, ancestor_assets, data_of
-from scanners.gcp.errors import classify
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import IAM_POLICY, GcpContext, ancestor_assets, data_of
+from skywarden.scanners.gcp.errors import classify
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 PROJECT = "cloudresourcemanager.googleapis.com/Project"
 SA_KEY = "iam.googleapis.com/ServiceAccountKey"

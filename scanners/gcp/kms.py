@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from scanners.gcp.assets import GcpContext, data_of, public_members
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, data_of, public_members
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 CRYPTO_KEY = "cloudkms.googleapis.com/CryptoKey"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")

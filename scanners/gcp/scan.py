@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rules.errors import ConfigError
-from scanners.fanout import Unit, run_units
-from scanners.gcp.assets import RESOURCE, GcpContext, SharedListings, data_of, list_assets
-from scanners.gcp.errors import RetryPolicy, classify
-from scanners.model import GLOBAL_REGION, CollectionResult, Inventory
-from scanners.registry import Collector, collectors_for
+from skywarden.scanners.errors import ConfigError
+from skywarden.scanners.fanout import Unit, run_units
+from skywarden.scanners.gcp.assets import RESOURCE, GcpContext, SharedListings, data_of, list_assets
+from skywarden.scanners.gcp.errors import RetryPolicy, classify
+from skywarden.scanners.model import GLOBAL_REGION, CollectionResult, Inventory
+from skywarden.scanners.registry import Collector, collectors_for
 
 COLLECTOR_MODULES = (
     "storage",
@@ -39,7 +39,7 @@ PROJECT_ASSET = "cloudresourcemanager.googleapis.com/Project"
 def load_collectors() -> None:
     """Import every GCP service module so its collectors register."""
     for name in COLLECTOR_MODULES:
-        importlib.import_module(f"scanners.gcp.{name}")
+        importlib.import_module(f"skywarden.scanners.gcp.{name}")
 
 
 @dataclass

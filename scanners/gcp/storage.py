@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanners.gcp.assets import GcpContext, data_of, public_members
-from scanners.model import Resource
-from scanners.registry import collector
+from skywarden.scanners.gcp.assets import GcpContext, data_of, public_members
+from skywarden.scanners.model import Resource
+from skywarden.scanners.registry import collector
 
 BUCKET = "storage.googleapis.com/Bucket"
 LOG_SINK = "logging.googleapis.com/LogSink"

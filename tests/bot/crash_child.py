@@ -13,12 +13,12 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.app import Services
-from bot.commands import Who
-from bot.jobs import ScanScheduler
-from bot.orchestrator import ScanRequest
-from bot.schedules import schedule_command
-from bot.settings import parse_config
+from skywarden.bot.commands import Who
+from skywarden.bot.core.jobs import ScanScheduler
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.schedules import schedule_command
+from skywarden.bot.settings import parse_config
+from skywarden.bot.slack.app import Services
 from tests.bot.helpers import ACCOUNT, RULES, bucket
 from tests.bot.scheduling_support import SlowEstate
 
@@ -34,9 +34,9 @@ def main(mode: str, db_path: str, marker: str) -> None:
         ScanScheduler(services).start()
         time.sleep(120)
     elif mode == "cli":
-        from bot.scanning import run_scan
-        from storage import liveness
-        from storage.db import open_db
+        from skywarden.bot.core.scanning import run_scan
+        from skywarden.storage import liveness
+        from skywarden.storage.db import open_db
 
         liveness.HEARTBEAT_INTERVAL_S = 0.2
 

@@ -13,17 +13,17 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.app import Services, create_app, make_client
-from bot.orchestrator import ScanRequest
-from bot.scanning import ScanOutcome
-from bot.settings import BotConfig, Secret, Settings
-from rules.conditions import compile_condition
-from rules.engine import Engine
-from rules.model import Control, Framework, Rule
-from scanners.model import CollectionResult, Inventory, Resource
-from storage import scans
-from storage.db import now
-from storage.findings import reconcile
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.core.scanning import ScanOutcome
+from skywarden.bot.settings import BotConfig, Secret, Settings
+from skywarden.bot.slack.app import Services, create_app, make_client
+from skywarden.rules.conditions import compile_condition
+from skywarden.rules.engine import Engine
+from skywarden.rules.model import Control, Framework, Rule
+from skywarden.scanners.model import CollectionResult, Inventory, Resource
+from skywarden.storage import scans
+from skywarden.storage.db import now
+from skywarden.storage.findings import reconcile
 
 SECRET = "test-signing-secret"
 ACCOUNT = "111111111111"

@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.orchestrator import ScanRequest
-from bot.scanning import ScanOutcome, run_scan
-from scanners.model import CollectionResult, Inventory, Resource
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.core.scanning import ScanOutcome, run_scan
+from skywarden.scanners.model import CollectionResult, Inventory, Resource
 from tests.bot.helpers import ACCOUNT, RULES
 
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import ids
-from bot.settings import BotConfig, Route
-from storage import audit
-from storage.findings import finding_id, get_finding
+from skywarden.bot.settings import BotConfig, Route
+from skywarden.bot.slack import ids
+from skywarden.storage import audit
+from skywarden.storage.findings import finding_id, get_finding
 from tests.bot.helpers import (
     ACCOUNT,
     OTHER_ACCOUNT,
@@ -183,7 +183,7 @@ def test_app_mention_speaks_the_same_language(scanned, app, slack):
 
 
 def test_app_home_shows_posture_and_expiring_suppressions(scanned, app, services, slack):
-    from bot.commands import Who, suppress
+    from skywarden.bot.commands import Who, suppress
 
     soon = (datetime.now(UTC) + timedelta(days=3)).date()
     suppress(services, Who("U0ALICE"), fid("old", VERSIONING), "legacy bucket", soon, "resource")
@@ -301,7 +301,7 @@ def test_rule_scope_suppresses_the_rule_in_the_account_including_new_resources(s
 
 
 def test_revoke_ends_the_suppression_and_reopens(scanned, app, services, slack):
-    from bot.commands import Who, suppress
+    from skywarden.bot.commands import Who, suppress
 
     until = (datetime.now(UTC) + timedelta(days=10)).date()
     reply = suppress(services, Who("U0ALICE"), fid("open"), "wip", until, "resource")
@@ -317,7 +317,7 @@ def test_revoke_ends_the_suppression_and_reopens(scanned, app, services, slack):
 
 
 def test_an_expired_suppression_reopens_at_the_next_scan_and_is_posted_again(scanned, app, services, slack):
-    from storage.exceptions import suppress
+    from skywarden.storage.suppressions import suppress
 
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
     assert suppress(services.db, fid("open"), "U0ALICE", "short", past, "2020-01-01T00:00:00+00:00").ok
@@ -371,7 +371,7 @@ def test_routing_sends_findings_to_team_channels(tmp_path, slack, estate):
 
 
 def test_rate_limits_and_outages_are_retried_then_kept_in_the_outbox(scanned, app, services, estate, slack):
-    from storage import outbox
+    from skywarden.storage import outbox
 
     estate.resources.append(bucket("new1", blocked=False))
     slack.clear()
@@ -393,7 +393,7 @@ def test_rate_limits_and_outages_are_retried_then_kept_in_the_outbox(scanned, ap
 def test_over_real_loopback_http(scanned, services):
     import http.client
 
-    from bot.app import http_server
+    from skywarden.bot.slack.app import http_server
 
     app = make_app(services, process_before_response=False)
     server = http_server(app, "127.0.0.1", 0)

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from bot.settings import parse_config
-from storage import audit
+from skywarden.bot.settings import parse_config
+from skywarden.storage import audit
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, bucket, event, make_app, make_services, slash
 
 ACCOUNTS = [{"id": ACCOUNT, "name": "prod"}, {"id": OTHER_ACCOUNT, "name": "dev"}]

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.schedules import shortest_interval
-from bot.settings import parse_config
-from rules.errors import ConfigError
-from storage import audit, schedules
+from skywarden.bot.schedules import shortest_interval
+from skywarden.bot.settings import parse_config
+from skywarden.scanners.errors import ConfigError
+from skywarden.storage import audit, schedules
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, make_app, make_services, slash
 
 ACCOUNTS = [{"id": ACCOUNT, "name": "prod"}, {"id": OTHER_ACCOUNT, "name": "dev"}]

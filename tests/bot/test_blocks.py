@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import blocks, ids
+from skywarden.bot.slack import blocks, ids
 
 
 def finding(number=1, state="open", **extra):

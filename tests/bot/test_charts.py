@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from PIL import Image
 
-from bot.charts import (
+from skywarden.bot.core.charts import (
     DPI,
     SEVERITY_COLOURS,
     STATUS_COLOURS,
@@ -17,8 +17,8 @@ from bot.charts import (
     render_posture_png,
     render_trend_png,
 )
-from bot.compliance import Posture
-from storage.trend import DailyCounts
+from skywarden.bot.core.compliance import Posture
+from skywarden.storage.trend import DailyCounts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

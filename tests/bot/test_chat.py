@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from bot.app import Services
-from bot.chat import run_chat
-from bot.settings import BotConfig
-from storage import audit
-from storage.findings import get_finding
+from skywarden.bot.console import run_chat
+from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack.app import Services
+from skywarden.storage import audit
+from skywarden.storage.findings import get_finding
 from tests.bot.helpers import FRAMEWORK, RULES, FakeEstate, bucket
 
 

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from bot.jobs import ScanScheduler
-from bot.orchestrator import ScanRequest
-from bot.settings import parse_config
-from storage import audit
-from storage.findings import query_findings
-from storage.scans import get_scan, recent_scans
+from skywarden.bot.core.jobs import ScanScheduler
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.bot.settings import parse_config
+from skywarden.storage import audit
+from skywarden.storage.findings import query_findings
+from skywarden.storage.scans import get_scan, recent_scans
 from tests.bot.helpers import ACCOUNT, bucket, make_services
 from tests.bot.scheduling_support import SlowEstate, wait_for
 
@@ -156,7 +156,7 @@ def test_a_live_cli_scan_is_left_running_and_marked_interrupted_once_its_process
 
 
 def cli_status(db: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--db", str(db), "status"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "skywarden.bot.cli", "--db", str(db), "status"], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot import blocks, housekeeping
-from bot import remediation_blocks as rblocks
-from bot.settings import BotConfig
-from storage import remediations
+from skywarden.bot import housekeeping
+from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import blocks
+from skywarden.bot.slack import remediation_blocks as rblocks
+from skywarden.storage import remediations
 from tests.bot.helpers import bucket, slash
 
 HOSTILE = "<!everyone> <https://x.example|y> <@U123> <#C123> <!subteam^S1> *bold* _it_ ~gone~ `tick` &amp; <mailto:a@b>"

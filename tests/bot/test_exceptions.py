@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from bot.orchestrator import ScanRequest
-from storage.db import open_db
-from storage.exceptions import CodeSuppression, acknowledge, apply_exceptions, suppress, sync_code_suppressions
-from storage.findings import finding_id, get_finding
+from skywarden.bot.core.orchestrator import ScanRequest
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import finding_id, get_finding
+from skywarden.storage.suppressions import (
+    CodeSuppression,
+    acknowledge,
+    apply_exceptions,
+    suppress,
+    sync_code_suppressions,
+)
 from tests.bot.helpers import FakeEstate, bucket
 
 PUBLIC = "aws-s3-bucket-block-public-access"

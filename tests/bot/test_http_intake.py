@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from bot import intake
-from bot.app import http_server
+from skywarden.bot.slack import intake
+from skywarden.bot.slack.app import http_server
 from tests.bot.helpers import SECRET, make_app, sign, slash_body
 
 FORM = "application/x-www-form-urlencoded"
@@ -69,7 +69,7 @@ def still_serving(server) -> None:
 
 def test_an_oversized_body_is_refused_before_it_is_read(server, caplog):
     # Announce 5 MB and send nothing: the answer must come from the header alone.
-    caplog.set_level(logging.WARNING, logger="bot.app")
+    caplog.set_level(logging.WARNING, logger="skywarden.bot.slack.app")
     request = (b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode() +
                b"\r\nContent-Length: 5000000\r\n\r\n")
     started = time.monotonic()

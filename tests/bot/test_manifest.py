@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import ids
+from skywarden.bot.slack import ids
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -58,8 +58,8 @@ def test_scopes_are_exactly_the_ones_the_code_uses(app):
 
 
 def test_every_button_in_blocks_has_a_listener(app, services):
-    from bot import blocks
-    from bot.remediation_blocks import approval_message
+    from skywarden.bot.slack import blocks
+    from skywarden.bot.slack.remediation_blocks import approval_message
 
     finding = {"id": "f", "number": 1, "state": "open"}
     buttons = {b["action_id"] for b in blocks.finding_buttons(finding, "aws.s3.x")}
@@ -77,7 +77,7 @@ def test_every_button_in_blocks_has_a_listener(app, services):
     buttons |= {b["accessory"]["action_id"] for b in listing if "accessory" in b}
     from datetime import UTC, datetime
 
-    from bot.housekeeping import reminder_message
+    from skywarden.bot.housekeeping import reminder_message
 
     reminder = reminder_message(services, {**exceptions[0], "expires_at": "2030-01-01T00:00:00+00:00"},
                                 datetime(2029, 12, 28, tzinfo=UTC)).blocks

@@ -8,15 +8,15 @@ import json
 import pytest
 from google.oauth2.credentials import Credentials
 
-from bot import ids
-from bot.app import Services, cloud_scan_runner, make_client
-from bot.settings import BotConfig, ConfigError, parse_config
-from rules.frameworks import load_catalogues
-from rules.loader import load_rules
-from scanners.azure.demo import PROD, demo_arm
-from scanners.azure.standin import StaticToken
-from scanners.gcp.credentials import asset_client
-from scanners.gcp.demo import WEB, serve_demo_estate
+from skywarden.bot.demo.azure_estate import PROD, demo_arm
+from skywarden.bot.demo.azure_standin import StaticToken
+from skywarden.bot.demo.gcp_estate import WEB, serve_demo_estate
+from skywarden.bot.settings import BotConfig, ConfigError, parse_config
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
+from skywarden.rules.frameworks import load_catalogues
+from skywarden.rules.loader import load_rules
+from skywarden.scanners.gcp.credentials import asset_client
 from tests.bot.helpers import make_app, slash
 
 

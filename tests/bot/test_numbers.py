@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from bot import commands
-from storage import audit
-from storage.findings import get_finding
+from skywarden.bot import commands
+from skywarden.storage import audit
+from skywarden.storage.findings import get_finding
 from tests.bot.helpers import bucket, slash
 
 HUGE = "9" * 40

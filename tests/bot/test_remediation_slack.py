@@ -15,14 +15,15 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from bot import commands, ids
-from bot.app import Services, make_client
-from bot.remediation_aws import AwsRemediationEnvironment
-from bot.remediation_slack import approval_messages
-from bot.scanning import AwsScope, scan_aws
-from bot.settings import BotConfig
-from storage import audit, remediations
-from storage.findings import finding_id, get_finding
+from skywarden.bot import commands
+from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+from skywarden.bot.core.scanning import AwsScope, scan_aws
+from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import ids
+from skywarden.bot.slack.app import Services, make_client
+from skywarden.bot.slack.remediation import approval_messages
+from skywarden.storage import audit, remediations
+from skywarden.storage.findings import finding_id, get_finding
 from tests.bot.helpers import TEAM, click, interactive, make_app, slash, trigger_id
 from tests.support.aws import ACCOUNT, pack_rules
 
@@ -273,7 +274,7 @@ def test_expired_request_is_refused_and_shown_expired(make_world):
 
 
 def test_daily_housekeeping_expires_requests_nobody_decided(make_world):
-    from bot.housekeeping import run_housekeeping
+    from skywarden.bot.housekeeping import run_housekeeping
 
     world = make_world(request_expiry_hours=2)
     request = world.request()
@@ -396,8 +397,8 @@ def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
 
 
 def test_remediation_settings():
-    from bot.settings import Access, parse_config
-    from rules.errors import ConfigError
+    from skywarden.bot.settings import Access, parse_config
+    from skywarden.scanners.errors import ConfigError
 
     config = parse_config({
         "accounts": [{"id": ACCOUNT, "name": "sandbox"}],
@@ -462,16 +463,16 @@ def test_anyone_but_the_requester_approves_in_the_channel_when_approvers_is_a_st
 
 
 def test_the_approval_channel_must_be_an_id():
-    from bot.settings import parse_config
-    from rules.errors import ConfigError
+    from skywarden.bot.settings import parse_config
+    from skywarden.scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.approval_channel: '#approvals': give the channel id"):
         parse_config({"remediation": {"approval_channel": "#approvals"}})
 
 
 def test_the_console_shows_the_typed_command_not_the_button_token():
-    from bot import remediation_blocks as rblocks
-    from bot.chat import render
+    from skywarden.bot.console import render
+    from skywarden.bot.slack import remediation_blocks as rblocks
 
     request = {"id": 5, "token": "s3cr3t-token", "kind": "fix", "state": "requested", "requested_by": REQUESTER,
                "expires_at": "2030-01-01T00:00:00+00:00", "plan": {"summary": "block", "action": "a", "calls": [],

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot import commands, ids
-from bot.housekeeping import run_housekeeping
-from bot.settings import parse_config
-from storage import audit
-from storage.exceptions import get_exception
-from storage.findings import finding_id
-from storage.housekeeping import reminders_for
+from skywarden.bot import commands
+from skywarden.bot.housekeeping import run_housekeeping
+from skywarden.bot.settings import parse_config
+from skywarden.bot.slack import ids
+from skywarden.storage import audit
+from skywarden.storage.findings import finding_id
+from skywarden.storage.housekeeping import reminders_for
+from skywarden.storage.suppressions import get_exception
 from tests.bot.helpers import bucket, click, make_app, make_services, slash
 
 PUBLIC = "aws-s3-bucket-block-public-access"
@@ -77,7 +78,7 @@ def test_expiring_suppression_is_announced_once_with_extend_and_let_expire(app, 
 
 
 def reminder_ts(services, exception_id: int) -> str:
-    from storage import outbox
+    from skywarden.storage import outbox
 
     return outbox.get(services.db, reminders_for(services.db, exception_id)[0]["outbox_id"])["ts"]
 
@@ -132,8 +133,8 @@ def test_expired_suppressions_end_and_their_findings_reopen_at_the_next_scan(app
 
 
 def test_code_suppressions_are_announced_without_buttons(app, services, estate, slack):
-    from storage.db import now
-    from storage.exceptions import CodeSuppression, sync_code_suppressions
+    from skywarden.storage.db import now
+    from skywarden.storage.suppressions import CodeSuppression, sync_code_suppressions
 
     estate.resources = [bucket("open", blocked=False)]
     scan(app, services)

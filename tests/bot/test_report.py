@@ -16,17 +16,17 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from bot.compliance import build_report
-from bot.demo_estate import DEMO_REGIONS, seed_demo_estate
-from bot.report import render_html, render_markdown
-from bot.scanning import AwsScope, scan_aws
-from rules.frameworks import load_catalogues
-from rules.loader import load_rules
-from rules.model import Control, Framework, Rule
-from storage.check_results import latest_check_results
-from storage.db import open_db
-from storage.findings import ACTIVE_STATES, query_findings
+from skywarden.bot.cli import main
+from skywarden.bot.core.compliance import build_report
+from skywarden.bot.core.report import render_html, render_markdown
+from skywarden.bot.core.scanning import AwsScope, scan_aws
+from skywarden.bot.demo.aws_estate import DEMO_REGIONS, seed_demo_estate
+from skywarden.rules.frameworks import load_catalogues
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Control, Framework, Rule
+from skywarden.storage.check_results import latest_check_results
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import ACTIVE_STATES, query_findings
 
 FRAMEWORK = "cis-aws-3.0"
 
@@ -190,7 +190,7 @@ def test_hostile_names_are_escaped():
 def test_report_on_a_database_from_before_check_results(tmp_path):
     import sqlite_utils
 
-    from storage.migrations import MIGRATIONS
+    from skywarden.storage.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
     MIGRATIONS.apply(sqlite_utils.Database(path), stop_before="m009_check_results")
@@ -204,7 +204,7 @@ def test_report_on_a_database_from_before_check_results(tmp_path):
 def test_chart_commands_write_pngs(demo_db, tmp_path):
     from PIL import Image
 
-    from bot.charts import posture_height_px
+    from skywarden.bot.core.charts import posture_height_px
 
     db = open_db(demo_db, readonly=True)
     stored = {row["rule_id"] for row in latest_check_results(db)}

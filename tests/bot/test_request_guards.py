@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import BoltRequest
 
-from bot.app import verify_token
-from bot.guards import WorkspacePolicy
-from bot.settings import parse_config
-from rules.errors import ConfigError
-from storage import audit, replays, schedules
+from skywarden.bot.settings import parse_config
+from skywarden.bot.slack.app import verify_token
+from skywarden.bot.slack.guards import WorkspacePolicy
+from skywarden.scanners.errors import ConfigError
+from skywarden.storage import audit, replays, schedules
 from tests.bot.helpers import (
     ACCOUNT,
     TEAM,
@@ -108,7 +108,7 @@ def test_an_event_retried_by_slack_is_handled_once(app, slack):
 
 def test_replays_are_caught_across_threads_over_real_http(services):
     app = make_app(services, process_before_response=False)
-    from bot.app import http_server
+    from skywarden.bot.slack.app import http_server
 
     server = http_server(app, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -183,7 +183,7 @@ def test_the_listed_team_or_enterprise_is_served(guarded, estate):
 
     services, app = guarded({"enterprise_ids": ["E0ORG"]})
     estate.resources = [bucket("open", blocked=False)]
-    from bot.orchestrator import ScanRequest
+    from skywarden.bot.core.orchestrator import ScanRequest
 
     services.orchestrator.submit(ScanRequest("aws", (), (), "U0ALICE", "C0TEAM"))
     services.orchestrator.wait_idle()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 
-from bot.scanning import run_scan
-from scanners.model import CollectionResult, Inventory
-from storage import audit
-from storage.db import open_db
-from storage.findings import query_findings
+from skywarden.bot.core.scanning import run_scan
+from skywarden.scanners.model import CollectionResult, Inventory
+from skywarden.storage import audit
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import query_findings
 from tests.bot.helpers import ACCOUNT, RULES, bucket
 
 

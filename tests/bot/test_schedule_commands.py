@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from bot.app import Services
-from bot.cli import main
-from bot.schedules import make_trigger, next_runs, sync_config
-from bot.settings import parse_config
-from rules.errors import ConfigError
-from storage import audit, schedules
-from storage.db import open_db
+from skywarden.bot.cli import main
+from skywarden.bot.schedules import make_trigger, next_runs, sync_config
+from skywarden.bot.settings import parse_config
+from skywarden.bot.slack.app import Services
+from skywarden.scanners.errors import ConfigError
+from skywarden.storage import audit, schedules
+from skywarden.storage.db import open_db
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, RULES, make_services, slash
 
 CONFIG = {
@@ -188,8 +188,8 @@ def test_cli_schedule_commands(tmp_path):
 
 
 def test_console_speaks_the_same_command(services):
-    from bot.chat import handle_line
-    from bot.commands import Who
+    from skywarden.bot.commands import Who
+    from skywarden.bot.console import handle_line
 
     out = handle_line(services, 'schedule add aws prod "0 6 * * 1-5"', Who("U0ALICE", None, "console"))
     assert "Schedule 2 added: aws prod `0 6 * * 1-5`" in out

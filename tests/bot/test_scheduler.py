@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.jobs import ScanScheduler, job_id
-from bot.schedules import schedule_lines
-from bot.settings import parse_config
-from storage import audit, schedules
-from storage.findings import query_findings
-from storage.scans import get_scan, recent_scans
+from skywarden.bot.core.jobs import ScanScheduler, job_id
+from skywarden.bot.schedules import schedule_lines
+from skywarden.bot.settings import parse_config
+from skywarden.storage import audit, schedules
+from skywarden.storage.findings import query_findings
+from skywarden.storage.scans import get_scan, recent_scans
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, bucket, make_app, make_services, slash
 from tests.bot.scheduling_support import SlowEstate, wait_for
 
@@ -242,7 +242,7 @@ def test_a_scheduled_scan_with_nothing_new_is_quiet(tmp_path, slack, estate, qui
 
 
 def test_start_marks_scans_left_running_as_interrupted(services):
-    from storage.scans import start_scan
+    from skywarden.storage.scans import start_scan
 
     left = start_scan(services.db, "aws", {"accounts": [ACCOUNT]}, "schedule")
     # Left by a process of this host that has exited since (a scan of this live process would be kept).

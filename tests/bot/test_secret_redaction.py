@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from bot.logs import SecretFilter
-from scanners.redact import redact, secrets_from_env
+from skywarden.bot.cli import main
+from skywarden.bot.core.logs import SecretFilter
+from skywarden.scanners.redact import redact, secrets_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = str(ROOT / "tests" / "data" / "rules")
@@ -41,7 +41,7 @@ def bare_root_logger():
     """
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("botocore", "boto3", "urllib3", "scanners.fanout")}
+    noisy = {name: logging.getLogger(name).level for name in ("botocore", "boto3", "urllib3", "skywarden.scanners.fanout")}
     root.handlers = []
     try:
         yield root
@@ -142,7 +142,7 @@ def test_a_crash_traceback_is_redacted():
     # Uncaught exceptions print through sys.excepthook / threading.excepthook, not logging.
     code = (
         "import threading\n"
-        "from bot.logs import configure_logging\n"
+        "from bot.core.logs import configure_logging\n"
         "configure_logging(0)\n"
         "def fail(): raise RuntimeError('thread at https://u:Thr3adSecret@h/')\n"
         "t = threading.Thread(target=fail); t.start(); t.join()\n"

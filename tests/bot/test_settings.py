@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import Access, BotConfig, Settings, load_config, load_suppressions, parse_config
-from rules.errors import ConfigError
+from skywarden.bot.settings import Access, BotConfig, Settings, load_config, load_suppressions, parse_config
+from skywarden.scanners.errors import ConfigError
 
 
 def test_secret_is_masked():

@@ -13,9 +13,9 @@ import pytest
 from freezegun import freeze_time
 from moto import mock_aws
 
-from rules.loader import load_rules
-from rules.model import Outcome
-from rules.remediation.base import ACTIONS, load_actions
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Outcome
+from skywarden.rules.remediation.base import ACTIONS, load_actions
 from tests.support.aws import ACCOUNT, outcomes, scan_inventory
 
 REGION = "us-east-1"

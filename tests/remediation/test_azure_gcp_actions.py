@@ -16,22 +16,22 @@ from typing import Any
 
 import pytest
 
-from bot.remediation import ApprovalPolicy, RemediationService
-from bot.remediation_azure import AzureRemediationEnvironment
-from bot.remediation_gcp import GcpRemediationEnvironment, GcpWriteEndpoints
-from bot.scanning_azure import AzureScope, scan_azure
-from bot.scanning_gcp import scan_gcp
-from rules.model import Outcome
-from rules.remediation.base import ACTIONS, load_actions
-from scanners.azure.credentials import AzureSettings
-from scanners.azure.standin import ArmStandIn, StaticToken
-from scanners.gcp.credentials import GcpSettings
-from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
-from scanners.model import Resource
-from storage import audit
-from storage.db import open_db
-from storage.findings import query_findings
+from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
+from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
+from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment, GcpWriteEndpoints
+from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
+from skywarden.bot.core.scanning_gcp import scan_gcp
+from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.rules.model import Outcome
+from skywarden.rules.remediation.base import ACTIONS, load_actions
+from skywarden.scanners.azure.credentials import AzureSettings
+from skywarden.scanners.gcp.credentials import GcpSettings
+from skywarden.scanners.gcp.scan import GcpScope
+from skywarden.scanners.model import Resource
+from skywarden.storage import audit
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import query_findings
 from tests.scanners.gcp.support import client_for, fast_retry
 from tests.support.aws import outcomes, pack_rules
 

@@ -12,13 +12,13 @@ from botocore.exceptions import ClientError
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from bot.remediation import ApprovalPolicy, RemediationService
-from bot.remediation_aws import AwsRemediationEnvironment
-from bot.scanning import AwsScope, scan_aws
-from storage import audit, remediations
-from storage.db import open_db
-from storage.findings import query_findings
+from skywarden.bot.cli import main
+from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
+from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
+from skywarden.bot.core.scanning import AwsScope, scan_aws
+from skywarden.storage import audit, remediations
+from skywarden.storage.db import open_db
+from skywarden.storage.findings import query_findings
 from tests.support.aws import ACCOUNT, pack_rules
 
 RULE = "aws-s3-bucket-block-public-access"
@@ -198,7 +198,7 @@ def cli_config(tmp_path, name="skywarden.yml", **remediation):
 
 
 def as_os_user(monkeypatch, login):
-    from bot import cli_remediation
+    from skywarden.bot.cli import remediation as cli_remediation
 
     monkeypatch.setattr(cli_remediation, "os_user", lambda: login)
 
@@ -207,7 +207,7 @@ def test_the_os_user_comes_from_the_password_database_not_the_environment(monkey
     import os
     import pwd
 
-    from bot.cli_remediation import os_user
+    from skywarden.bot.cli.remediation import os_user
 
     for variable in ("USER", "LOGNAME", "LNAME", "USERNAME"):
         monkeypatch.setenv(variable, "somebody-else")
@@ -271,8 +271,8 @@ def test_cli_four_eyes_needs_two_os_users(setup, tmp_path, monkeypatch):
 
 
 def test_cli_operators_are_validated():
-    from bot.settings import parse_config
-    from rules.errors import ConfigError
+    from skywarden.bot.settings import parse_config
+    from skywarden.scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.cli_operators\.alice: 'alice' is not a Slack user id"):
         parse_config({"remediation": {"cli_operators": {"alice": "alice"}}})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
-from rules.errors import RemediationError
-from storage.db import open_db
+from skywarden.bot.core.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
+from skywarden.scanners.errors import RemediationError
+from skywarden.storage.db import open_db
 from tests.bot.helpers import RULES
 
 

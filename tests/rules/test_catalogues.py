@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rules.frameworks import CATALOGUE_DIR, load_catalogues
-from rules.model import Framework
+from skywarden.rules.frameworks import CATALOGUE_DIR, load_catalogues
+from skywarden.rules.model import Framework
 
 
 @pytest.fixture(scope="module")

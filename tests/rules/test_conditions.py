@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rules.conditions import compile_condition
-from rules.operators import EvalError
-from scanners.model import Resource
+from skywarden.rules.conditions import compile_condition
+from skywarden.rules.operators import EvalError
+from skywarden.scanners.model import Resource
 
 
 def compile_ok(node):

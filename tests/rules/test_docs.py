@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rules.operators import OPERATORS
+from skywarden.rules.operators import OPERATORS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rule-language.md"
 

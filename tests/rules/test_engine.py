@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rules.checks import CHECKS
-from rules.conditions import compile_condition
-from rules.engine import Engine
-from rules.model import Outcome, Rule
-from scanners.model import Resource
+from skywarden.rules.checks import CHECKS
+from skywarden.rules.conditions import compile_condition
+from skywarden.rules.engine import Engine
+from skywarden.rules.model import Outcome, Rule
+from skywarden.scanners.model import Resource
 
 
 def make_rule(rule_id, check, where=None, resource_type="aws.s3.bucket"):

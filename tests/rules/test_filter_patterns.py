@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.checks.filter_patterns import FilterPatternError, compile_filter
+from skywarden.rules.checks.filter_patterns import FilterPatternError, compile_filter
 
 EVENT = {
     "eventName": "ConsoleLogin",

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from rules.errors import RulePackError
-from rules.loader import load_rules
-from rules.model import Control, Framework
+from skywarden.bot.cli import main
+from skywarden.rules.loader import load_rules
+from skywarden.rules.model import Control, Framework
+from skywarden.scanners.errors import RulePackError
 
 CATALOGUES = {
     "cis-aws-3.0": Framework(

@@ -15,10 +15,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from rules.model import Outcome
-from scanners.aws.accessanalyzer import analyzers
-from scanners.aws.context import AwsAccountClients, AwsContext
-from scanners.model import Resource
+from skywarden.rules.model import Outcome
+from skywarden.scanners.aws.accessanalyzer import analyzers
+from skywarden.scanners.aws.context import AwsAccountClients, AwsContext
+from skywarden.scanners.model import Resource
 from tests.support.aws import ACCOUNT, outcomes, pack_rules
 
 RULE = "aws-accessanalyzer-enabled"

@@ -11,11 +11,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from rules.model import Outcome
-from scanners.aws.cloudtrail import s3_data_events
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, resolve_targets
-from scanners.model import Inventory, Resource
+from skywarden.rules.model import Outcome
+from skywarden.scanners.aws.cloudtrail import s3_data_events
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets
+from skywarden.scanners.model import Inventory, Resource
 from tests.support.aws import ACCOUNT, outcomes, pack_rules
 
 PASS, FAIL, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR

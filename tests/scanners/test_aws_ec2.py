@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import scanners.aws as aws_package
+import skywarden.scanners.aws as aws_package
 
 # moto's ~1,300 default AMIs come with backing snapshots that describe_snapshots(OwnerIds=["self"]) returns as
 # ours; one AMI keeps the snapshot listing (and its per-snapshot attribute calls) small. It must be set before
@@ -19,12 +19,12 @@ import pytest  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from rules.checks.network import first_world_allow  # noqa: E402
-from rules.model import Outcome, Rule  # noqa: E402
-from scanners.aws.scan import collect_aws  # noqa: E402
-from scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
-from scanners.aws.vpc import normalise_acl_entries, normalise_permissions  # noqa: E402
-from scanners.model import Inventory, Resource  # noqa: E402
+from skywarden.rules.checks.network import first_world_allow  # noqa: E402
+from skywarden.rules.model import Outcome, Rule  # noqa: E402
+from skywarden.scanners.aws.scan import collect_aws  # noqa: E402
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
+from skywarden.scanners.aws.vpc import normalise_acl_entries, normalise_permissions  # noqa: E402
+from skywarden.scanners.model import Inventory, Resource  # noqa: E402
 from tests.support.aws import ACCOUNT, outcomes, pack_rules  # noqa: E402
 
 PASS, FAIL, ERROR, NA = Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.NOT_APPLICABLE

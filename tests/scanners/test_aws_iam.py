@@ -29,14 +29,14 @@ from freezegun import freeze_time
 from moto import mock_aws
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
-from rules.checks.iam import full_admin_statements, iam_policy_no_full_admin
-from rules.model import Outcome, Rule
-from rules.operators import EvalError
-from scanners.aws import iam as iam_scanner
-from scanners.aws.context import AwsContext
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, resolve_targets
-from scanners.model import Inventory, Resource
+from skywarden.rules.checks.iam import full_admin_statements, iam_policy_no_full_admin
+from skywarden.rules.model import Outcome, Rule
+from skywarden.rules.operators import EvalError
+from skywarden.scanners.aws import iam as iam_scanner
+from skywarden.scanners.aws.context import AwsContext
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets
+from skywarden.scanners.model import Inventory, Resource
 from tests.support.aws import ACCOUNT, outcomes, pack_rules
 
 NOW = datetime.now(UTC)

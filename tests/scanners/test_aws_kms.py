@@ -10,10 +10,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from rules.model import Outcome
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, resolve_targets
-from scanners.model import Inventory
+from skywarden.rules.model import Outcome
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets
+from skywarden.scanners.model import Inventory
 from tests.support.aws import outcomes, pack_rules
 
 RULE = "aws-kms-key-rotation-enabled"

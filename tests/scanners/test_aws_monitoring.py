@@ -11,10 +11,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from rules.model import Outcome, Rule
-from scanners.aws.context import AwsAccountClients, AwsContext
-from scanners.aws.monitoring import RESOURCE_TYPE, cis_monitoring
-from scanners.model import Inventory, Resource
+from skywarden.rules.model import Outcome, Rule
+from skywarden.scanners.aws.context import AwsAccountClients, AwsContext
+from skywarden.scanners.aws.monitoring import RESOURCE_TYPE, cis_monitoring
+from skywarden.scanners.model import Inventory, Resource
 from tests.support.aws import ACCOUNT, outcomes, pack_rules, scan_inventory
 
 RESOURCE_ID = f"arn:aws:cloudwatch::{ACCOUNT}:cis-monitoring"

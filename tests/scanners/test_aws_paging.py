@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-import scanners.aws as aws_package
+import skywarden.scanners.aws as aws_package
 
 SERVICES = (
     "accessanalyzer", "cloudtrail", "cloudwatch", "config", "ec2", "efs", "iam", "kms", "logs", "rds", "s3",

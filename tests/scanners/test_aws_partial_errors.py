@@ -6,8 +6,8 @@ import boto3
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, resolve_targets
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets
 
 
 def scan(session: boto3.Session, regions, types):

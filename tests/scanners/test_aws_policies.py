@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from scanners.aws.policies import condition_restricts, policy_may_be_public, principal_is_wildcard
-from scanners.aws.s3 import denies_insecure_transport
+from skywarden.scanners.aws.policies import condition_restricts, policy_may_be_public, principal_is_wildcard
+from skywarden.scanners.aws.s3 import denies_insecure_transport
 
 
 def _allow(**fields: Any) -> dict[str, Any]:

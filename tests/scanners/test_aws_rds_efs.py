@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import scanners.aws as aws_package
+import skywarden.scanners.aws as aws_package
 
 # moto's RDS backend starts the EC2 one (for default VPCs and security groups), which loads ~1,300 AMIs unless
 # pointed at a one-AMI file; must be set before that first happens in this process.
@@ -18,10 +18,10 @@ import pytest  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from rules.model import Outcome, Rule  # noqa: E402
-from scanners.aws.scan import collect_aws  # noqa: E402
-from scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
-from scanners.model import Inventory, Resource  # noqa: E402
+from skywarden.rules.model import Outcome, Rule  # noqa: E402
+from skywarden.scanners.aws.scan import collect_aws  # noqa: E402
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets  # noqa: E402
+from skywarden.scanners.model import Inventory, Resource  # noqa: E402
 from tests.support.aws import ACCOUNT, outcomes, pack_rules  # noqa: E402
 
 PASS, FAIL, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.ERROR

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from bot.cli import main
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, enabled_regions, resolve_targets
-from scanners.model import SKIPPED
+from skywarden.bot.cli import main
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, enabled_regions, resolve_targets
+from skywarden.scanners.model import SKIPPED
 
 # moto answers DescribeRegions(AllRegions=True) as AWS does for a fresh account: ap-east-1 (Hong Kong) is
 # an opt-in region with OptInStatus "not-opted-in".

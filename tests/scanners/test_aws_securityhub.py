@@ -8,8 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from rules.model import Outcome
-from scanners.model import Inventory
+from skywarden.rules.model import Outcome
+from skywarden.scanners.model import Inventory
 from tests.support.aws import ACCOUNT, outcomes, pack_rules, scan_inventory
 
 RULE = "aws-securityhub-enabled"

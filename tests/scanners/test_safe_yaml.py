@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scanners import safe_yaml
-from scanners.safe_yaml import YamlLimitError, YamlLimits, load_file, safe_load
+from skywarden.scanners import safe_yaml
+from skywarden.scanners.safe_yaml import YamlLimitError, YamlLimits, load_file, safe_load
 
 ROOT = Path(__file__).resolve().parents[2]
 

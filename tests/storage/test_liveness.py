@@ -7,9 +7,9 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from storage import liveness, scans
-from storage.db import open_db
-from storage.housekeeping import mark_interrupted
+from skywarden.storage import liveness, scans
+from skywarden.storage.db import open_db
+from skywarden.storage.housekeeping import mark_interrupted
 from tests.bot.scheduling_support import wait_for
 
 

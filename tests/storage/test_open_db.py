@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import main
-from storage import audit, scans, schema
-from storage.db import open_db
-from storage.migrations import MIGRATIONS
+from skywarden.bot.cli import main
+from skywarden.storage import audit, scans, schema
+from skywarden.storage.db import open_db
+from skywarden.storage.migrations import MIGRATIONS
 
 ACCOUNT = "111111111111"
 READ_COMMANDS = (["findings"], ["status"], ["audit"])

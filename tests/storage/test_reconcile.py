@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from rules.engine import Engine
-from scanners.model import CollectionResult, Inventory, Resource
-from storage import audit, scans
-from storage.findings import ACKNOWLEDGED, finding_id, query_findings, reconcile
+from skywarden.rules.engine import Engine
+from skywarden.scanners.model import CollectionResult, Inventory, Resource
+from skywarden.storage import audit, scans
+from skywarden.storage.findings import ACKNOWLEDGED, finding_id, query_findings, reconcile
 from tests.rules.test_engine import make_rule
 
 ACCOUNT = "111111111111"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rules.engine import Engine
-from scanners.model import Inventory
-from storage import audit, scans
-from storage.findings import REMEDIATED, finding_id, query_findings, reconcile, set_state
-from storage.inventory import get_resource
+from skywarden.rules.engine import Engine
+from skywarden.scanners.model import Inventory
+from skywarden.storage import audit, scans
+from skywarden.storage.findings import REMEDIATED, finding_id, query_findings, reconcile, set_state
+from skywarden.storage.inventory import get_resource
 from tests.storage.test_reconcile import ACCOUNT, RULE, sg, unit
 
 

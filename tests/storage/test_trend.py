@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from storage import audit
-from storage.trend import daily_finding_counts
+from skywarden.storage import audit
+from skywarden.storage.trend import daily_finding_counts
 
 
 def _finding(db, fid: str, number: int, severity: str, provider: str = "aws") -> None:

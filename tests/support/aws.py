@@ -7,12 +7,12 @@ from pathlib import Path
 
 import boto3
 
-from rules.engine import Engine, evaluate_one
-from rules.loader import BUILTIN_PACKS, load_rules
-from rules.model import Outcome, Rule
-from scanners.aws.scan import collect_aws
-from scanners.aws.session import AccountSpec, resolve_targets
-from scanners.model import Inventory, Resource
+from skywarden.rules.engine import Engine, evaluate_one
+from skywarden.rules.loader import BUILTIN_PACKS, load_rules
+from skywarden.rules.model import Outcome, Rule
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import AccountSpec, resolve_targets
+from skywarden.scanners.model import Inventory, Resource
 
 ACCOUNT = "123456789012"  # moto's default account
 

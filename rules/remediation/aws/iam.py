@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 # CIS AWS 3.0 1.12: credentials unused for 45 days or more are disabled. Keys unused for longer (90+) are
 # covered too; a higher threshold would leave the rule that names this action failing after the fix.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 
 def _plan(action_: RemediationAction, resource: Any, summary: str, calls: tuple[ApiCall, ...],

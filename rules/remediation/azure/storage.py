@@ -1,7 +1,7 @@
 """Storage account remediations: disable anonymous blob access, require secure transfer.
 
 Both are one boolean of the account's ARM properties, read with a GET and changed with a PATCH by id
-(``client("arm", None)`` is the subscription's generic resource client, see bot/remediation_azure.py).
+(``client("arm", None)`` is the subscription's generic resource client, see bot/core/remediation_azure.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 # Both properties exist unchanged since 2019; one fixed, documented version keeps the shapes predictable.
 STORAGE_API_VERSION = "2023-05-01"

@@ -1,7 +1,7 @@
 """Compute remediation: disable a firewall rule that lets the whole internet in.
 
 Disabling (rather than deleting or narrowing) keeps the rule's definition, so undo is one PATCH back.
-``client("compute", None)`` is a small Compute API client (see bot/remediation_gcp.py):
+``client("compute", None)`` is a small Compute API client (see bot/core/remediation_gcp.py):
 ``get_firewall(project, firewall)`` and ``patch_firewall(project, firewall, body)``.
 """
 
@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 _WORLD = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 

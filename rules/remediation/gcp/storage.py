@@ -1,6 +1,6 @@
 """Cloud Storage remediation: remove allUsers/allAuthenticatedUsers from a bucket's IAM policy.
 
-``client("storage", None)`` is a small Cloud Storage JSON API client (see bot/remediation_gcp.py) whose
+``client("storage", None)`` is a small Cloud Storage JSON API client (see bot/core/remediation_gcp.py) whose
 methods the calls name: ``get_bucket_iam_policy(bucket)`` and ``set_bucket_iam_policy(bucket, policy)``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
+from skywarden.rules.remediation.base import ApiCall, ClientFactory, Plan, RemediationAction, action
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 BUCKET_PREFIX = "//storage.googleapis.com/"

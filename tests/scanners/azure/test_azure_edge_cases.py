@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from rules.model import Outcome
-from scanners.azure.context import AzureClients
-from scanners.azure.databases import allows_all_azure_ips, parameters_of, selected_networks_only
-from scanners.azure.defender import (
+from skywarden.bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
+from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
+from skywarden.rules.model import Outcome
+from skywarden.scanners.azure.context import AzureClients
+from skywarden.scanners.azure.databases import allows_all_azure_ips, parameters_of, selected_networks_only
+from skywarden.scanners.azure.defender import (
     contact_summary,
     custom_admin_roles,
     defender_plans,
@@ -16,12 +18,10 @@ from scanners.azure.defender import (
     machines_missing_updates,
     regions_without_network_watcher,
 )
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
-from scanners.azure.keyvault import expiry_summary
-from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import ArmStandIn, StaticToken
-from scanners.azure.storage import logged_categories
-from scanners.azure.web import authentication_enabled
+from skywarden.scanners.azure.keyvault import expiry_summary
+from skywarden.scanners.azure.scan import collect_azure, resolve_subscriptions
+from skywarden.scanners.azure.storage import logged_categories
+from skywarden.scanners.azure.web import authentication_enabled
 from tests.support.aws import outcomes, pack_rules
 
 F, P, NA, E = Outcome.FAIL, Outcome.PASS, Outcome.NOT_APPLICABLE, Outcome.ERROR
@@ -29,7 +29,7 @@ SUBS = [PROD, SANDBOX, RESTRICTED]
 
 
 def _collect(arm: ArmStandIn, subscriptions=SUBS, **overrides):
-    from scanners.azure.credentials import AzureSettings
+    from skywarden.scanners.azure.credentials import AzureSettings
 
     overrides.setdefault("retry_total", 0)
     settings = AzureSettings(arm_url=arm.base_url, ca_bundle=str(arm.cert_path), **overrides)
@@ -232,7 +232,7 @@ def test_activity_log_account_in_another_subscription_that_cannot_be_read_is_an_
 
 # ---------------------------------------------------------------- key vault, app service, databases
 def test_owner_count_is_distinct_principals_at_the_subscription_scope():
-    from scanners.azure.defender import subscription_owners
+    from skywarden.scanners.azure.defender import subscription_owners
 
     sub = "0000-1111"
     owner = "/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"
@@ -302,7 +302,7 @@ def test_cosmos_selected_networks(properties, expected):
 
 # ---------------------------------------------------------------- existing rules: NSGs and activity log alerts
 def test_nsg_rules_in_flattened_shape_and_port_lists():
-    from rules.checks.azure import first_internet_allow
+    from skywarden.rules.checks.azure import first_internet_allow
 
     flattened = [  # the SDK's as_dict() flattens "properties"; ranges may come as a list
         {"name": "web", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
@@ -313,7 +313,7 @@ def test_nsg_rules_in_flattened_shape_and_port_lists():
 
 
 def test_alert_enabled_absent_means_enabled_and_scope_is_compared_case_insensitively():
-    from scanners.azure.monitor import alert_summary, alerted_operations
+    from skywarden.scanners.azure.monitor import alert_summary, alerted_operations
 
     sub = "5f1c0a3e-0000-4000-8000-00000000a001"
     alerts = [
@@ -332,7 +332,7 @@ def test_alert_enabled_absent_means_enabled_and_scope_is_compared_case_insensiti
 
 # ---------------------------------------------------------------- gateways, virtual networks, Databricks
 def test_ssl_policy_minimum_of_each_shape():
-    from scanners.azure.gateways import ssl_min_protocol
+    from skywarden.scanners.azure.gateways import ssl_min_protocol
 
     assert ssl_min_protocol(None) is None  # platform default depends on the creating api-version
     assert ssl_min_protocol({"policyType": "Predefined", "policyName": "AppGwSslPolicy20170401"}) == "TLSv1_1"
@@ -343,7 +343,7 @@ def test_ssl_policy_minimum_of_each_shape():
 
 
 def test_waf_policy_defaults_and_bot_overrides():
-    from scanners.azure.gateways import waf_policy_summary
+    from skywarden.scanners.azure.gateways import waf_policy_summary
 
     bare = waf_policy_summary({"properties": {"policySettings": {"state": "Enabled"},
                                               "managedRules": {"managedRuleSets": []}}})
@@ -355,7 +355,7 @@ def test_waf_policy_defaults_and_bot_overrides():
 
 
 def test_subnets_in_both_shapes_and_platform_subnets():
-    from scanners.azure.gateways import p2s_auth_types, subnets_without_nsg
+    from skywarden.scanners.azure.gateways import p2s_auth_types, subnets_without_nsg
 
     assert subnets_without_nsg({"subnets": [
         {"name": "AzureFirewallSubnet", "properties": {}},
@@ -387,7 +387,7 @@ def test_databricks_defaults_and_a_vnet_in_another_subscription():
 
 
 def test_premium_storage_is_not_held_to_geo_redundancy():
-    from scanners.model import Resource
+    from skywarden.scanners.model import Resource
 
     rules = pack_rules("azure/storage.yaml")
     accounts = [Resource(provider="azure", account_id=PROD, region="westeurope", type="azure.storage.account",

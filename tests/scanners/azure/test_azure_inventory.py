@@ -6,14 +6,14 @@ import time
 
 import pytest
 
-from bot.scanning_azure import AzureScope, scan_azure
-from rules.errors import CollectionError
-from scanners.azure.context import AzureClients
-from scanners.azure.credentials import AzureSettings
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
-from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import ArmStandIn, StaticToken
-from storage.findings import query_findings
+from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
+from skywarden.bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, build_estate, demo_arm
+from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
+from skywarden.scanners.azure.context import AzureClients
+from skywarden.scanners.azure.credentials import AzureSettings
+from skywarden.scanners.azure.scan import collect_azure, resolve_subscriptions
+from skywarden.scanners.errors import CollectionError
+from skywarden.storage.findings import query_findings
 from tests.support.aws import pack_rules
 
 STORAGE = ["azure.storage.account", "azure.network.nsg", "azure.compute.vm", "azure.compute.disk"]
@@ -133,7 +133,7 @@ def test_missing_credentials_fail_fast_naming_the_scope(fresh_db, monkeypatch):
         assert arm.requests == []  # no token, so nothing was sent
     assert SANDBOX in str(raised.value) and "NoCredentials" in str(raised.value) and "environment" in str(raised.value)
     assert elapsed < 3
-    from storage.scans import coverage_for, recent_scans
+    from skywarden.storage.scans import coverage_for, recent_scans
 
     scan = recent_scans(fresh_db, 1)[0]
     assert scan["status"] == "failed"

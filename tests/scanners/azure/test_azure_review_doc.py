@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rules.loader import load_rules
+from skywarden.rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "rules-review-azure.md").read_text()

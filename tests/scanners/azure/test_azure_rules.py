@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rules.model import Outcome
-from scanners.azure.context import AzureClients
-from scanners.azure.demo import PROD, RESTRICTED, SANDBOX, demo_arm
-from scanners.azure.scan import collect_azure, resolve_subscriptions
-from scanners.azure.standin import StaticToken
+from skywarden.bot.demo.azure_estate import PROD, RESTRICTED, SANDBOX, demo_arm
+from skywarden.bot.demo.azure_standin import StaticToken
+from skywarden.rules.model import Outcome
+from skywarden.scanners.azure.context import AzureClients
+from skywarden.scanners.azure.scan import collect_azure, resolve_subscriptions
 from tests.support.aws import outcomes, pack_rules
 
 F, P, NA = Outcome.FAIL, Outcome.PASS, Outcome.NOT_APPLICABLE

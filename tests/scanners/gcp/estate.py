@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scanners.gcp.standin import CloudAssetStandIn
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
 from tests.scanners.gcp.estate_more import seed_more
 
 BAD, GOOD = "acme-bad", "acme-good"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scanners.gcp.standin import CloudAssetStandIn
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
 
 BAD, GOOD, OTHER = "acme-bad", "acme-good", "acme-other"
 NUMBERS = {BAD: "1001", GOOD: "1002", OTHER: "1004"}

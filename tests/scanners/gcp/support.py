@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scanners.gcp.errors import RetryPolicy
-from scanners.gcp.scan import GcpScope, collect_gcp
-from scanners.gcp.standin import CloudAssetStandIn
-from scanners.model import Inventory
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.scanners.gcp.errors import RetryPolicy
+from skywarden.scanners.gcp.scan import GcpScope, collect_gcp
+from skywarden.scanners.model import Inventory
 
 
 class RecordedSleep:

@@ -8,14 +8,14 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from bot.scanning_gcp import scan_gcp
-from rules.errors import CollectionError, ConfigError
-from rules.loader import BUILTIN_PACKS, load_rules
-from scanners.gcp.credentials import ASSET_ENDPOINT_ENV, GcpSettings
-from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
-from storage.findings import query_findings
-from storage.scans import coverage_for, get_scan
+from skywarden.bot.core.scanning_gcp import scan_gcp
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.rules.loader import BUILTIN_PACKS, load_rules
+from skywarden.scanners.errors import CollectionError, ConfigError
+from skywarden.scanners.gcp.credentials import ASSET_ENDPOINT_ENV, GcpSettings
+from skywarden.scanners.gcp.scan import GcpScope
+from skywarden.storage.findings import query_findings
+from skywarden.storage.scans import coverage_for, get_scan
 from tests.scanners.gcp import estate
 from tests.scanners.gcp.support import RecordedSleep, client_for, collect, fast_retry
 
@@ -226,7 +226,7 @@ def test_credentials_file_and_endpoint_from_the_environment(standin, fresh_db, t
 
 
 def test_cli_scan_gcp(standin, tmp_path, monkeypatch):
-    from bot.cli import main
+    from skywarden.bot.cli import main
 
     monkeypatch.setenv(ASSET_ENDPOINT_ENV, standin.endpoint)
     creds = _key_file(tmp_path, standin)

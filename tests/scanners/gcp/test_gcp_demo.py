@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.demo_gcp import run_gcp_demo_scan
-from rules.loader import BUILTIN_PACKS, load_rules
-from scanners.gcp.demo import DATA, SANDBOX, WEB
-from storage.findings import query_findings
+from skywarden.bot.demo.gcp_estate import DATA, SANDBOX, WEB
+from skywarden.bot.demo.gcp_scan import run_gcp_demo_scan
+from skywarden.rules.loader import BUILTIN_PACKS, load_rules
+from skywarden.storage.findings import query_findings
 
 
 def test_demo_estate_scan(fresh_db):

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from rules.checks.gcp import audit_logging_all_services
-from rules.engine import Engine
-from rules.loader import BUILTIN_PACKS, load_rules
-from rules.model import Outcome
-from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.rules.checks.gcp import audit_logging_all_services
+from skywarden.rules.engine import Engine
+from skywarden.rules.loader import BUILTIN_PACKS, load_rules
+from skywarden.rules.model import Outcome
+from skywarden.scanners.gcp.scan import GcpScope
 from tests.scanners.gcp.support import collect
 from tests.support.aws import outcomes
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rules.engine import Engine
-from rules.loader import BUILTIN_PACKS, load_rules
-from rules.model import Outcome
-from scanners.gcp.scan import GcpScope
-from scanners.gcp.standin import CloudAssetStandIn
+from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
+from skywarden.rules.engine import Engine
+from skywarden.rules.loader import BUILTIN_PACKS, load_rules
+from skywarden.rules.model import Outcome
+from skywarden.scanners.gcp.scan import GcpScope
 from tests.scanners.gcp import estate
 from tests.scanners.gcp import estate_more as more
 from tests.scanners.gcp.support import collect

@@ -1,0 +1,186 @@
+"""``skywarden chat``: the bot's command and button handlers in a terminal, like Hubot's shell adapter.
+
+Replies are the same Block Kit messages Slack would get, rendered as text; buttons become numbered actions
+(``ack 3``, ``suppress 3 --reason "..."``, ``remediate 3``). Scan results are printed instead of posted.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from skywarden.bot import commands
+from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack.posting import FlushResult, render_finding
+from skywarden.storage.findings import OPEN
+from skywarden.storage.suppressions import ExceptionSync, find_finding
+
+if TYPE_CHECKING:
+    from skywarden.bot.core.orchestrator import ScanRequest
+    from skywarden.bot.slack.app import Services
+
+_BUTTON_HINT = {
+    ids.ACKNOWLEDGE: "ack {n}",
+    ids.SUPPRESS: 'suppress {n} --reason "..." --days 30',
+    ids.REMEDIATE: "remediate {n}",
+    ids.REVOKE: "revoke {value}",
+    ids.UNDO: "undo {n}",
+    ids.APPROVE: "approve {value}",
+    ids.REJECT: "reject {value}",
+}
+_BY_VALUE = (ids.REVOKE, ids.APPROVE, ids.REJECT)  # their value is an id, not a finding
+
+
+def _mrkdwn_to_text(text: str) -> str:
+    text = re.sub(r"<@([A-Z0-9]+)>", r"@\1", text)
+    text = re.sub(r"(?:^|(?<=\s)):[a-z_]+: ", "", text)  # emoji, never the ':aws:' inside an ARN
+    text = re.sub(r"\*(\S(?:[^*]*?\S)?)\*", r"\1", text)  # bold markers only: a cron's "* * 1-5" stays
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def render(message: blocks.Message, number_of: Callable[[str], Any] | None = None) -> str:
+    """Block Kit -> terminal text; each button becomes the typed command that does the same."""
+    lines: list[str] = []
+    for block in message.blocks:
+        kind = block["type"]
+        if kind == "header":
+            lines.append(f"== {block['text']['text']} ==")
+        elif kind == "section":
+            lines.append(_mrkdwn_to_text(block["text"]["text"]))
+            for fld in block.get("fields", []):
+                lines.append("  " + _mrkdwn_to_text(fld["text"]).replace("\n", ": ", 1).replace("\n", " "))
+            if block.get("accessory", {}).get("type") == "button":
+                lines.append("  -> " + _hint(block["accessory"], number_of))
+        elif kind == "context":
+            lines.append("  " + " · ".join(_mrkdwn_to_text(e["text"]) for e in block["elements"]))
+        elif kind == "actions":
+            lines.append("  -> " + "  |  ".join(_hint(e, number_of) for e in block["elements"]))
+        elif kind == "divider":
+            lines.append("-" * 40)
+    return "\n".join(lines)
+
+
+def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> str:
+    template = _BUTTON_HINT.get(element.get("action_id", ""), element["text"]["text"])
+    value = element.get("value", "")
+    if element.get("action_id") in (ids.APPROVE, ids.REJECT):
+        value = value.partition(":")[0]  # typed decisions name the request; its button token stays in Slack
+    number = number_of(value) if number_of and element.get("action_id") not in _BY_VALUE else value
+    return template.format(n=number, value=value)
+
+
+class ConsolePublisher:
+    """Prints what the Slack publisher would post."""
+
+    def __init__(self, services: Services, out: TextIO) -> None:
+        self.services = services
+        self.out = out
+
+    def _number(self, finding_id: str) -> Any:
+        finding = find_finding(self.services.db, finding_id)
+        return finding["number"] if finding else finding_id
+
+    def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
+        db = self.services.db
+        result = outcome.reconcile
+        summary = outcome.summary
+        print(f"\n== scan {outcome.scan_id} {outcome.status}: {summary.get('resources', 0)} resources; "
+              f"{len(result.new)} new, {len(result.reopened)} reopened, {len(result.resolved)} resolved ==",
+              file=self.out)
+        for gap in outcome.inventory.gaps:
+            print(f"coverage gap: {gap.account_id} {gap.service} {gap.region}: {gap.error_class}", file=self.out)
+        fresh = [*result.new, *result.reopened, *sync.reopened]
+        shown = 0
+        for fid in dict.fromkeys(fresh):
+            finding = find_finding(db, fid)
+            if finding and finding["state"] == OPEN:
+                shown += 1
+                if shown <= 10:
+                    print("\n" + render(render_finding(self.services, finding), self._number), file=self.out)
+        if shown > 10:
+            print(f"\n... and {shown - 10} more: type `findings`", file=self.out)
+
+    def scan_failed(self, request: ScanRequest, message: str) -> None:
+        print(f"scan of {request.describe()} failed: {message}", file=self.out)
+
+    def refresh(self, finding_ids: Iterable[str]) -> None:
+        pass  # the console shows the decision's reply; there are no posted messages to update
+
+    def flush(self) -> FlushResult:
+        return FlushResult()
+
+
+HELP = """Type a command as you would after /warden (help, scan aws, status, findings, posture, suppressions),
+or a button as a command: ack N, suppress N --reason "..." [--days N] [--scope rule], revoke ID, remediate N,
+approve R, reject R, undo N (remediation requests need an approver other than the requester).
+quit (or Ctrl-D) leaves."""
+
+
+def run_chat(services: Services, user: str = "console", stdin: TextIO | None = None, out: TextIO | None = None,
+             prompt: str = "warden> ") -> None:
+    import sys
+
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    services.publisher = ConsolePublisher(services, out)
+    who = commands.Who(user, None, "console")
+    interactive = stdin.isatty()
+    print(HELP, file=out)
+    while True:
+        if interactive:
+            print(prompt, end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("quit", "exit"):
+            break
+        print(handle_line(services, line, who), file=out, flush=True)
+        if line.lower().startswith("scan"):
+            services.orchestrator.wait_idle(timeout=600)  # the console waits; Slack would post later
+
+
+def handle_line(services: Services, line: str, who: commands.Who) -> str:
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = []
+    reply = commands.dispatch(services, line, who)
+
+    def number_of(finding_id: str) -> Any:
+        finding = find_finding(services.db, finding_id)
+        return finding["number"] if finding else finding_id
+
+    text = render(reply.message, number_of)
+    if reply.ok and words and words[0] in ("ack", "suppress", "revoke") and reply.changed:
+        finding = find_finding(services.db, reply.changed[0])
+        if finding:
+            text += "\n" + render(render_finding(services, finding), number_of)
+    return text
+
+
+def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
+    """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
+    from skywarden.bot.slack.app import (
+        Services,
+        cloud_remediation_environment,
+        cloud_scan_runner,
+        sync_suppressions_file,
+    )
+    from skywarden.rules.frameworks import load_catalogues
+    from skywarden.rules.loader import load_rules
+    from skywarden.scanners.errors import SkywardenError
+
+    try:
+        rules = load_rules()
+        catalogues = load_catalogues()
+    except SkywardenError:
+        rules, catalogues = [], {}
+    services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
+                        None, catalogues, remediation_env=cloud_remediation_environment(config))
+    sync_suppressions_file(services)
+    return services

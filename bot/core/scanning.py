@@ -1,0 +1,250 @@
+"""One scan, end to end: resolve the scope, collect, evaluate, reconcile, record coverage.
+
+Shared by the CLI, the demo and (later) the Slack bot and the scheduler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from skywarden.rules.engine import Engine, EvaluationReport
+from skywarden.rules.evidence import all_evaluations
+from skywarden.rules.model import Rule
+from skywarden.scanners.aws.scan import collect_aws
+from skywarden.scanners.aws.session import (
+    AccountsFile,
+    AccountSpec,
+    base_session,
+    discover_organization,
+    load_accounts_file,
+    resolve_targets,
+)
+from skywarden.scanners.errors import CollectionError, ConfigError, SkywardenError
+from skywarden.scanners.model import CollectionResult, Inventory
+from skywarden.storage import scans
+from skywarden.storage.check_results import record_check_results
+from skywarden.storage.db import now
+from skywarden.storage.findings import ReconcileResult, reconcile
+from skywarden.storage.liveness import Heartbeat, database_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AwsScope:
+    """What to scan in AWS: accounts (ids or names from the accounts file), regions, where credentials come from."""
+
+    accounts: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    accounts_file: Path | None = None
+    organization_role: str | None = None
+    profile: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "accounts": list(self.accounts),
+            "regions": list(self.regions),
+            "accounts_file": str(self.accounts_file) if self.accounts_file else None,
+            "organization_role": self.organization_role,
+        }
+
+
+class ScanTimeout(SkywardenError):
+    pass
+
+
+class ScanControl:
+    """Cooperative timeout between the orchestrator and a running scan. A thread cannot be killed, so the
+    scan checks in: after collection (``checkpoint``) and right before its final transaction (``commit``).
+    Once committing, the watchdog lets it finish; once expired, the scan stores nothing."""
+
+    def __init__(self, timeout_s: float | None = None) -> None:
+        self.deadline = time.monotonic() + timeout_s if timeout_s else None
+        self.timeout_s = timeout_s
+        self.scan_id: int | None = None
+        self.state = "running"  # running -> committing | expired
+        self._lock = threading.Lock()
+
+    def started(self, scan_id: int) -> None:
+        self.scan_id = scan_id
+
+    def _check(self) -> None:
+        if self.state == "expired" or (self.deadline is not None and time.monotonic() >= self.deadline):
+            self.state = "expired"
+            raise ScanTimeout(f"timed out after {self.timeout_s:g} s; nothing was stored or resolved")
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self._check()
+
+    def commit(self) -> None:
+        with self._lock:
+            self._check()
+            self.state = "committing"
+
+    def expire(self) -> bool:
+        """The watchdog's side: True when the scan had not started committing (it will now store nothing)."""
+        with self._lock:
+            if self.state != "running":
+                return False
+            self.state = "expired"
+            return True
+
+    @property
+    def expired(self) -> bool:
+        return self.state == "expired"
+
+
+@dataclass
+class ScanOutcome:
+    scan_id: int
+    status: str
+    inventory: Inventory
+    report: EvaluationReport
+    reconcile: ReconcileResult
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gaps(self) -> list[CollectionResult]:
+        return self.inventory.gaps
+
+
+def select_accounts(scope: AwsScope, session: Any) -> list[AccountSpec]:
+    """The account specs a scope names; with no accounts file, the credentials' own account."""
+    specs: list[AccountSpec] = []
+    file: AccountsFile | None = load_accounts_file(scope.accounts_file) if scope.accounts_file else None
+    if file is not None:
+        specs.extend(file.accounts)
+    org_role = scope.organization_role or (file.organization_role if file else None)
+    if org_role:
+        exclude = file.organization_exclude if file else ()
+        known = {spec.id for spec in specs}
+        specs.extend(spec for spec in discover_organization(session, org_role, exclude) if spec.id not in known)
+    if not specs:
+        # No accounts file: the credentials' own account; an explicit id must then be that account.
+        if scope.accounts:
+            return [AccountSpec(id=_account_id(a), name=a) for a in scope.accounts]
+        return [AccountSpec(id=None, name="default")]
+    if scope.accounts:
+        wanted = set(scope.accounts)
+        chosen = [spec for spec in specs if spec.id in wanted or spec.name in wanted]
+        missing = sorted(wanted - {spec.id for spec in chosen} - {spec.name for spec in chosen})
+        if missing:
+            raise ConfigError(f"unknown account {missing[0]!r}: not in the accounts file or the organization")
+        specs = chosen
+    if file is not None and file.regions and not scope.regions:
+        specs = [spec if spec.regions else _with_regions(spec, file.regions) for spec in specs]
+    return specs
+
+
+def _account_id(selector: str) -> str:
+    if not (selector.isdigit() and len(selector) == 12):
+        raise ConfigError(f"unknown account {selector!r}: name accounts in an accounts file (--accounts-file)")
+    return selector
+
+
+def _with_regions(spec: AccountSpec, regions: Sequence[str]) -> AccountSpec:
+    return dataclasses.replace(spec, regions=tuple(regions))
+
+
+def scan_aws(
+    db: sqlite_utils.Database,
+    rules: Sequence[Rule],
+    scope: AwsScope,
+    session: Any | None = None,
+    max_workers: int = 16,
+    trigger: str = "cli",
+    requested_by: str | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    on_result: Callable[[CollectionResult], None] | None = None,
+    control: ScanControl | None = None,
+) -> ScanOutcome:
+    """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected."""
+    session = session or base_session(scope.profile)
+    specs = select_accounts(scope, session)
+    targets = resolve_targets(session, specs)  # raises CollectionError when the credentials are unusable
+
+    def collect(resource_types: frozenset[str]) -> Inventory:
+        return collect_aws(
+            targets,
+            regions=list(scope.regions) or None,
+            resource_types=resource_types,
+            max_workers=max_workers,
+            on_result=on_result,
+            on_plan=on_plan,
+        )
+
+    return run_scan(db, rules, "aws", scope.describe(), collect, trigger, requested_by, control)
+
+
+def run_scan(
+    db: sqlite_utils.Database,
+    rules: Sequence[Rule],
+    provider: str,
+    scope: dict[str, Any],
+    collect: Callable[[frozenset[str]], Inventory],
+    trigger: str = "cli",
+    requested_by: str | None = None,
+    control: ScanControl | None = None,
+) -> ScanOutcome:
+    """The provider-independent part of a scan: record it, collect what the rules need, evaluate, reconcile.
+
+    ``collect`` receives the resource types the provider's rules read and returns the inventory with its
+    coverage. Raises CollectionError when no collection unit succeeded.
+
+    Crash safety: reconcile (inventory, findings, their events) and finish_scan commit in ONE transaction at
+    the very end. A process killed before that commit leaves a 'running' scan that changed no finding
+    (marked 'interrupted' at the next start); killed after it, the scan is complete.
+    """
+    engine = Engine([rule for rule in rules if rule.provider == provider])
+    scan_id = scans.start_scan(db, provider, scope, trigger, requested_by)
+    if control is not None:
+        control.started(scan_id)
+    # The heartbeat tells other processes (serve starting, the next CLI command) that this scan is alive.
+    with Heartbeat(database_file(db.conn), scan_id):
+        return _run_started(db, engine, scan_id, collect, control)
+
+
+def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
+                 collect: Callable[[frozenset[str]], Inventory], control: ScanControl | None) -> ScanOutcome:
+    try:
+        inventory = collect(engine.resource_types)
+        if control is not None:
+            control.checkpoint()
+        scans.record_coverage(db, scan_id, inventory.coverage)
+        report = engine.evaluate(inventory.resources)
+        succeeded = sum(1 for unit in inventory.coverage if unit.ok)
+        status = "succeeded" if not inventory.gaps else ("partial" if succeeded else "failed")
+        if control is not None:
+            control.commit()
+        with db.atomic():
+            at = now()
+            result = reconcile(db, scan_id, inventory, report, at)
+            record_check_results(db, scan_id, all_evaluations(report, inventory.resources), at)
+            summary = {
+                "accounts": inventory.accounts,
+                "regions": inventory.regions,
+                "resources": len(inventory.resources),
+                "evaluations": report.evaluated,
+                "outcomes": {outcome.value: count for outcome, count in report.counts.items()},
+                "coverage": {"units": len(inventory.coverage), "failed": len(inventory.gaps)},
+                **result.summary(),
+            }
+            scans.finish_scan(db, scan_id, status, summary)
+    except BaseException as exc:
+        scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    if status == "failed":
+        first = inventory.gaps[0] if inventory.gaps else None
+        reason = f"{first.error_class}: {first.message}" if first else "no collection unit ran"
+        raise CollectionError(f"scan {scan_id} collected nothing ({reason})")
+    return ScanOutcome(scan_id, status, inventory, report, result, summary)

@@ -1,0 +1,21 @@
+"""The /warden slash command: parse, answer at once (ack carries the private reply)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from skywarden.bot import commands
+from skywarden.bot.slack import ids
+
+if TYPE_CHECKING:
+    from skywarden.bot.slack.app import Services
+    from skywarden.bot.slack.listeners import Registrar
+
+
+def register(reg: Registrar, services: Services) -> None:
+    @reg.command(ids.COMMAND)
+    def on_command(ack: Any, command: dict[str, Any]) -> None:
+        who = commands.Who(command["user_id"], command.get("channel_id"))
+        # Every command is quick (scans are handed to the orchestrator), so the reply is the ack itself.
+        reply = commands.dispatch(services, command.get("text", ""), who)
+        ack(response_type="ephemeral", **reply.message.payload())

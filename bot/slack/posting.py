@@ -1,0 +1,259 @@
+"""Posting to Slack: one digest per routed channel, one message per finding to decide on, chat.update when a
+finding is decided on or resolved. Every send goes through the outbox (storage/outbox.py): written first,
+then flushed with the WebClient's retry handlers (429 with Retry-After, 5xx); what still fails stays queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.error import URLError
+
+from slack_sdk.errors import SlackApiError
+
+from skywarden.bot.settings import BotConfig
+from skywarden.bot.slack import blocks
+from skywarden.rules.model import SEVERITIES
+from skywarden.storage import outbox, slack_messages
+from skywarden.storage.db import now
+from skywarden.storage.findings import ACTIVE_STATES, OPEN
+from skywarden.storage.scans import coverage_for
+from skywarden.storage.suppressions import ExceptionSync, exception_for, find_finding
+
+if TYPE_CHECKING:
+    from skywarden.bot.core.orchestrator import ScanRequest
+    from skywarden.bot.slack.app import Services
+
+log = logging.getLogger(__name__)
+
+THREAD_THRESHOLD = 5  # more finding messages than this go in the digest's thread
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+class Publisher(Protocol):
+    def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None: ...
+    def scan_failed(self, request: ScanRequest, message: str) -> None: ...
+    def refresh(self, finding_ids: Iterable[str]) -> None: ...
+    def flush(self) -> FlushResult: ...
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+def channels_for(config: BotConfig, account_id: str, severity: str, fallback: str | None) -> list[str]:
+    """Every route whose given criteria all match; else the default channel, else where the request came from."""
+    account = config.account(account_id)
+    tags = set(account.tags) if account else set()
+    matched = []
+    for route in config.routes:
+        if route.accounts and account_id not in route.accounts:
+            continue
+        if route.tags and not tags.intersection(route.tags):
+            continue
+        if route.severities and severity not in route.severities:
+            continue
+        if route.channel not in matched:
+            matched.append(route.channel)
+    if matched:
+        return matched
+    target = config.default_channel or fallback
+    return [target] if target else []
+
+
+def account_channels(config: BotConfig, account_id: str, fallback: str | None) -> set[str]:
+    """Every channel that may receive some finding of this account (any severity): what "the account is routed
+    to the channel" means for a digest, which names an account and its coverage gaps only where its findings go.
+    """
+    return {channel for severity in SEVERITIES for channel in channels_for(config, account_id, severity, fallback)}
+
+
+def render_finding(services: Services, finding: Mapping[str, Any], note: str | None = None,
+                   with_buttons: bool = True) -> blocks.Message:
+    rule = services.rules.get(finding["rule_id"])
+    exception = exception_for(services.db, finding, now()) if finding["state"] == "suppressed" else None
+    return blocks.finding_message(
+        finding,
+        guidance=getattr(rule, "remediation_guidance", "") or "",
+        remediation_action=getattr(rule, "remediation_action", None),
+        exception=exception,
+        note=note,
+        with_buttons=with_buttons,
+    )
+
+
+class SlackPublisher:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._flush_lock = threading.Lock()  # one flusher at a time, or a message could go out twice
+
+    # ------------------------------------------------------------ scans
+    def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
+        services, db = self.services, self.services.db
+        config = services.config
+        fallback = request.origin_channel
+        result = outcome.reconcile
+        for message in slack_messages.retire(db, result.resolved):
+            finding = find_finding(db, message["finding_id"])
+            if finding:
+                self._update(message, render_finding(services, finding, with_buttons=False))
+        for message in slack_messages.retire(db, sync.reopened):
+            finding = find_finding(db, message["finding_id"])
+            if finding:
+                self._update(message, render_finding(
+                    services, finding, note="The suppression ended; posted again below.", with_buttons=False))
+
+        accounts = list(outcome.inventory.accounts)
+        marks = ",".join("?" for _ in accounts) or "''"
+        per_channel: dict[str, Counter[str]] = defaultdict(Counter)
+        for row in db.query(
+            f"SELECT account_id, severity, COUNT(*) AS n FROM findings WHERE provider = ? AND account_id IN ({marks})"
+            f" AND state IN ({','.join('?' for _ in ACTIVE_STATES)}) GROUP BY account_id, severity",
+            [outcome.inventory.provider, *accounts, *ACTIVE_STATES],
+        ):
+            for channel in channels_for(config, row["account_id"], row["severity"], fallback):
+                per_channel[channel][row["severity"]] += row["n"]
+
+        news: dict[str, Counter[str]] = defaultdict(Counter)
+        for kind, fids in (("new", result.new), ("reopened", result.reopened), ("resolved", result.resolved)):
+            for fid in fids:
+                finding = find_finding(db, fid)
+                if finding:
+                    for channel in channels_for(config, finding["account_id"], finding["severity"], fallback):
+                        news[channel][kind] += 1
+
+        to_post: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        candidates = [
+            row for row in db.query("SELECT * FROM findings WHERE state = ? AND last_scan_id = ? ORDER BY number",
+                                    [OPEN, outcome.scan_id])
+        ]
+        live = slack_messages.live_channels(db, [c["id"] for c in candidates])
+        for row in candidates:
+            finding = find_finding(db, row["id"])  # decoded frameworks
+            assert finding is not None
+            for channel in channels_for(config, finding["account_id"], finding["severity"], fallback):
+                if (finding["id"], channel) not in live:
+                    to_post[channel].append(finding)
+
+        gaps = coverage_for(db, outcome.scan_id, failed_only=True)
+        routed = {a: account_channels(config, a, fallback) for a in accounts}
+        channels = list(dict.fromkeys([*per_channel, *news, *to_post]))
+        if not channels:  # nothing to report anywhere: the all-clear goes where each account's findings would
+            channels = sorted({channel for targets in routed.values() for channel in targets})
+        for channel in channels:
+            # A channel reads only about the accounts routed to it: their names, counts and coverage gaps.
+            mine = [a for a in accounts if channel in routed[a]]
+            names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in mine]
+            findings = to_post.get(channel, [])
+            threaded = len(findings) > THREAD_THRESHOLD
+            digest = blocks.digest_messages(
+                outcome.scan_id, names, per_channel.get(channel, Counter()), news[channel]["new"],
+                news[channel]["reopened"], news[channel]["resolved"], [g for g in gaps if g["account_id"] in mine],
+                len(findings), threaded, outcome.status, provider=outcome.inventory.provider,
+            )
+            parent = None
+            for message in digest:
+                outbox_id = outbox.enqueue(db, "chat.postMessage", channel, {"channel": channel, **message.payload()})
+                parent = parent or outbox_id
+            for finding in findings:
+                slot = slack_messages.claim(db, finding["id"], channel)
+                if slot is None:  # posted meanwhile by someone else: never twice
+                    continue
+                payload = {"channel": channel, **render_finding(services, finding).payload()}
+                outbox_id = outbox.enqueue(db, "chat.postMessage", channel, payload, parent if threaded else None)
+                slack_messages.attach_outbox(db, slot, outbox_id)
+        if not channels:
+            log.warning("scan %s: no channel to post to (no routing matched and no default_channel)", outcome.scan_id)
+        self.flush()
+
+    def scan_failed(self, request: ScanRequest, message: str) -> None:
+        target = request.origin_channel or self.services.config.default_channel
+        if not target:
+            return
+        text = (f":x: The scan of {blocks.escape(request.describe())} requested by "
+                f"{blocks.mention(request.requested_by)} failed: {blocks.escape(message)}")
+        fallback = f"The scan of {request.describe()} failed: {message}"
+        outbox.enqueue(self.services.db, "chat.postMessage", target,
+                       {"channel": target, **blocks.Message(fallback, [blocks.section(text)]).payload()})
+
+        self.flush()
+
+    # ------------------------------------------------------------ decisions
+    def refresh(self, finding_ids: Iterable[str]) -> None:
+        """Show the current state of these findings on every live message."""
+        db = self.services.db
+        for fid in finding_ids:
+            finding = find_finding(db, fid)
+            if finding is None:
+                continue
+            rendered = render_finding(self.services, finding)
+            for message in slack_messages.live_for(db, fid):
+                self._update(message, rendered)
+        self.flush()
+
+    def _update(self, message: Mapping[str, Any], rendered: blocks.Message) -> None:
+        db = self.services.db
+        if message["ts"]:
+            outbox.enqueue(db, "chat.update", message["channel"],
+                           {"channel": message["channel"], "ts": message["ts"], **rendered.payload()})
+        elif message["outbox_id"]:
+            original = outbox.get(db, message["outbox_id"])
+            if original and original["status"] == outbox.PENDING:
+                outbox.replace_payload(db, original["id"], {**original["payload"], **rendered.payload()})
+
+    # ------------------------------------------------------------ outbox
+    def flush(self) -> FlushResult:
+        result = FlushResult()
+        client = self.services.client
+        if client is None:
+            return result
+        with self._flush_lock:
+            db = self.services.db
+            for row in outbox.pending(db):
+                payload = dict(row["payload"])
+                if row["parent_id"]:
+                    parent = outbox.get(db, row["parent_id"])
+                    if parent and parent["status"] == outbox.PENDING:
+                        result.pending += 1
+                        continue  # its thread does not exist yet
+                    if parent and parent["ts"]:
+                        payload["thread_ts"] = parent["ts"]
+                try:
+                    if row["method"] == "chat.update":
+                        response = client.chat_update(**payload)
+                    else:
+                        response = client.chat_postMessage(**payload)
+                except SlackApiError as exc:
+                    code = str(exc.response.get("error", "")) if exc.response is not None else ""
+                    status = exc.response.status_code if exc.response is not None else 0
+                    transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+                    outbox.mark_attempt(db, row["id"], code or f"HTTP {status}", permanent=not transient)
+                    if transient:
+                        result.pending += 1
+                        log.warning("Slack %s failed (%s); kept in the outbox", row["method"], code or status)
+                        break  # keep the order; the next flush retries
+                    result.failed += 1
+                    log.error("Slack %s to %s failed permanently: %s", row["method"], row["channel"], code)
+                    continue
+                except (URLError, OSError) as exc:
+                    outbox.mark_attempt(db, row["id"], f"{type(exc).__name__}: {exc}", permanent=False)
+                    result.pending += 1
+                    log.warning("Slack unreachable (%s); messages kept in the outbox", exc)
+                    break
+                ts = response.get("ts") if row["method"] == "chat.postMessage" else row["payload"].get("ts")
+                outbox.mark_sent(db, row["id"], ts)
+                if row["method"] == "chat.postMessage" and ts:
+                    slack_messages.record_ts(db, row["id"], str(response.get("channel") or row["channel"]), ts)
+                result.sent += 1
+        return result
+
+
+def severity_counts(rows: Sequence[Mapping[str, Any]]) -> Counter[str]:
+    return Counter(row["severity"] for row in rows)
