@@ -43,6 +43,7 @@ def finding_record(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str
         "resource_id": row["resource_id"],
         "resource_name": row.get("resource_name"),
         "state": row["state"],
+        "status": row.get("status") or "FAIL",
         "frameworks": row["frameworks"],
         "first_seen": row["first_seen"],
         "last_seen": row["last_seen"],
@@ -74,7 +75,8 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     out = io.StringIO()
     columns = [
         "finding_id", "number", "rule_id", "title", "severity", "state", "provider", "account_id", "region",
-        "resource_type", "resource_id", "resource_name", "frameworks", "first_seen", "last_seen", "failure", "detail",
+        "resource_type", "resource_id", "resource_name", "frameworks", "first_seen", "last_seen", "status", "failure",
+        "detail",
     ]  # fmt: skip
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -96,7 +98,7 @@ def _table(rows: Sequence[Mapping[str, Any]]) -> str:
         table.add_row(
             str(row["number"]),
             row["severity"],
-            row["state"],
+            row["state"] or (row.get("status") or "").lower(),
             f"{row.get('failure') or name + ' fails: ' + row['title']}\n{row['rule_id']}",
             row["account_id"],
             row["region"],
@@ -112,27 +114,41 @@ def _epoch_ms(stamp: str | None) -> int | None:
 
 
 def ocsf(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str, Any]:
-    """An OCSF 1.1 Detection Finding (class 2004), the shape Security Hub and Prowler exchange."""
-    status_id, status = _STATUS.get(row["state"], (99, row["state"]))
-    if row["state"] in ("resolved", "remediated"):
-        activity_id = 3  # Close
+    """An OCSF Detection Finding (class 2004), the shape Security Hub and Prowler exchange.
+
+    ``status_code`` is the check's verdict (FAIL, or PASS for the pass evidence of ``--include-passed``);
+    ``status_id``/``status`` are the finding's workflow state. A pass has no finding: its status is Other."""
+    passed = row.get("status") == "PASS"
+    if passed:
+        status_id, status = 99, "Passed"
+        activity_id = 1  # Create: a new piece of evidence
     else:
-        activity_id = 1 if row["first_seen"] == row["last_seen"] else 2  # Create, Update
-    finding = {
+        status_id, status = _STATUS.get(row["state"], (99, row["state"]))
+        if row["state"] in ("resolved", "remediated"):
+            activity_id = 3  # Close
+        else:
+            activity_id = 1 if row["first_seen"] == row["last_seen"] else 2  # Create, Update
+    provider = row["provider"]
+    account_type_id, account_type = _ACCOUNT_TYPE.get(provider, (99, "Other"))
+    finding: dict[str, Any] = {
         "class_uid": 2004,
         "class_name": "Detection Finding",
         "category_uid": 2,
         "category_name": "Findings",
         "activity_id": activity_id,
+        "activity_name": _ACTIVITY[activity_id],
         "type_uid": 2004 * 100 + activity_id,
+        "type_name": f"Detection Finding: {_ACTIVITY[activity_id]}",
         "severity_id": _SEVERITY_ID.get(row["severity"], 0),
         "severity": row["severity"].capitalize(),
         "status_id": status_id,
         "status": status,
+        "status_code": "PASS" if passed else "FAIL",
         "time": _epoch_ms(row["last_seen"]),
         "metadata": {
-            "version": "1.1.0",
+            "version": OCSF_VERSION,
             "product": {"name": "Skywarden", "vendor_name": "Skywarden", "version": PRODUCT_VERSION},
+            "event_code": row["rule_id"],
         },
         "finding_info": {
             "uid": row["id"],
@@ -143,9 +159,11 @@ def ocsf(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str, Any]:
             "last_seen_time": _epoch_ms(row["last_seen"]),
         },
         "cloud": {
-            "provider": row["provider"],
+            "provider": provider,
             "region": row["region"],
-            "account": {"uid": row["account_id"], "type": _account_type(row["provider"])},
+            # No account names are stored: the id is the name (Prowler does the same without Organizations).
+            "account": {"uid": row["account_id"], "name": row["account_id"], "type_id": account_type_id,
+                        "type": account_type},
         },
         "resources": [
             {
@@ -158,10 +176,14 @@ def ocsf(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str, Any]:
         ],
         "unmapped": {"compliance": row["frameworks"], "rule_id": row["rule_id"], "state": row["state"]},
     }
+    if row.get("detail"):
+        finding["status_detail"] = row["detail"]
     if rule is not None and rule.remediation_guidance:
         finding["remediation"] = {"desc": rule.remediation_guidance}
     return finding
 
 
-def _account_type(provider: str) -> str:
-    return {"aws": "AWS Account", "azure": "Azure AD Account", "gcp": "GCP Account"}.get(provider, "Other")
+OCSF_VERSION = "1.1.0"
+_ACTIVITY = {1: "Create", 2: "Update", 3: "Close"}
+# OCSF account type_id: 10 AWS Account, 6 Azure AD Account, 5 GCP Account.
+_ACCOUNT_TYPE = {"aws": (10, "AWS Account"), "azure": (6, "Azure AD Account"), "gcp": (5, "GCP Account")}

@@ -142,3 +142,4 @@ def control_sort_key(control_id: str) -> tuple[Any, ...]:
     for piece in control_id.replace("(", ".").replace(")", "").replace("-", ".").split("."):
         parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
     return tuple(parts)
+

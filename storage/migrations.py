@@ -309,3 +309,29 @@ def m008_finding_failure(db: sqlite_utils.Database) -> None:
     readable"), rewritten on every scan with ``detail`` (the evidence). Findings from before have none: the
     display falls back to the rule title until the next scan fills it."""
     db.execute("ALTER TABLE findings ADD COLUMN failure TEXT")
+
+
+@MIGRATIONS()
+def m009_check_results(db: sqlite_utils.Database) -> None:
+    """The latest verdict of every rule on every resource, passes included: the evidence behind a compliance
+    report (a finding exists only for a failure). One row per (rule, resource), replaced by each scan that
+    evaluated the pair; rows of resources that left the inventory are deleted with them."""
+    db.execute(
+        """
+        CREATE TABLE check_results (
+            rule_id TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            resource_type TEXT NOT NULL,
+            resource_name TEXT,
+            status TEXT NOT NULL,          -- pass, fail, error, not_applicable (rules.model.Outcome)
+            detail TEXT,
+            scan_id INTEGER NOT NULL REFERENCES scans(id),
+            evaluated_at TEXT NOT NULL,
+            PRIMARY KEY (rule_id, resource_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX check_results_by_account ON check_results(provider, account_id)")

@@ -69,16 +69,25 @@ def _scan_output_options(command: Any) -> Any:
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
                      help="Rule files/directories."),
         click.option("--workers", default=16, show_default=True, help="Concurrent collection units."),
+        click.option("--include-passed", is_flag=True, help="Also print the checks that passed (status PASS)."),
         click.pass_obj,
     )):
         command = decorator(command)
     return command
 
 
-def _report_scan(db: Any, rules: list[Rule], provider: str, outcome: Any, fmt: str, output: str | None) -> None:
-    """Print the checks that failed in this scan (findings in any active state), then the summary on stderr."""
+def _report_scan(db: Any, rules: list[Rule], provider: str, outcome: Any, fmt: str, output: str | None,
+                 include_passed: bool = False) -> None:
+    """Print the checks that failed in this scan (findings in any active state), with --include-passed the
+    checks that passed after them, then the summary on stderr."""
     scanned = query_findings(db, states=ACTIVE_STATES, provider=provider, accounts=list(outcome.inventory.accounts))
     rows = [row for row in scanned if row["last_scan_id"] == outcome.scan_id]
+    if include_passed:
+        from skywarden.bot.core.pass_records import pass_rows
+        from skywarden.rules.passes import passes
+        from skywarden.storage.db import now
+
+        rows += pass_rows(passes(outcome.report, outcome.inventory.resources), now(), outcome.scan_id)
     _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
     print_scan_summary(outcome)
 
@@ -107,6 +116,7 @@ def scan_aws_command(
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
+    include_passed: bool,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks."""
     from skywarden.bot.core.progress import ScanProgress
@@ -125,7 +135,7 @@ def scan_aws_command(
         outcome = scan_aws(
             db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance
         )
-    _report_scan(db, rules, "aws", outcome, fmt, output)
+    _report_scan(db, rules, "aws", outcome, fmt, output, include_passed)
 
 
 @scan.command("gcp")
@@ -148,6 +158,7 @@ def scan_gcp_command(
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
+    include_passed: bool,
 ) -> None:
     """Scan Google Cloud projects, store the results and print the failed checks.
 
@@ -172,7 +183,7 @@ def scan_gcp_command(
             on_plan=progress.plan,
             on_result=progress.advance,
         )
-    _report_scan(db, rules, "gcp", outcome, fmt, output)
+    _report_scan(db, rules, "gcp", outcome, fmt, output, include_passed)
 
 
 @scan.command("azure")
@@ -195,6 +206,7 @@ def scan_azure_command(
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
+    include_passed: bool,
 ) -> None:
     """Scan Azure subscriptions, store the results and print the failed checks.
 
@@ -212,7 +224,7 @@ def scan_azure_command(
             db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
             on_plan=progress.plan, on_result=progress.advance,
         )
-    _report_scan(db, rules, "azure", outcome, fmt, output)
+    _report_scan(db, rules, "azure", outcome, fmt, output, include_passed)
 
 
 def print_scan_summary(outcome: Any) -> None:
@@ -446,6 +458,16 @@ def _register_schedule() -> None:
 
 
 _register_schedule()
+
+
+def _register_report() -> None:
+    from skywarden.bot.cli.report import chart, report
+
+    main.add_command(report)
+    main.add_command(chart)
+
+
+_register_report()
 
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ import sqlite_utils
 
 from skywarden.rules.engine import Engine, EvaluationReport
 from skywarden.rules.model import Rule
+from skywarden.rules.passes import all_evaluations
 from skywarden.scanners.aws.plan import AwsScope, plan_aws  # noqa: F401 - AwsScope: the scope type scan_aws takes
 from skywarden.scanners.errors import CollectionError, SkywardenError
 from skywarden.scanners.model import CollectionResult, Inventory
 from skywarden.storage import scans
+from skywarden.storage.check_results import record_check_results
 from skywarden.storage.db import now
 from skywarden.storage.findings import ReconcileResult, reconcile
 from skywarden.storage.liveness import Heartbeat, database_file
@@ -145,7 +147,9 @@ def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
         if control is not None:
             control.commit()
         with db.atomic():
-            result = reconcile(db, scan_id, inventory, report, now())
+            at = now()
+            result = reconcile(db, scan_id, inventory, report, at)
+            record_check_results(db, scan_id, all_evaluations(report, inventory.resources), at)
             summary = {
                 "accounts": inventory.accounts,
                 "regions": inventory.regions,
