@@ -165,14 +165,10 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from skywarden.bot.slack.app import (
-        Services,
-        cloud_remediation_environment,
-        cloud_scan_runner,
-        sync_suppressions_file,
-    )
+    from skywarden.bot.slack.app import Services, cloud_scan_runner, sync_suppressions_file
     from skywarden.rules.frameworks import load_catalogues
     from skywarden.rules.loader import load_rules
+    from skywarden.rules.remediation.environments import RemediationOptions, cloud_remediation_environment
     from skywarden.scanners.errors import SkywardenError
 
     try:
@@ -181,6 +177,7 @@ def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Serv
     except SkywardenError:
         rules, catalogues = [], {}
     services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
-                        None, catalogues, remediation_env=cloud_remediation_environment(config))
+                        None, catalogues, remediation_env=cloud_remediation_environment(
+                            RemediationOptions(config.accounts_file)))
     sync_suppressions_file(services)
     return services

@@ -49,19 +49,11 @@ def os_user() -> str:
 
 def _service(obj: dict[str, Any], accounts_file: str | None, profile: str | None, policy: Any = None,
              audit_context: dict[str, Any] | None = None) -> Any:
-    from skywarden.bot.core.remediation import ApprovalPolicy, MultiCloudEnvironment, RemediationService
-    from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
-    from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
-    from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment
-    from skywarden.scanners.aws.session import base_session, load_accounts_file
+    from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
+    from skywarden.rules.remediation.environments import RemediationOptions, cloud_remediation_environment
 
-    specs = load_accounts_file(Path(accounts_file)).accounts if accounts_file else []
-    # Azure and GCP use the scans' connection settings from the environment; nothing is built until needed.
-    environment = MultiCloudEnvironment({
-        "aws": AwsRemediationEnvironment(base_session(profile), specs),
-        "azure": AzureRemediationEnvironment(),
-        "gcp": GcpRemediationEnvironment(),
-    })
+    environment = cloud_remediation_environment(
+        RemediationOptions(Path(accounts_file) if accounts_file else None, profile))
     return RemediationService(open_db(obj["db"]), load_rules(), environment, policy or ApprovalPolicy(),
                               audit_context=audit_context)
 

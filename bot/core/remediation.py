@@ -13,14 +13,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
-from botocore.exceptions import BotoCoreError, ClientError
 
 from skywarden.rules.engine import evaluate_one
 from skywarden.rules.model import Outcome, Rule
-from skywarden.rules.remediation.base import ACTIONS, ClientFactory, Plan, RemediationAction, load_actions
-from skywarden.scanners.aws.errors import classify
+from skywarden.rules.remediation.base import (
+    ACTIONS,
+    Plan,
+    RemediationAction,
+    RemediationEnvironment,
+    load_actions,
+)
 from skywarden.scanners.errors import RemediationError
-from skywarden.scanners.model import GLOBAL_REGION, Resource
 from skywarden.storage import audit, remediations
 from skywarden.storage.findings import ACTIVE_STATES, OPEN, REMEDIATED, RESOLVED, get_finding, set_state
 
@@ -46,42 +49,6 @@ class Decision:
     refused: bool = False
     state: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-class RemediationEnvironment:
-    """How to reach a finding's account: remediation clients, and a read-only re-collect of one resource.
-
-    ``errors`` are the SDK failures a planning read may raise (the cloud's answer, reported to the user) and
-    ``classify`` names them; the defaults are AWS's, other clouds override both.
-    """
-
-    errors: tuple[type[BaseException], ...] = (ClientError, BotoCoreError)
-
-    def classify(self, exc: BaseException) -> tuple[str, str]:
-        return classify(exc)
-
-    def for_provider(self, provider: str) -> RemediationEnvironment:
-        """The environment that reaches ``provider``'s accounts (a multi-cloud environment picks one)."""
-        return self
-
-    def clients(self, account_id: str) -> ClientFactory:
-        raise NotImplementedError
-
-    def collect(self, finding: Mapping[str, Any]) -> Resource | None:
-        raise NotImplementedError
-
-
-class MultiCloudEnvironment(RemediationEnvironment):
-    """One environment per cloud; the service asks for the one matching each finding's provider."""
-
-    def __init__(self, environments: Mapping[str, RemediationEnvironment]) -> None:
-        self.environments = dict(environments)
-
-    def for_provider(self, provider: str) -> RemediationEnvironment:
-        try:
-            return self.environments[provider]
-        except KeyError:
-            raise RemediationError(f"remediation is not configured for {provider} in this deployment") from None
 
 
 class RemediationService:
@@ -317,7 +284,3 @@ class RemediationService:
         outcome, detail = evaluate_one(rule, resource, resource.properties, resource.properties.get("_errors"))
         return {"passed": outcome in (Outcome.PASS, Outcome.NOT_APPLICABLE), "outcome": outcome.value,
                 "detail": detail}
-
-
-def collect_region(finding: Mapping[str, Any], default_region: str) -> str:
-    return default_region if finding["region"] == GLOBAL_REGION else finding["region"]

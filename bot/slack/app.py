@@ -19,7 +19,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
-from skywarden.bot.core.remediation import RemediationEnvironment
 from skywarden.bot.core.scanning import run_scan
 from skywarden.bot.settings import Access, BotConfig, Settings
 from skywarden.bot.slack import blocks
@@ -27,6 +26,11 @@ from skywarden.bot.slack.guards import WorkspacePolicy
 from skywarden.bot.slack.posting import Publisher, SlackPublisher
 from skywarden.bot.slack.remediation import SlackRemediation
 from skywarden.rules.model import Framework, Rule
+from skywarden.rules.remediation.environments import (
+    RemediationEnvironment,
+    RemediationOptions,
+    cloud_remediation_environment,
+)
 from skywarden.scanners.errors import SkywardenError
 from skywarden.scanners.providers import ScanTarget, provider
 from skywarden.scanners.redact import redact, redact_url, secrets_from_env
@@ -126,27 +130,6 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
 
 
 
-def cloud_remediation_environment(config: BotConfig) -> RemediationEnvironment:
-    """Remediation for every cloud, chosen by each finding's provider.
-
-    AWS: each account's remediation_role_arn from the accounts file, boto3's chain otherwise. Azure and GCP: the
-    same connection settings as their scans (credentials are only built when a remediation first needs them).
-    """
-    from skywarden.bot.core.remediation import MultiCloudEnvironment
-    from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
-    from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
-    from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment
-    from skywarden.scanners.aws.session import base_session, load_accounts_file
-
-    specs = load_accounts_file(config.accounts_file).accounts if config.accounts_file else []
-    return MultiCloudEnvironment({
-        "aws": AwsRemediationEnvironment(base_session(), specs),
-        "azure": AzureRemediationEnvironment(),
-        "gcp": GcpRemediationEnvironment(),
-    })
-
-
-
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
                token_verification: bool = True) -> App:
     """The Bolt app with every listener registered. Socket Mode needs no signing secret; HTTP mode does."""
@@ -190,7 +173,8 @@ def build_services(settings: Settings, db_path: str) -> Services:
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
     services = Services(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
-                        client, load_catalogues(), remediation_env=cloud_remediation_environment(settings.config))
+                        client, load_catalogues(), remediation_env=cloud_remediation_environment(
+                            RemediationOptions(settings.config.accounts_file)))
     sync_suppressions_file(services)
     return services
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from skywarden.scanners.errors import RemediationError
+from skywarden.scanners.model import GLOBAL_REGION, Resource
 from skywarden.scanners.named_registry import Registry
 
 # client(service, region) -> a boto3 (or other SDK) client made with the remediation credentials.
@@ -193,6 +195,47 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+class RemediationEnvironment:
+    """How to reach a finding's account: remediation clients, and a read-only re-collect of one resource.
+
+    ``errors`` are the SDK failures a planning read may raise (the cloud's answer, reported to the user) and
+    ``classify`` names them. There is no default cloud: each environment declares its own SDK's errors (an
+    environment that declares none reports every SDK failure as an internal error rather than misnaming it).
+    """
+
+    errors: tuple[type[BaseException], ...] = ()
+
+    def classify(self, exc: BaseException) -> tuple[str, str]:
+        raise NotImplementedError(f"{type(self).__name__} declares errors but not how to classify them")
+
+    def for_provider(self, provider: str) -> RemediationEnvironment:
+        """The environment that reaches ``provider``'s accounts (a multi-cloud environment picks one)."""
+        return self
+
+    def clients(self, account_id: str) -> ClientFactory:
+        raise NotImplementedError
+
+    def collect(self, finding: Mapping[str, Any]) -> Resource | None:
+        raise NotImplementedError
+
+
+class MultiCloudEnvironment(RemediationEnvironment):
+    """One environment per cloud; the service asks for the one matching each finding's provider."""
+
+    def __init__(self, environments: Mapping[str, RemediationEnvironment]) -> None:
+        self.environments = dict(environments)
+
+    def for_provider(self, provider: str) -> RemediationEnvironment:
+        try:
+            return self.environments[provider]
+        except KeyError:
+            raise RemediationError(f"remediation is not configured for {provider} in this deployment") from None
+
+
+def collect_region(finding: Mapping[str, Any], default_region: str) -> str:
+    return default_region if finding["region"] == GLOBAL_REGION else finding["region"]
+
+
 ACTIONS: Registry[RemediationAction] = Registry("remediation action")
 
 
@@ -209,6 +252,7 @@ def load_actions() -> Registry[RemediationAction]:
     import skywarden.rules.remediation as package
 
     for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
-        if module.name.rsplit(".", 1)[-1] != "base":
+        # Environments are not actions, and import their cloud's SDK (which may not be installed).
+        if module.name.rsplit(".", 1)[-1] not in ("base", "environment", "environments"):
             importlib.import_module(module.name)
     return ACTIONS

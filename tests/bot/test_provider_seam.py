@@ -1,5 +1,6 @@
 """A fourth cloud through the provider seam alone: one entry in PROVIDERS (with its plan_scan), one rule, and
-the unchanged bot scans it, stores findings and shows the digest, from the console and from Slack."""
+the unchanged bot scans it, stores findings and shows the digest, from the console and from Slack; one
+remediation environment on the rules-layer registry and the unchanged bot wiring reaches it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import re
 
 import pytest
 
-from skywarden.bot.console import run_chat
+from skywarden.bot.console import console_services, run_chat
 from skywarden.bot.settings import BotConfig, parse_config
 from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
+from skywarden.rules.remediation import environments
+from skywarden.rules.remediation.environments import MultiCloudEnvironment, RemediationEnvironment, RemediationOptions
+from skywarden.scanners.errors import RemediationError
 from skywarden.scanners.model import CollectionResult, Inventory, Resource
+from skywarden.scanners.named_registry import Registry
 from skywarden.scanners.providers import PROVIDERS, CloudProvider, ScanPlan, ScanTarget
 from skywarden.storage.findings import query_findings
 from tests.bot.helpers import FRAMEWORK, make_app, rule, slash
@@ -82,3 +87,35 @@ def test_a_fake_provider_scans_from_slack_and_its_accounts_configure(tmp_path, s
     posted = [c.args for c in slack.of("chat.postMessage")]
     assert "acme" in json.dumps(posted[0]["blocks"]).lower()  # the digest names the scope
     assert any("acme:t-4242:vault/plain" in json.dumps(m["blocks"]) for m in posted[1:])
+
+
+class AcmeRemediation(RemediationEnvironment):
+    def __init__(self, options: RemediationOptions) -> None:
+        self.options = options
+
+    def collect(self, finding):
+        return None
+
+
+def test_a_fake_provider_gets_remediation_through_the_registry(tmp_path, acme, monkeypatch):
+    registry = Registry("remediation environment")
+    for name, factory in environments.ENVIRONMENTS.items():
+        registry.add(name, factory)
+    registry.add("acme", AcmeRemediation)
+    monkeypatch.setattr(environments, "ENVIRONMENTS", registry)
+    config = parse_config({"accounts": [{"id": TENANT, "name": "acme-prod", "provider": "acme"}]}, "test.yaml")
+    services = console_services(str(tmp_path / "acme.db"), config, scan_runner=lambda db, request: None)
+    try:
+        env = services.remediation_env
+        assert isinstance(env, MultiCloudEnvironment)
+        assert isinstance(env.for_provider("acme"), AcmeRemediation)  # built by the unchanged bot wiring
+        assert sorted(env.environments) == ["acme", "aws", "azure", "gcp"]
+    finally:
+        services.close()
+
+
+def test_a_provider_without_remediation_has_none(acme):
+    env = environments.cloud_remediation_environment()
+    assert "acme" not in env.environments and "aws" in env.environments
+    with pytest.raises(RemediationError, match="not configured for acme"):
+        env.for_provider("acme")

@@ -16,12 +16,12 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from skywarden.bot import commands
-from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
 from skywarden.bot.core.scanning import AwsScope, scan_aws
 from skywarden.bot.settings import BotConfig
 from skywarden.bot.slack import ids
 from skywarden.bot.slack.app import Services, make_client
 from skywarden.bot.slack.remediation import approval_messages
+from skywarden.rules.remediation.aws.environment import AwsRemediationEnvironment
 from skywarden.storage import audit, remediations
 from skywarden.storage.findings import finding_id, get_finding
 from tests.bot.helpers import TEAM, click, interactive, make_app, slash, trigger_id

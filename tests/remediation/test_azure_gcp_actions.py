@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
-from skywarden.bot.core.remediation_azure import AzureRemediationEnvironment
-from skywarden.bot.core.remediation_gcp import GcpRemediationEnvironment, GcpWriteEndpoints
 from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
 from skywarden.bot.core.scanning_gcp import scan_gcp
 from skywarden.bot.demo.azure_standin import ArmStandIn, StaticToken
 from skywarden.bot.demo.gcp_standin import CloudAssetStandIn
 from skywarden.rules.model import Outcome
+from skywarden.rules.remediation.azure.environment import AzureRemediationEnvironment
 from skywarden.rules.remediation.base import ACTIONS, load_actions
+from skywarden.rules.remediation.gcp.environment import GcpRemediationEnvironment, GcpWriteEndpoints
 from skywarden.scanners.azure.credentials import AzureSettings
 from skywarden.scanners.gcp.credentials import GcpSettings
 from skywarden.scanners.gcp.scan import GcpScope

@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from skywarden.bot.cli import main
 from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
-from skywarden.bot.core.remediation_aws import AwsRemediationEnvironment
 from skywarden.bot.core.scanning import AwsScope, scan_aws
+from skywarden.rules.remediation.aws.environment import AwsRemediationEnvironment
 from skywarden.storage import audit, remediations
 from skywarden.storage.db import open_db
 from skywarden.storage.findings import query_findings

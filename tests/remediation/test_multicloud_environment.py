@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from skywarden.bot.core.remediation import MultiCloudEnvironment, RemediationEnvironment, RemediationService
+from skywarden.bot.core.remediation import RemediationService
+from skywarden.rules.remediation.environments import MultiCloudEnvironment, RemediationEnvironment
 from skywarden.scanners.errors import RemediationError
 from skywarden.storage.db import open_db
 from tests.bot.helpers import RULES
@@ -49,4 +50,21 @@ def test_a_cloud_without_an_environment_is_a_clear_error(tmp_path):
     insert_finding(db, "gcp", 1)
     service = RemediationService(db, list(RULES.values()), MultiCloudEnvironment({"aws": Recording()}))
     with pytest.raises(RemediationError, match="not configured for gcp"):
+        service.plan("1")
+
+
+def test_an_environment_declares_its_own_cloud_errors(tmp_path):
+    # The base used to catch and name AWS's errors for every cloud; now an AWS error from an environment that
+    # did not declare it is a bug to surface, not a cloud answer to misreport.
+    from botocore.exceptions import ClientError
+
+    class Undeclared(Recording):
+        def collect(self, finding):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetBucketAcl")
+
+    assert RemediationEnvironment.errors == ()
+    db = open_db(tmp_path / "m.db")
+    insert_finding(db, "gcp", 1)
+    service = RemediationService(db, list(RULES.values()), MultiCloudEnvironment({"gcp": Undeclared()}))
+    with pytest.raises(ClientError):
         service.plan("1")

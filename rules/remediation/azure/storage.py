@@ -1,7 +1,7 @@
 """Storage account remediations: disable anonymous blob access, require secure transfer.
 
 Both are one boolean of the account's ARM properties, read with a GET and changed with a PATCH by id
-(``client("arm", None)`` is the subscription's generic resource client, see bot/core/remediation_azure.py).
+(``client("arm", None)`` is the subscription's generic resource client, see rules/remediation/azure/environment.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Compute remediation: disable a firewall rule that lets the whole internet in.
 
 Disabling (rather than deleting or narrowing) keeps the rule's definition, so undo is one PATCH back.
-``client("compute", None)`` is a small Compute API client (see bot/core/remediation_gcp.py):
+``client("compute", None)`` is a small Compute API client (see rules/remediation/gcp/environment.py):
 ``get_firewall(project, firewall)`` and ``patch_firewall(project, firewall, body)``.
 """
 

@@ -1,6 +1,6 @@
 """Cloud Storage remediation: remove allUsers/allAuthenticatedUsers from a bucket's IAM policy.
 
-``client("storage", None)`` is a small Cloud Storage JSON API client (see bot/core/remediation_gcp.py) whose
+``client("storage", None)`` is a small Cloud Storage JSON API client (see rules/remediation/gcp/environment.py) whose
 methods the calls name: ``get_bucket_iam_policy(bucket)`` and ``set_bucket_iam_policy(bucket, policy)``.
 """
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from skywarden.bot.core.remediation import RemediationEnvironment
-from skywarden.rules.remediation.base import ClientFactory
+from skywarden.rules.remediation.base import ClientFactory, RemediationEnvironment
 from skywarden.scanners.azure.context import AzureClients, base_properties
 from skywarden.scanners.azure.credentials import AzureSettings, build_credential
 from skywarden.scanners.azure.errors import classify

@@ -25,8 +25,7 @@ import requests
 from google.api_core import exceptions as api
 from google.auth.exceptions import GoogleAuthError
 
-from skywarden.bot.core.remediation import RemediationEnvironment
-from skywarden.rules.remediation.base import ClientFactory
+from skywarden.rules.remediation.base import ClientFactory, RemediationEnvironment
 from skywarden.rules.remediation.gcp.compute import firewall_ref
 from skywarden.rules.remediation.gcp.storage import bucket_name
 from skywarden.scanners.errors import CollectionError, RemediationError

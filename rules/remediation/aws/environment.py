@@ -9,8 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from skywarden.bot.core.remediation import RemediationEnvironment, collect_region
-from skywarden.rules.remediation.base import ClientFactory
+from skywarden.rules.remediation.base import ClientFactory, RemediationEnvironment, collect_region
 from skywarden.scanners.aws.context import CLIENT_CONFIG
 from skywarden.scanners.aws.errors import classify
 from skywarden.scanners.aws.scan import collect_aws
@@ -20,6 +19,11 @@ from skywarden.scanners.model import Resource
 
 
 class AwsRemediationEnvironment(RemediationEnvironment):
+    errors = (ClientError, BotoCoreError)
+
+    def classify(self, exc: BaseException) -> tuple[str, str]:
+        return classify(exc)
+
     def __init__(self, session: boto3.Session, specs: Sequence[AccountSpec] = ()) -> None:
         self.session = session
         self.specs = {spec.id: spec for spec in specs if spec.id}
