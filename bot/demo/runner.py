@@ -145,6 +145,30 @@ def _severity_line(rows: list[dict[str, Any]]) -> str:
     return "By severity: " + ", ".join(f"{sev} {counts.get(sev, 0)}" for sev in SEVERITIES)
 
 
+# Two demo people with Slack-style ids: remediation needs an approver other than the requester.
+DEMO_USERS = {"alice": "U0ALICE", "bob": "U0BOB"}
+
+
+def demo_config() -> Any:
+    """The bot configuration the demo console runs with: both demo users may approve remediation."""
+    from skywarden.bot.settings import BotConfig
+
+    return BotConfig(remediation_approvers=tuple(DEMO_USERS.values()))
+
+
+def demo_console(db_file: str, rules: list[Any], session: Any) -> Any:
+    """Console services against the embedded estate: scans and remediation both reach the demo's moto."""
+    from skywarden.bot.console import console_services
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
+
+    def demo_runner(db: Any, request: Any) -> Any:
+        # `scan aws demo` names the embedded estate; it is the only account there is.
+        return scan_aws(db, rules, AwsScope(regions=request.regions or DEMO_REGIONS), session=session,
+                        trigger="console", requested_by=request.requested_by)
+
+    return console_services(db_file, demo_config(), demo_runner)
+
+
 def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
     """On a terminal, continue in `skywarden chat` against the same embedded estate: the whole loop, no Slack."""
     import sys
@@ -154,18 +178,13 @@ def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
     click.echo("")
     if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
         return
-    from skywarden.bot.console import console_services, run_chat
-    from skywarden.bot.core.scanning import AwsScope, scan_aws
-    from skywarden.bot.settings import BotConfig
+    from skywarden.bot.console import run_chat
 
-    def demo_runner(db: Any, request: Any) -> Any:
-        # `scan aws demo` names the embedded estate; it is the only account there is.
-        return scan_aws(db, rules, AwsScope(regions=request.regions or DEMO_REGIONS), session=session,
-                        trigger="console", requested_by=request.requested_by)
-
-    services = console_services(db_file, BotConfig(), demo_runner)
-    click.echo("Try: findings critical · ack 3 · suppress 4 --reason \"test bucket\" --days 30 · scan aws demo")
+    services = demo_console(db_file, rules, session)
+    click.echo("You are alice (U0ALICE); bob (U0BOB) approves: `as bob approve R`.")
+    click.echo("Try: findings critical · ack 3 · suppress 4 --reason \"test bucket\" --days 30 · remediate 5 · "
+               "as bob approve R · scan aws demo · undo 5")
     try:
-        run_chat(services, user="demo")
+        run_chat(services, user="alice", users=DEMO_USERS)
     finally:
         services.close()
