@@ -43,6 +43,12 @@ def _load(paths: tuple[str, ...]) -> list[Rule]:
     return load_rules([Path(p) for p in paths] if paths else None)
 
 
+def _render(rows: Any, fmt: str, rules: Any, output: str | None) -> str:
+    # A file gets the piped style (ASCII, no colour); stdout is measured as it is.
+    style = formats.TableStyle() if output else formats.TableStyle.for_stream()
+    return formats.render(rows, fmt, rules, style)
+
+
 def _write(text: str, output: str | None) -> None:
     if output:
         Path(output).write_text(text)
@@ -52,6 +58,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="skywarden", prog_name="skywarden")
 @click.option("--db", "db", envvar="SKYWARDEN_DB", help="SQLite database (default ./skywarden.db).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 @click.pass_context
@@ -79,7 +86,7 @@ def _report_scan(db: Any, rules: list[Rule], provider: str, outcome: Any, fmt: s
     """Print the checks that failed in this scan (findings in any active state), then the summary on stderr."""
     scanned = query_findings(db, states=ACTIVE_STATES, provider=provider, accounts=list(outcome.inventory.accounts))
     rows = [row for row in scanned if row["last_scan_id"] == outcome.scan_id]
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    _write(_render(rows, fmt, {rule.id: rule for rule in rules}, output), output)
     print_scan_summary(outcome)
 
 
@@ -268,7 +275,7 @@ def findings(
         rules = {rule.id: rule for rule in load_rules()}
     except SkywardenError:
         rules = {}  # listing stored findings must not depend on the rule packs being valid
-    _write(formats.render(rows, fmt, rules), output)
+    _write(_render(rows, fmt, rules, output), output)
 
 
 # ---------------------------------------------------------------- status
