@@ -74,9 +74,10 @@ def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> st
 class ConsolePublisher:
     """Prints what the Slack publisher would post."""
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+    def __init__(self, services: Services, out: TextIO, note: Callable[[str], str] | None = None) -> None:
         self.services = services
         self.out = out
+        self.note = note or (lambda line: "")  # a word appended to a gap line (the demo labels its emulator's)
 
     def _number(self, finding_id: str) -> Any:
         finding = find_finding(self.services.db, finding_id)
@@ -90,7 +91,8 @@ class ConsolePublisher:
               f"{len(result.new)} new, {len(result.reopened)} reopened, {len(result.resolved)} resolved ==",
               file=self.out)
         for gap in outcome.inventory.gaps:
-            print(f"coverage gap: {gap.account_id} {gap.service} {gap.region}: {gap.error_class}", file=self.out)
+            line = f"coverage gap: {gap.account_id} {gap.service} {gap.region}: {gap.error_class}"
+            print(line + self.note(f"{line}: {gap.message}"), file=self.out)
         fresh = [*result.new, *result.reopened, *sync.reopened]
         shown = 0
         for fid in dict.fromkeys(fresh):
@@ -128,13 +130,15 @@ def acting_user(line: str, user: str, users: Mapping[str, str]) -> tuple[str, st
 
 
 def run_chat(services: Services, user: str = "console", stdin: TextIO | None = None, out: TextIO | None = None,
-             prompt: str = "warden> ", users: Mapping[str, str] | None = None) -> None:
-    """The console loop; ``users`` maps names typed after ``as`` (and ``user`` itself) to user ids."""
+             prompt: str = "warden> ", users: Mapping[str, str] | None = None,
+             note: Callable[[str], str] | None = None) -> None:
+    """The console loop; ``users`` maps names typed after ``as`` (and ``user`` itself) to user ids; ``note``
+    labels coverage gap lines (see ConsolePublisher)."""
     import sys
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    services.publisher = ConsolePublisher(services, out)
+    services.publisher = ConsolePublisher(services, out, note)
     users = dict(users or {})
     user = users.get(user, user)
     interactive = stdin.isatty()

@@ -13,7 +13,7 @@ from moto import mock_aws
 from skywarden.bot.console import run_chat
 from skywarden.bot.core.scanning import AwsScope, scan_aws
 from skywarden.bot.demo.aws_estate import seed_demo_estate
-from skywarden.bot.demo.runner import DEMO_REGIONS, DEMO_USERS, demo_console
+from skywarden.bot.demo.runner import DEMO_REGIONS, DEMO_USERS, demo_console, emulator_note
 from skywarden.rules.loader import load_rules
 from skywarden.storage import audit
 from skywarden.storage.db import open_db
@@ -51,7 +51,8 @@ def _number(db, rule_id: str, name: str) -> int:
 
 def _chat(services, lines: list[str]) -> str:
     out = io.StringIO()
-    run_chat(services, user="alice", users=DEMO_USERS, stdin=io.StringIO("\n".join(lines) + "\n"), out=out)
+    run_chat(services, user="alice", users=DEMO_USERS, stdin=io.StringIO("\n".join(lines) + "\n"), out=out,
+             note=emulator_note)
     return out.getvalue()
 
 
@@ -80,6 +81,7 @@ def test_the_whole_loop_as_two_users(estate):
         assert f"Request {undo}:" in text
         assert _versioning(session, BUCKET) == "Suspended"  # as before: versioning off
         text = _chat(services, ["scan aws demo"])
+        assert "accessanalyzer us-east-1: 404 (not implemented by the demo's AWS emulator)" in text
         assert get_finding(db, str(fix))["state"] == "open"  # the rescan sees the restored misconfiguration
     finally:
         services.close()
@@ -103,3 +105,34 @@ def test_two_fresh_demo_runs_number_findings_the_same(tmp_path, monkeypatch):
                              for r in query_findings(db, states=ACTIVE_STATES)})
     assert len(numbered[0]) > 50
     assert numbered[0] == numbered[1]
+
+
+def test_demo_only_gaps_are_labelled_in_the_demo_output_only(estate, capsys):
+    from skywarden.bot.cli import print_scan_summary
+    from skywarden.bot.demo.runner import EMULATOR_NOTE, emulator_note
+
+    _, _, _, outcome = estate
+    print_scan_summary(outcome, note=emulator_note)
+    labelled = capsys.readouterr().err.splitlines()
+    gaps = [line for line in labelled if "accessanalyzer" in line]
+    assert gaps and all(line.endswith(EMULATOR_NOTE) for line in gaps)
+    assert any("NotInCredentialReport" in line and line.endswith(EMULATOR_NOTE) for line in labelled)
+    assert not any(line.endswith(EMULATOR_NOTE) for line in labelled if line.startswith("scan "))
+    print_scan_summary(outcome)  # the CLI outside the demo: a gap is a gap
+    assert EMULATOR_NOTE not in capsys.readouterr().err
+    assert emulator_note("coverage gap: account 1 s3 us-east-1: AccessDenied: AccessDenied: no") == ""
+
+
+def test_the_demo_names_a_skywarden_the_shell_can_run(monkeypatch, tmp_path):
+    import sys
+    from pathlib import Path
+
+    from skywarden.bot.demo.runner import skywarden_command
+
+    installed = Path(sys.executable).parent / "skywarden"
+    assert installed.exists()  # the test venv has the entry point
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # .venv/bin not activated
+    assert skywarden_command() == str(installed)
+    monkeypatch.setenv("PATH", str(installed.parent))  # `. .venv/bin/activate`
+    assert skywarden_command() == "skywarden"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,9 @@ def scan_azure_command(
     _report_scan(db, rules, "azure", outcome, fmt, output)
 
 
-def print_scan_summary(outcome: Any) -> None:
+def print_scan_summary(outcome: Any, note: Callable[[str], str] = lambda line: "") -> None:
+    """The scan's totals, gaps and rule errors on stderr; ``note`` may append a word to a gap or error line (the
+    demo uses it to say which gaps are its emulator's, not Skywarden's)."""
     summary = outcome.summary
     click.echo(
         f"scan {outcome.scan_id} {outcome.status}: {summary['resources']} resources, "
@@ -231,17 +234,16 @@ def print_scan_summary(outcome: Any) -> None:
         err=True,
     )
     for gap in outcome.gaps:
-        click.echo(
-            f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: "
-            f"{redact(gap.message, secrets_from_env())}",
-            err=True,
-        )
+        line = (f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: "
+                f"{redact(gap.message, secrets_from_env())}")
+        click.echo(line + note(line), err=True)
     for account_id, region in sorted({(unit.account_id, unit.region) for unit in outcome.inventory.skipped}):
         click.echo(f"skipped region: account {account_id} {region}: not enabled for the account (opt-in)", err=True)
     if outcome.report.errors:
         click.echo(f"{len(outcome.report.errors)} check(s) could not be evaluated (ERROR); first ones:", err=True)
         for evaluation in outcome.report.errors[:5]:
-            click.echo(f"  {evaluation.rule.id} on {evaluation.resource.id}: {evaluation.detail}", err=True)
+            line = f"  {evaluation.rule.id} on {evaluation.resource.id}: {evaluation.detail}"
+            click.echo(line + note(line), err=True)
 
 
 # ---------------------------------------------------------------- findings
