@@ -198,8 +198,8 @@ def _caller_error(session: boto3.Session, error_class: str, message: str) -> str
     """What went wrong asking AWS who we are, and what to do about it: a bad region is not a credentials problem."""
     if error_class == "NoCredentials":
         return (
-            "no AWS credentials found: run `aws configure` or `aws sso login` and pass --profile (or set AWS_PROFILE), "
-            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            "AWS credentials are not usable (NoCredentials): none were found; run `aws configure` or `aws sso login` "
+            "and pass --profile (or set AWS_PROFILE), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
     if error_class == "NoRegion":
         return "no AWS region configured: set AWS_DEFAULT_REGION (or region in your profile), or pass --regions"

@@ -28,7 +28,7 @@ def test_missing_credentials_say_how_to_configure_them(tmp_path: Any, monkeypatc
         monkeypatch.delenv(var, raising=False)
     result = _scan(tmp_path)
     assert result.exit_code == 1
-    assert "no AWS credentials found" in result.output
+    assert "(NoCredentials): none were found" in result.output
     assert "aws configure" in result.output and "--profile" in result.output and "AWS_ACCESS_KEY_ID" in result.output
 
 
