@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from skywarden.bot import commands
@@ -74,9 +74,10 @@ def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> st
 class ConsolePublisher:
     """Prints what the Slack publisher would post."""
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+    def __init__(self, services: Services, out: TextIO, note: Callable[[str], str] | None = None) -> None:
         self.services = services
         self.out = out
+        self.note = note or (lambda line: "")  # a word appended to a gap line (the demo labels its emulator's)
 
     def _number(self, finding_id: str) -> Any:
         finding = find_finding(self.services.db, finding_id)
@@ -90,7 +91,8 @@ class ConsolePublisher:
               f"{len(result.new)} new, {len(result.reopened)} reopened, {len(result.resolved)} resolved ==",
               file=self.out)
         for gap in outcome.inventory.gaps:
-            print(f"coverage gap: {gap.account_id} {gap.service} {gap.region}: {gap.error_class}", file=self.out)
+            line = f"coverage gap: {gap.account_id} {gap.service} {gap.region}: {gap.error_class}"
+            print(line + self.note(f"{line}: {gap.message}"), file=self.out)
         fresh = [*result.new, *result.reopened, *sync.reopened]
         shown = 0
         for fid in dict.fromkeys(fresh):
@@ -115,17 +117,30 @@ class ConsolePublisher:
 HELP = """Type a command as you would after /warden (help, scan aws, status, findings, posture, suppressions),
 or a button as a command: ack N, suppress N --reason "..." [--days N] [--scope rule], revoke ID, remediate N,
 approve R, reject R, undo N (remediation requests need an approver other than the requester).
+as NAME COMMAND runs one command as another user (the second pair of eyes an approval needs).
 quit (or Ctrl-D) leaves."""
 
 
+def acting_user(line: str, user: str, users: Mapping[str, str]) -> tuple[str, str]:
+    """``as bob approve R`` -> (bob's id, ``approve R``); any other line is the session user's."""
+    words = line.split(None, 2)
+    if len(words) == 3 and words[0] == "as":
+        return users.get(words[1], words[1]), words[2]
+    return user, line
+
+
 def run_chat(services: Services, user: str = "console", stdin: TextIO | None = None, out: TextIO | None = None,
-             prompt: str = "warden> ") -> None:
+             prompt: str = "warden> ", users: Mapping[str, str] | None = None,
+             note: Callable[[str], str] | None = None) -> None:
+    """The console loop; ``users`` maps names typed after ``as`` (and ``user`` itself) to user ids; ``note``
+    labels coverage gap lines (see ConsolePublisher)."""
     import sys
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    services.publisher = ConsolePublisher(services, out)
-    who = commands.Who(user, None, "console")
+    services.publisher = ConsolePublisher(services, out, note)
+    users = dict(users or {})
+    user = users.get(user, user)
     interactive = stdin.isatty()
     print(HELP, file=out)
     while True:
@@ -139,7 +154,8 @@ def run_chat(services: Services, user: str = "console", stdin: TextIO | None = N
             continue
         if line in ("quit", "exit"):
             break
-        print(handle_line(services, line, who), file=out, flush=True)
+        acting, line = acting_user(line, user, users)
+        print(handle_line(services, line, commands.Who(acting, None, "console")), file=out, flush=True)
         if line.lower().startswith("scan"):
             services.orchestrator.wait_idle(timeout=600)  # the console waits; Slack would post later
 

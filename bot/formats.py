@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from skywarden.rules.model import Rule
 
@@ -58,7 +64,41 @@ def finding_record(row: Mapping[str, Any], rule: Rule | None = None) -> dict[str
     return record
 
 
-def render(rows: Sequence[Mapping[str, Any]], fmt: str, rules: Mapping[str, Rule] | None = None) -> str:
+@dataclass(frozen=True)
+class TableStyle:
+    """How a table is drawn: plain ASCII and no colour unless it goes to a terminal."""
+
+    width: int = 160
+    color: bool = False
+    boxes: bool = False  # Unicode box drawing; '+', '-', '|' otherwise
+
+    @classmethod
+    def for_stream(cls, stream: TextIO | None = None) -> TableStyle:
+        """The terminal's width, colour and boxes when ``stream`` is one; piped or a file: ASCII, no escapes."""
+        stream = stream or sys.stdout
+        if not _isatty(stream):
+            return cls(width=_env_columns() or 160)
+        color = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        return cls(width=_env_columns() or shutil.get_terminal_size((160, 24)).columns, color=color, boxes=True)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or odd stream is no terminal
+        return False
+
+
+def _env_columns() -> int | None:
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) >= 40 else None
+
+
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: str, rules: Mapping[str, Rule] | None = None,
+           style: TableStyle | None = None) -> str:
     rules = rules or {}
     if fmt == "json":
         return json.dumps([finding_record(r, rules.get(r["rule_id"])) for r in rows], indent=2) + "\n"
@@ -67,7 +107,7 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: str, rules: Mapping[str, Rule
     if fmt == "ocsf":
         return json.dumps([ocsf(r, rules.get(r["rule_id"])) for r in rows], indent=2) + "\n"
     if fmt == "table":
-        return _table(rows)
+        return _table(rows, style or TableStyle())
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -89,22 +129,34 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _table(rows: Sequence[Mapping[str, Any]]) -> str:
-    table = Table(show_lines=False, header_style="bold")
-    for column in ("#", "severity", "state", "failure / rule", "account", "region", "evidence"):
-        table.add_column(column, overflow="fold")
+_NARROW = 120  # below this, account and region share a column so the prose columns keep room to read
+
+
+def _table(rows: Sequence[Mapping[str, Any]], style: TableStyle) -> str:
+    table = Table(show_lines=False, header_style="bold" if style.color else "",
+                  box=box.HEAVY_HEAD if style.boxes else box.ASCII, safe_box=not style.boxes)
+    narrow = style.width < _NARROW
+    where = (("account / region", None),) if narrow else (("account", None), ("region", None))
+    # Short columns keep their words whole; the two prose columns share what the terminal has left.
+    for column, ratio in (("#", None), ("severity", None), ("state", None), ("failure / rule", 3), *where,
+                          ("evidence", 2)):
+        table.add_column(column, overflow="fold", ratio=ratio, no_wrap=ratio is None)
     for row in rows:
         name = row.get("resource_name") or row["resource_id"]
+        severity = row["severity"]
+        location = [f"{row['account_id']}\n{row['region']}"] if narrow else [row["account_id"], row["region"]]
+        # Text, never markup: a resource named "[red]x" is a cloud's string, not a style for us to apply.
         table.add_row(
-            str(row["number"]),
-            row["severity"],
-            row["state"] or (row.get("status") or "").lower(),
-            f"{row.get('failure') or name + ' fails: ' + row['title']}\n{row['rule_id']}",
-            row["account_id"],
-            row["region"],
-            row.get("detail") or "",
+            Text(str(row["number"])),
+            Text(severity, style=_SEVERITY_STYLE.get(severity, "") if style.color else ""),
+            Text(row["state"] or (row.get("status") or "").lower()),
+            Text(f"{row.get('failure') or name + ' fails: ' + row['title']}\n{row['rule_id']}"),
+            *(Text(value) for value in location),
+            Text(row.get("detail") or ""),
         )
-    console = Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
+    console = Console(file=io.StringIO(), width=style.width, force_terminal=style.color,
+                      color_system="standard" if style.color else None, no_color=not style.color,
+                      legacy_windows=False)
     console.print(table)
     return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
 

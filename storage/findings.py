@@ -93,7 +93,9 @@ def reconcile(
         next_number = _next_number(db)
         failing_ids: set[str] = set()
         new_rows = []
-        for evaluation in report.failures:
+        # Numbers go to new findings in a fixed order, never in the order collector threads happened to finish:
+        # the same estate scanned twice from scratch numbers its findings the same way.
+        for evaluation in sorted(report.failures, key=_number_order):
             rule, resource = evaluation.rule, evaluation.resource
             fid = finding_id(rule.id, resource.id)
             if fid in failing_ids:
@@ -183,6 +185,12 @@ def reconcile(
                          details={"previous_state": row["state"], "reason": reason})
             result.resolved.append(fid)
     return result
+
+
+def _number_order(evaluation: Any) -> tuple[str, ...]:
+    # The name before the id: ids a cloud generates (sg-0f3..., random in an emulator) would reorder a rule's resources.
+    resource = evaluation.resource
+    return (evaluation.rule.id, resource.account_id, resource.region or "", resource.name or "", resource.id)
 
 
 def _existing(db: sqlite_utils.Database, provider: str, accounts: list[str]) -> dict[str, dict[str, Any]]:

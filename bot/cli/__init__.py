@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ def _load(paths: tuple[str, ...]) -> list[Rule]:
     return load_rules([Path(p) for p in paths] if paths else None)
 
 
+def _render(rows: Any, fmt: str, rules: Any, output: str | None) -> str:
+    # A file gets the piped style (ASCII, no colour); stdout is measured as it is.
+    style = formats.TableStyle() if output else formats.TableStyle.for_stream()
+    return formats.render(rows, fmt, rules, style)
+
+
 def _write(text: str, output: str | None) -> None:
     if output:
         Path(output).write_text(text)
@@ -52,6 +59,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="skywarden", prog_name="skywarden")
 @click.option("--db", "db", envvar="SKYWARDEN_DB", help="SQLite database (default ./skywarden.db).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 @click.pass_context
@@ -88,7 +96,7 @@ def _report_scan(db: Any, rules: list[Rule], provider: str, outcome: Any, fmt: s
         from skywarden.storage.db import now
 
         rows += pass_rows(passes(outcome.report, outcome.inventory.resources), now(), outcome.scan_id)
-    _write(formats.render(rows, fmt, {rule.id: rule for rule in rules}), output)
+    _write(_render(rows, fmt, {rule.id: rule for rule in rules}, output), output)
     print_scan_summary(outcome)
 
 
@@ -227,7 +235,9 @@ def scan_azure_command(
     _report_scan(db, rules, "azure", outcome, fmt, output, include_passed)
 
 
-def print_scan_summary(outcome: Any) -> None:
+def print_scan_summary(outcome: Any, note: Callable[[str], str] = lambda line: "") -> None:
+    """The scan's totals, gaps and rule errors on stderr; ``note`` may append a word to a gap or error line (the
+    demo uses it to say which gaps are its emulator's, not Skywarden's)."""
     summary = outcome.summary
     click.echo(
         f"scan {outcome.scan_id} {outcome.status}: {summary['resources']} resources, "
@@ -236,17 +246,16 @@ def print_scan_summary(outcome: Any) -> None:
         err=True,
     )
     for gap in outcome.gaps:
-        click.echo(
-            f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: "
-            f"{redact(gap.message, secrets_from_env())}",
-            err=True,
-        )
+        line = (f"coverage gap: account {gap.account_id} {gap.service} {gap.region}: {gap.error_class}: "
+                f"{redact(gap.message, secrets_from_env())}")
+        click.echo(line + note(line), err=True)
     for account_id, region in sorted({(unit.account_id, unit.region) for unit in outcome.inventory.skipped}):
         click.echo(f"skipped region: account {account_id} {region}: not enabled for the account (opt-in)", err=True)
     if outcome.report.errors:
         click.echo(f"{len(outcome.report.errors)} check(s) could not be evaluated (ERROR); first ones:", err=True)
         for evaluation in outcome.report.errors[:5]:
-            click.echo(f"  {evaluation.rule.id} on {evaluation.resource.id}: {evaluation.detail}", err=True)
+            line = f"  {evaluation.rule.id} on {evaluation.resource.id}: {evaluation.detail}"
+            click.echo(line + note(line), err=True)
 
 
 # ---------------------------------------------------------------- findings
@@ -280,7 +289,7 @@ def findings(
         rules = {rule.id: rule for rule in load_rules()}
     except SkywardenError:
         rules = {}  # listing stored findings must not depend on the rule packs being valid
-    _write(formats.render(rows, fmt, rules), output)
+    _write(_render(rows, fmt, rules, output), output)
 
 
 # ---------------------------------------------------------------- status

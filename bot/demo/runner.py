@@ -7,6 +7,8 @@ environment so no SDK ever looks for an instance metadata endpoint.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +51,21 @@ def demo_environment() -> None:
         os.environ.setdefault("MOTO_AMIS_PATH", str(amis))
 
 
+def skywarden_command() -> str:
+    """How to type `skywarden` from here: the bare name if the shell finds this install, else its path
+    (`make demo` installs into .venv/bin, which is not on PATH until `. .venv/bin/activate`)."""
+    installed = Path(sys.executable).parent / "skywarden"
+    found = shutil.which("skywarden")
+    if found and (not installed.exists() or Path(found).resolve() == installed.resolve()):
+        return "skywarden"
+    if not installed.exists():
+        return f"{Path(sys.executable).name} -m skywarden.bot.cli"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
+
+
 def claim_demo_database(path: Path, fresh: bool) -> None:
     """The demo writes (and with ``fresh`` deletes) only databases it created itself, marked as such.
 
@@ -68,9 +85,19 @@ def claim_demo_database(path: Path, fresh: bool) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = True) -> dict[str, Any]:
+# What moto does not implement, as it shows in a gap or a rule error: the demo's gaps, not a real account's.
+_EMULATOR_MARKS = ("not yet implemented", "notincredentialreport")
+EMULATOR_NOTE = " (not implemented by the demo's AWS emulator)"
+
+
+def emulator_note(line: str) -> str:
+    """The label for a demo gap or rule error that comes from the emulator (moto), not from the estate."""
+    return EMULATOR_NOTE if any(mark in line.lower() for mark in _EMULATOR_MARKS) else ""
+
+
+def run_demo(db_file: str, print_summary: Callable[..., None], fresh: bool = True) -> dict[str, Any]:
     """Seed, scan and report the demo estates; ``print_summary`` is the CLI's scan summary (passed in, so the
-    demo never imports the CLI that starts it)."""
+    demo never imports the CLI that starts it), called with ``note=emulator_note``."""
     claim_demo_database(Path(db_file), fresh)  # before anything else: a refused database is left as it was
     demo_environment()
     try:
@@ -96,13 +123,13 @@ def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = T
     except BaseException:
         mock.stop()
         raise
-    print_summary(outcome)
+    print_summary(outcome, note=emulator_note)
     click.echo(f"AWS: {len(outcome.inventory.resources)} resources in {len(DEMO_REGIONS)} regions")
     resources = {"aws": len(outcome.inventory.resources)}
     for provider, scan_other in _other_clouds():
         click.echo(f"Scanning the demo {provider.upper()} estate (a loopback stand-in of its API)...")
         other = scan_other(db, rules)
-        print_summary(other)
+        print_summary(other, note=emulator_note)
         resources[provider] = len(other.inventory.resources)
     rows = query_findings(db, states=ACTIVE_STATES)
     click.echo("")
@@ -124,7 +151,7 @@ def run_demo(db_file: str, print_summary: Callable[[Any], None], fresh: bool = T
     for row in rows[:12]:
         click.echo(f"  #{row['number']:<4} {row['severity']:<8} {failure_headline(row)}  [{row['provider']}]")
     click.echo("")
-    click.echo(f"Stored in {db_file}. Try: skywarden --db {db_file} findings --severity critical --format json")
+    click.echo(f"Stored in {db_file}. Try: {skywarden_command()} --db {db_file} findings --severity critical")
     try:
         _offer_chat(db_file, rules, session)
     finally:
@@ -145,27 +172,45 @@ def _severity_line(rows: list[dict[str, Any]]) -> str:
     return "By severity: " + ", ".join(f"{sev} {counts.get(sev, 0)}" for sev in SEVERITIES)
 
 
-def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
-    """On a terminal, continue in `skywarden chat` against the same embedded estate: the whole loop, no Slack."""
-    import sys
+# Two demo people with Slack-style ids: remediation needs an approver other than the requester.
+DEMO_USERS = {"alice": "U0ALICE", "bob": "U0BOB"}
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return
-    click.echo("")
-    if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
-        return
-    from skywarden.bot.console import console_services, run_chat
-    from skywarden.bot.core.scanning import AwsScope, scan_aws
+
+def demo_config() -> Any:
+    """The bot configuration the demo console runs with: both demo users may approve remediation."""
     from skywarden.bot.settings import BotConfig
+
+    return BotConfig(remediation_approvers=tuple(DEMO_USERS.values()))
+
+
+def demo_console(db_file: str, rules: list[Any], session: Any) -> Any:
+    """Console services against the embedded estate: scans and remediation both reach the demo's moto."""
+    from skywarden.bot.console import console_services
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
 
     def demo_runner(db: Any, request: Any) -> Any:
         # `scan aws demo` names the embedded estate; it is the only account there is.
         return scan_aws(db, rules, AwsScope(regions=request.regions or DEMO_REGIONS), session=session,
                         trigger="console", requested_by=request.requested_by)
 
-    services = console_services(db_file, BotConfig(), demo_runner)
-    click.echo("Try: findings critical · ack 3 · suppress 4 --reason \"test bucket\" --days 30 · scan aws demo")
+    return console_services(db_file, demo_config(), demo_runner)
+
+
+def _offer_chat(db_file: str, rules: list[Any], session: Any) -> None:
+    """On a terminal, continue in `skywarden chat` against the same embedded estate: the whole loop, no Slack."""
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    click.echo("")
+    if not click.confirm("Decide on these findings in the chat console (what the Slack bot does)?", default=True):
+        return
+    from skywarden.bot.console import run_chat
+
+    services = demo_console(db_file, rules, session)
+    click.echo("You are alice (U0ALICE); bob (U0BOB) approves: `as bob approve R`.")
+    click.echo("Try: findings critical · ack 3 · suppress 4 --reason \"test bucket\" --days 30 · remediate 5 · "
+               "as bob approve R · scan aws demo · undo 5")
     try:
-        run_chat(services, user="demo")
+        run_chat(services, user="alice", users=DEMO_USERS, note=emulator_note)
     finally:
         services.close()

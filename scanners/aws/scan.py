@@ -11,7 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 import skywarden.scanners.aws as aws_package
 from skywarden.scanners.aws.context import AwsContext
 from skywarden.scanners.aws.errors import classify
-from skywarden.scanners.aws.session import Target, enabled_regions
+from skywarden.scanners.aws.session import ENABLED_OPT_IN, Target, enabled_regions, listed_regions
+from skywarden.scanners.errors import CollectionError
 from skywarden.scanners.fanout import Unit, run_units
 from skywarden.scanners.model import GLOBAL_REGION, SKIPPED, CollectionResult, Inventory
 from skywarden.scanners.registry import Collector, collectors_for
@@ -103,9 +104,18 @@ def _split_disabled(target: Target, wanted: Sequence[str]) -> tuple[list[str], l
     """
     assert target.clients is not None
     try:
-        enabled = set(enabled_regions(target.clients))
+        listed = listed_regions(target.clients)
     except (ClientError, BotoCoreError):
         return list(wanted), []
+    unknown = [r for r in wanted if r not in listed]
+    if unknown:
+        # A typo, not an opt-in region: saying "skipped, not enabled" would send the user to the wrong fix.
+        raise CollectionError(
+            f"{', '.join(unknown)} {'is not an AWS region' if len(unknown) == 1 else 'are not AWS regions'} "
+            f"(AWS lists {len(listed)}, e.g. {', '.join(sorted(listed)[:4])}); fix --regions or the account's "
+            "regions in the accounts file"
+        )
+    enabled = {name for name, status in listed.items() if status in ENABLED_OPT_IN}
     return [r for r in wanted if r in enabled], [r for r in wanted if r not in enabled]
 
 

@@ -120,7 +120,7 @@ def caller_account(session: boto3.Session) -> tuple[str, str]:
         ident = session.client("sts", config=CLIENT_CONFIG).get_caller_identity()
     except (ClientError, BotoCoreError) as exc:
         error_class, message = classify(exc)
-        raise CollectionError(f"AWS credentials are not usable ({error_class}): {message}") from exc
+        raise CollectionError(_caller_error(session, error_class, message)) from exc
     return str(ident["Account"]), str(ident["Arn"]).split(":")[1]
 
 
@@ -192,6 +192,30 @@ def resolve_targets(session: boto3.Session, specs: Sequence[AccountSpec]) -> lis
         account_id = spec.id or spec.role_arn.split(":")[4]
         targets.append(Target(spec, AwsAccountClients(assumed, account_id, spec.name, partition)))
     return targets
+
+
+def _caller_error(session: boto3.Session, error_class: str, message: str) -> str:
+    """What went wrong asking AWS who we are, and what to do about it: a bad region is not a credentials problem."""
+    if error_class == "NoCredentials":
+        return (
+            "AWS credentials are not usable (NoCredentials): none were found; run `aws configure` or `aws sso login` "
+            "and pass --profile (or set AWS_PROFILE), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if error_class == "NoRegion":
+        return "no AWS region configured: set AWS_DEFAULT_REGION (or region in your profile), or pass --regions"
+    if error_class == "EndpointUnavailable":
+        return (
+            f"cannot reach AWS STS for region {session.region_name!r} ({message}): check that it is a valid AWS "
+            "region (AWS_DEFAULT_REGION, the profile's region or --regions, e.g. --regions us-east-1) and that "
+            "this machine can reach AWS"
+        )
+    return f"AWS credentials are not usable ({error_class}): {message}"
+
+
+def listed_regions(clients: AwsAccountClients) -> dict[str, str]:
+    """Every region AWS knows for the account, enabled or not, with its opt-in status."""
+    answer = clients.client("ec2").describe_regions(AllRegions=True)
+    return {r["RegionName"]: r.get("OptInStatus", "") for r in answer["Regions"]}
 
 
 def enabled_regions(clients: AwsAccountClients) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from skywarden.bot.settings import parse_config
 from skywarden.storage import audit
+from skywarden.storage.findings import query_findings
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, bucket, event, make_app, make_services, slash
 
 ACCOUNTS = [{"id": ACCOUNT, "name": "prod"}, {"id": OTHER_ACCOUNT, "name": "dev"}]
@@ -70,11 +71,12 @@ def test_permissions_read_overrides_scan_and_no_permissions_stay_open(world):
 
 
 def test_posture_and_suppressions_count_only_readable_accounts(world):
-    _, app = world(permissions=RESTRICTED)
+    services, app = world(permissions=RESTRICTED)
+    (prod_logs,) = [f for f in query_findings(services.db) if f["resource_name"] == "prod-logs"]
     assert "0 of 2 checked controls passing (0.0%), 2 failing" in reply_text(slash(app, "posture", user="U0ALICE"))
     assert "1 of 2 checked controls passing (50.0%), 1 failing" in reply_text(slash(app, "posture", user="U0BOB"))
     assert "you may not see any account" in reply_text(slash(app, "posture", user="U0MALLORY"))
-    slash(app, 'suppress 1 --reason "prod logs are replicated"', user="U0ALICE")
+    slash(app, f'suppress {prod_logs["number"]} --reason "prod logs are replicated"', user="U0ALICE")
     assert "replicated" in reply_text(slash(app, "suppressions", user="U0ALICE"))
     assert "replicated" not in reply_text(slash(app, "suppressions", user="U0BOB"))
 
