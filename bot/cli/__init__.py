@@ -109,6 +109,7 @@ def scan_aws_command(
     workers: int,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks."""
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning import AwsScope, scan_aws
 
@@ -123,7 +124,8 @@ def scan_aws_command(
     db = open_db(obj["db"])
     with ScanProgress() as progress:
         outcome = scan_aws(
-            db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance
+            db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance,
+            broker=broker_url(),
         )
     _report_scan(db, rules, "aws", outcome, fmt, output)
 
@@ -450,3 +452,12 @@ _register_schedule()
 
 if __name__ == "__main__":
     main()
+
+
+def _register_worker() -> None:
+    from skywarden.bot.cli.worker import worker
+
+    main.add_command(worker)
+
+
+_register_worker()
