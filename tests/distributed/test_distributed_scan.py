@@ -135,17 +135,26 @@ def test_worker_killed_mid_task_is_a_failed_unit_and_resolves_nothing(tmp_path, 
     before = findings_of(db)
     assert first.status == "succeeded" and before
 
-    doomed = start_worker(broker, moto_endpoint, "doomed", slow=True)
-    killer = threading.Timer(6, stop_worker, args=(doomed, signal.SIGKILL))
+    marker = tmp_path / "collecting"
+    doomed = start_worker(broker, moto_endpoint, "doomed", marker=marker)
+
+    def kill_once_collecting() -> None:
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop_worker(doomed, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_once_collecting)
     killer.start()
     try:
         from skywarden.bot.core.scanning import ScanControl
 
         with pytest.raises(CollectionError, match="collected nothing"):
-            scan_aws(db, rules, scope, max_workers=4, broker=broker, control=ScanControl(timeout_s=12))
+            scan_aws(db, rules, scope, max_workers=4, broker=broker, control=ScanControl(timeout_s=15))
     finally:
         killer.join()
         stop_worker(doomed, signal.SIGKILL)
+    assert marker.exists(), "the worker never started the unit"
     assert doomed.returncode == -signal.SIGKILL
     failed = db["scans"].get(first.scan_id + 1)
     assert failed["status"] == "failed"
