@@ -309,3 +309,11 @@ def m008_finding_failure(db: sqlite_utils.Database) -> None:
     readable"), rewritten on every scan with ``detail`` (the evidence). Findings from before have none: the
     display falls back to the rule title until the next scan fills it."""
     db.execute("ALTER TABLE findings ADD COLUMN failure TEXT")
+
+
+@MIGRATIONS()
+def m009_scan_progress(db: sqlite_utils.Database) -> None:
+    """scans.units_total / units_done: a distributed scan's collection units sent and come back, written by the
+    process gathering them, so `skywarden status` shows progress while workers collect. NULL for other scans."""
+    db.execute("ALTER TABLE scans ADD COLUMN units_total INTEGER")
+    db.execute("ALTER TABLE scans ADD COLUMN units_done INTEGER")

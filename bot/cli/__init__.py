@@ -293,6 +293,8 @@ def status(obj: dict[str, Any], limit: int) -> None:
             f" finished {scan_row['finished_at'] or '-'}: {summary.get('resources', 0)} resources,"
             f" {summary.get('new', 0)} new, {summary.get('resolved', 0)} resolved"
         )
+        if scan_row.get("units_total") is not None:
+            click.echo(f"  distributed: {scan_row['units_done'] or 0}/{scan_row['units_total']} units done")
         for gap in coverage_for(db, scan_row["id"], failed_only=True):
             click.echo(
                 f"  gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}: {gap['message']}"

@@ -64,6 +64,7 @@ def plan_distributed_aws(
     unit_timeout_s: float = 3600,
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ScanPlan:
     """Like ``plan_aws``, but each account is collected by a worker. Role assumption happens on the worker."""
     check_broker(url)
@@ -73,7 +74,7 @@ def plan_distributed_aws(
 
     def collect(resource_types: frozenset[str]) -> Inventory:
         return gather(url, specs, tuple(scope.regions), resource_types, max_workers, unit_timeout_s,
-                      on_plan, on_result)
+                      on_plan, on_result, on_progress=on_progress)
 
     return ScanPlan({**scope.describe(), "distributed": True}, collect)
 
@@ -89,6 +90,7 @@ def gather(
     on_result: Callable[[CollectionResult], None] | None = None,
     nonce: str | None = None,
     workers_seen: set[str] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Inventory:
     """Send one task per account, wait for every result (bounded by ``unit_timeout_s`` overall), merge."""
     app = make_app(url, int(unit_timeout_s))
@@ -102,7 +104,9 @@ def gather(
     inventory = Inventory(provider="aws")
     regions_seen: set[str] = set()
     deadline = time.monotonic() + unit_timeout_s
-    for request, async_result in pending:
+    if on_progress is not None:
+        on_progress(0, len(pending))
+    for done, (request, async_result) in enumerate(pending, start=1):
         part, worker = _wait(request, async_result, deadline, resource_types)
         if workers_seen is not None and worker:
             workers_seen.add(worker)
@@ -114,6 +118,8 @@ def gather(
             for unit in part.coverage:
                 on_result(unit)
         async_result.forget()
+        if on_progress is not None:
+            on_progress(done, len(pending))
     inventory.regions = sorted(regions_seen)
     return inventory
 

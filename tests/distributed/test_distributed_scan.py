@@ -27,7 +27,7 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def rules():
-    return pack_rules("aws/kms.yaml", "aws/s3.yaml")
+    return pack_rules("aws/kms.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,25 @@ def test_distributed_scan_matches_the_in_process_scan(tmp_path, rules, estate, w
     assert sorted(u.service for u in distributed.inventory.coverage) == sorted(
         u.service for u in embedded.inventory.coverage)
     assert distributed.summary["resources"] == embedded.summary["resources"]
-    assert json.loads(remote["scans"].get(distributed.scan_id)["scope"])["distributed"] is True
+    row = remote["scans"].get(distributed.scan_id)
+    assert json.loads(row["scope"])["distributed"] is True
+    assert (row["units_done"], row["units_total"]) == (len(MEMBERS), len(MEMBERS))
+    assert local["scans"].get(embedded.scan_id)["units_total"] is None
+
+
+def test_status_shows_a_running_distributed_scans_progress(tmp_path):
+    from click.testing import CliRunner
+
+    from skywarden.bot.cli import main
+    from skywarden.storage import scans
+
+    db = open_db(tmp_path / "s.db")
+    scan_id = scans.start_scan(db, "aws", {"distributed": True})
+    scans.record_progress(db, scan_id, 3, 8)
+    db.close()
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "s.db"), "status"])
+    assert result.exit_code == 0, result.output
+    assert "distributed: 3/8 units done" in result.output
 
 
 def test_two_workers_share_the_units(rules, estate, workers, redis_url, aws_env):
