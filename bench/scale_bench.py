@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -74,7 +75,16 @@ def seed(endpoint: str, accounts: list[str], regions: list[str], path: Path) -> 
         f"  - {{id: '{a}', name: m{a[-4:]}, role_arn: '{ROLE.format(a)}'}}\n" for a in accounts))
 
 
-def run(label: str, endpoint: str, rules, scope: AwsScope, threads: int, broker: str | None, tmp: Path) -> dict:
+def run(label: str, endpoint: str, scope: AwsScope, threads: int, broker: str | None, tmp: Path) -> dict:
+    """One scan in a fresh (spawned) process, so its peak RSS is the scanning process's own."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_run, (label, endpoint, scope, threads, broker, tmp))
+
+
+def _run(label: str, endpoint: str, scope: AwsScope, threads: int, broker: str | None, tmp: Path) -> dict:
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    rules = load_rules([BUILTIN_PACKS / "aws/kms.yaml"])
     db = open_db(tmp / f"{label}.db")
     before = calls(endpoint)
     started = time.perf_counter()
@@ -83,7 +93,8 @@ def run(label: str, endpoint: str, rules, scope: AwsScope, threads: int, broker:
     made = calls(endpoint) - before
     db.close()
     return {"run": label, "wall_s": round(wall, 2), "aws_calls": made, "calls_per_s": round(made / wall, 1),
-            "status": outcome.status, "resources": outcome.summary["resources"]}
+            "status": outcome.status, "resources": outcome.summary["resources"],
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def reconcile_time(findings: int, tmp: Path) -> float:
@@ -137,9 +148,8 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         accounts = [f"3100{i:08d}" for i in range(1, args.accounts + 1)]
         seed(endpoint, accounts, args.regions, tmp / "accounts.yml")
-        rules = load_rules([BUILTIN_PACKS / "aws/kms.yaml"])
         scope = AwsScope(accounts_file=tmp / "accounts.yml", regions=args.regions)
-        rows = [run("in-process", endpoint, rules, scope, args.threads, None, tmp)]
+        rows = [run("in-process", endpoint, scope, args.threads, None, tmp)]
         for count in args.workers:
             env = {**os.environ, "SKYWARDEN_BROKER_URL": broker}
             # One account at a time per worker process, its collectors on --threads threads: the same
@@ -150,20 +160,18 @@ def main() -> None:
                        for i in range(count)]
             time.sleep(3)
             try:
-                rows.append(run(f"{count} worker(s)", endpoint, rules, scope, args.threads, broker, tmp))
+                rows.append(run(f"{count} worker(s)", endpoint, scope, args.threads, broker, tmp))
             finally:
                 for proc in workers:
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait(30)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         result = {"accounts": args.accounts, "regions": args.regions, "latency_ms": args.latency_ms,
-                  "threads": args.threads, "runs": rows, "bot_peak_rss_mb": round(peak_rss_mb, 1)}
+                  "threads": args.threads, "runs": rows}
         if args.findings:
             result["reconcile_s"] = {str(args.findings): round(reconcile_time(args.findings, tmp), 1)}
         for row in rows:
             print(f"{row['run']:<14} {row['wall_s']:>8.2f} s {row['aws_calls']:>7} calls {row['calls_per_s']:>8.1f}/s"
-                  f"  {row['status']} {row['resources']} resources")
-        print(f"gathering process peak RSS: {result['bot_peak_rss_mb']} MB")
+                  f"  {row['status']} {row['resources']} resources, scanning process peak RSS {row['peak_rss_mb']} MB")
         if "reconcile_s" in result:
             print(f"reconcile of {args.findings} findings: {result['reconcile_s'][str(args.findings)]} s")
         out = HERE / "results"
