@@ -40,6 +40,7 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/scan_bench.py
+	$(BIN)/python bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache skywarden.db skywarden.db-*

@@ -335,3 +335,11 @@ def m009_check_results(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX check_results_by_account ON check_results(provider, account_id)")
+
+
+@MIGRATIONS()
+def m010_scan_progress(db: sqlite_utils.Database) -> None:
+    """scans.units_total / units_done: a distributed scan's collection units sent and come back, written by the
+    process gathering them, so `skywarden status` shows progress while workers collect. NULL for other scans."""
+    db.execute("ALTER TABLE scans ADD COLUMN units_total INTEGER")
+    db.execute("ALTER TABLE scans ADD COLUMN units_done INTEGER")

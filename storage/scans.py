@@ -72,6 +72,12 @@ def finish_scan(
     audit.record(db, "scan_finished", scan_id=scan_id, details={"status": status, "error": error})
 
 
+def record_progress(db: sqlite_utils.Database, scan_id: int, done: int, total: int) -> None:
+    """Units of a distributed scan come back so far, out of those sent (its own short transaction)."""
+    with db.atomic():
+        db.execute("UPDATE scans SET units_done = ?, units_total = ? WHERE id = ?", [done, total, scan_id])
+
+
 def get_scan(db: sqlite_utils.Database, scan_id: int) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM scans WHERE id = ?", [scan_id]))
     return _decode(rows[0]) if rows else None

@@ -127,6 +127,7 @@ def scan_aws_command(
     include_passed: bool,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks."""
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning import AwsScope, scan_aws
 
@@ -141,7 +142,8 @@ def scan_aws_command(
     db = open_db(obj["db"])
     with ScanProgress() as progress:
         outcome = scan_aws(
-            db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance
+            db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance,
+            broker=broker_url(),
         )
     _report_scan(db, rules, "aws", outcome, fmt, output, include_passed)
 
@@ -312,6 +314,8 @@ def status(obj: dict[str, Any], limit: int) -> None:
             f" finished {scan_row['finished_at'] or '-'}: {summary.get('resources', 0)} resources,"
             f" {summary.get('new', 0)} new, {summary.get('resolved', 0)} resolved"
         )
+        if scan_row.get("units_total") is not None:
+            click.echo(f"  distributed: {scan_row['units_done'] or 0}/{scan_row['units_total']} units done")
         for gap in coverage_for(db, scan_row["id"], failed_only=True):
             click.echo(
                 f"  gap: {gap['account_id']} {gap['service']} {gap['region']}: {gap['error_class']}: {gap['message']}"
@@ -481,3 +485,12 @@ _register_report()
 
 if __name__ == "__main__":
     main()
+
+
+def _register_worker() -> None:
+    from skywarden.bot.cli.worker import worker
+
+    main.add_command(worker)
+
+
+_register_worker()

@@ -100,9 +100,27 @@ def scan_aws(
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
     control: ScanControl | None = None,
+    broker: str | None = None,
 ) -> ScanOutcome:
-    """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected."""
-    plan = plan_aws(scope, session, max_workers, on_plan, on_result)
+    """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected.
+
+    With a ``broker`` URL the accounts are collected by Celery workers (bot/core/distributed.py); without
+    one, in this process as always."""
+    if broker:
+        from skywarden.bot.core.distributed import plan_distributed_aws
+
+        # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
+        timeout_s = 0.9 * control.timeout_s if control is not None and control.timeout_s else 3600
+        control = control or ScanControl()  # carries the scan id to the progress rows
+        known = control
+
+        def progress(done: int, total: int) -> None:
+            if known.scan_id is not None:
+                scans.record_progress(db, known.scan_id, done, total)
+
+        plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result, progress)
+    else:
+        plan = plan_aws(scope, session, max_workers, on_plan, on_result)
     return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
 
 

@@ -1,0 +1,1 @@
+"""Celery workers for distributed scans (docs/scale-out.md)."""
