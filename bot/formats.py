@@ -132,6 +132,13 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
 _NARROW = 120  # below this, account and region share a column so the prose columns keep room to read
 
 
+def _headline(row: Mapping[str, Any], name: str) -> str:
+    """What the row says first: the failure headline, or for pass evidence that the check passed."""
+    if row.get("status") == "PASS":
+        return f"{name} passes: {row['title']}"
+    return row.get("failure") or f"{name} fails: {row['title']}"
+
+
 def _table(rows: Sequence[Mapping[str, Any]], style: TableStyle) -> str:
     table = Table(show_lines=False, header_style="bold" if style.color else "",
                   box=box.HEAVY_HEAD if style.boxes else box.ASCII, safe_box=not style.boxes)
@@ -147,10 +154,10 @@ def _table(rows: Sequence[Mapping[str, Any]], style: TableStyle) -> str:
         location = [f"{row['account_id']}\n{row['region']}"] if narrow else [row["account_id"], row["region"]]
         # Text, never markup: a resource named "[red]x" is a cloud's string, not a style for us to apply.
         table.add_row(
-            Text(str(row["number"])),
+            Text("" if row["number"] is None else str(row["number"])),
             Text(severity, style=_SEVERITY_STYLE.get(severity, "") if style.color else ""),
             Text(row["state"] or (row.get("status") or "").lower()),
-            Text(f"{row.get('failure') or name + ' fails: ' + row['title']}\n{row['rule_id']}"),
+            Text(f"{_headline(row, name)}\n{row['rule_id']}"),
             *(Text(value) for value in location),
             Text(row.get("detail") or ""),
         )

@@ -71,7 +71,7 @@ def test_json_and_csv_include_passed(tmp_path):
         plain = json.loads(_scan(db, "json"))
         records = json.loads(_scan(db, "json", "--include-passed"))
         table = CliRunner().invoke(main, ["--db", db, "scan", "aws", "--regions", "us-east-1", "--rules", RULES,
-                                          "--include-passed"]).stdout
+                                          "--include-passed"], env={"COLUMNS": "250"}).stdout
         rows = list(csv.DictReader(io.StringIO(_scan(db, "csv", "--include-passed"))))
     assert [r["status"] for r in plain] == ["FAIL"]
     assert [(r["status"], r["resource_id"].split("/")[-1]) for r in records] == [
@@ -80,7 +80,7 @@ def test_json_and_csv_include_passed(tmp_path):
     assert passed["number"] is None and passed["state"] is None and passed["frameworks"] == {"cis-aws-3.0": ["3.6"]}
     assert [(r["status"], r["resource_id"].split("/")[-1]) for r in rows] == [
         ("FAIL", keys["unrotated"]), ("PASS", keys["rotated"])]
-    assert "pass" in table and keys["rotated"] in table
+    assert "pass" in table and keys["rotated"] in table and f"{keys['rotated']} passes:" in table
 
 
 def test_every_verdict_is_stored_and_replaced_by_the_next_scan(tmp_path):
