@@ -32,6 +32,7 @@ SEVERITY_ICON = {"critical": ":red_circle:", "high": ":large_orange_circle:", "m
                  "low": ":large_blue_circle:", "info": ":white_circle:"}
 Block = dict[str, Any]
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 
 
 class BlockLimitError(ValueError):
@@ -203,6 +204,31 @@ def mention(user: str | None) -> str:
     if not user:
         return "someone"
     return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)
+
+
+def is_user_id(user: str | None) -> bool:
+    return bool(user) and _USER_ID.fullmatch(str(user)) is not None
+
+
+def channel_ref(channel: str | None) -> str:
+    """A Slack channel id becomes a channel link; anything else (a #name from the configuration) is text."""
+    if not channel:
+        return "a channel"
+    return f"<#{channel}>" if _CHANNEL_ID.fullmatch(channel) else escape(channel)
+
+
+def undeliverable_notice(channel: str, error: str, dropped: int) -> Message:
+    """Told to whoever asked, when Slack refuses a channel: what happened and the one step that fixes it."""
+    where = channel_ref(channel)
+    if error == "not_in_channel":
+        fix = f"Invite me there with `/invite @Skywarden` (in {where}), then run the scan again."
+    else:
+        fix = ("Check the channel id in skywarden.yml (routes, default_channel); if it is private, "
+               "invite me with `/invite @Skywarden` first.")
+    text = (f":warning: I could not post {dropped} message(s) to {where}: Slack answered {code(error)}. "
+            f"Nothing is lost: the findings are stored and `/warden findings` lists them. {fix}")
+    fallback = f"Could not post to {channel}: {error}. Invite the bot with /invite @Skywarden."
+    return Message(fallback, [section(text)])
 
 
 def state_line(finding: Mapping[str, Any], exception: Mapping[str, Any] | None = None) -> str:

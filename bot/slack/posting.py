@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 THREAD_THRESHOLD = 5  # more finding messages than this go in the digest's thread
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Slack refuses the channel itself: every other message to it would be refused the same way.
+CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
 class Publisher(Protocol):
@@ -92,6 +94,8 @@ class SlackPublisher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._flush_lock = threading.Lock()  # one flusher at a time, or a message could go out twice
+        # channel -> the request whose results are on their way there: who to tell if Slack refuses it
+        self._requesters: dict[str, ScanRequest] = {}
 
     # ------------------------------------------------------------ scans
     def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
@@ -139,6 +143,7 @@ class SlackPublisher:
         if not channels:  # nothing to report anywhere: the all-clear goes where each account's findings would
             channels = sorted({channel for targets in routed.values() for channel in targets})
         for channel in channels:
+            self._requesters[channel] = request
             # A channel reads only about the accounts routed to it: their names, counts and coverage gaps.
             mine = [a for a in accounts if channel in routed[a]]
             names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in mine]
@@ -171,6 +176,7 @@ class SlackPublisher:
         text = (f":x: The scan of {blocks.escape(request.describe())} requested by "
                 f"{blocks.mention(request.requested_by)} failed: {blocks.escape(message)}")
         fallback = f"The scan of {request.describe()} failed: {message}"
+        self._requesters[target] = request
         outbox.enqueue(self.services.db, "chat.postMessage", target,
                        {"channel": target, **blocks.Message(fallback, [blocks.section(text)]).payload()})
 
@@ -207,7 +213,10 @@ class SlackPublisher:
             return result
         with self._flush_lock:
             db = self.services.db
+            refused: set[str] = set()
             for row in outbox.pending(db):
+                if row["channel"] in refused:
+                    continue  # closed with the first refusal
                 payload = dict(row["payload"])
                 if row["parent_id"]:
                     parent = outbox.get(db, row["parent_id"])
@@ -225,6 +234,10 @@ class SlackPublisher:
                     code = str(exc.response.get("error", "")) if exc.response is not None else ""
                     status = exc.response.status_code if exc.response is not None else 0
                     transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+                    if code in CHANNEL_ERRORS:
+                        refused.add(row["channel"])
+                        result.failed += self._refused(row["channel"], code)
+                        continue
                     outbox.mark_attempt(db, row["id"], code or f"HTTP {status}", permanent=not transient)
                     if transient:
                         result.pending += 1
@@ -244,6 +257,32 @@ class SlackPublisher:
                     slack_messages.record_ts(db, row["id"], str(response.get("channel") or row["channel"]), ts)
                 result.sent += 1
         return result
+
+    def _refused(self, channel: str, code: str) -> int:
+        """Slack will not take messages for this channel: close them all (one call, not one per message),
+        free their findings to be posted again later, and tell the requester once. Returns how many closed."""
+        db = self.services.db
+        closed = outbox.fail_channel(db, channel, f"{code}: undeliverable to {channel}")
+        slack_messages.release_undelivered(db, closed)
+        request = self._requesters.pop(channel, None)
+        log.error("Slack refused channel %s (%s): %d message(s) marked undeliverable, not retried; "
+                  "invite the bot with /invite @Skywarden", channel, code, len(closed))
+        if request is not None:
+            self._tell(request, blocks.undeliverable_notice(channel, code, len(closed)), channel)
+        return len(closed)
+
+    def _tell(self, request: ScanRequest, message: blocks.Message, refused_channel: str) -> None:
+        """Ephemeral in the channel the request came from; a direct message when that is the refused channel."""
+        client, user = self.services.client, request.requested_by
+        if client is None or not blocks.is_user_id(user):
+            return
+        try:
+            if request.origin_channel and request.origin_channel != refused_channel:
+                client.chat_postEphemeral(channel=request.origin_channel, user=user, **message.payload())
+            else:
+                client.chat_postMessage(channel=user, **message.payload())
+        except (SlackApiError, URLError, OSError) as exc:
+            log.warning("could not tell %s that channel %s refused the bot's messages: %s", user, refused_channel, exc)
 
 
 def severity_counts(rows: Sequence[Mapping[str, Any]]) -> Counter[str]:

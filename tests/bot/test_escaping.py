@@ -92,6 +92,8 @@ def every_message() -> Iterator[tuple[str, Any]]:
     yield "suppressions", blocks.suppressions_list([hostile_exception(), hostile_exception("code")]).payload()
     yield "usage", blocks.usage(HOSTILE).payload()
     yield "notice", blocks.notice(HOSTILE).payload()
+    for error in ("not_in_channel", "channel_not_found", HOSTILE):
+        yield f"undeliverable {error[:14]}", blocks.undeliverable_notice(HOSTILE, error, 3).payload()
     yield "suppress modal", blocks.suppress_modal(finding, date(2026, 1, 1), 30, 90, HOSTILE)
     yield "home", blocks.home_view({"high": 1}, [(HOSTILE, {"high": 1})], [], [hostile_exception()])
     for state in (remediations.REQUESTED, remediations.FAILED, remediations.REJECTED, remediations.VERIFIED):
