@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 THREAD_THRESHOLD = 5  # more finding messages than this go in the digest's thread
+GROUP_THRESHOLD = 20  # more findings than this for one channel (a large first scan): one message per rule
+TOP_RULES = 10  # rules the digest of a grouped scan lists
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 # Slack refuses the channel itself: every other message to it would be refused the same way.
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
@@ -149,15 +151,20 @@ class SlackPublisher:
             names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in mine]
             findings = to_post.get(channel, [])
             threaded = len(findings) > THREAD_THRESHOLD
+            groups = by_rule(findings) if len(findings) > GROUP_THRESHOLD else []
+            top = [(g[0]["title"], g[0]["rule_id"], g[0]["severity"], len(g)) for g in groups[:TOP_RULES]]
             digest = blocks.digest_messages(
                 outcome.scan_id, names, per_channel.get(channel, Counter()), news[channel]["new"],
                 news[channel]["reopened"], news[channel]["resolved"], [g for g in gaps if g["account_id"] in mine],
-                len(findings), threaded, outcome.status, provider=outcome.inventory.provider,
+                len(findings), threaded, outcome.status, provider=outcome.inventory.provider, top_rules=top,
             )
             parent = None
             for message in digest:
                 outbox_id = outbox.enqueue(db, "chat.postMessage", channel, {"channel": channel, **message.payload()})
                 parent = parent or outbox_id
+            if groups:
+                self._post_groups(channel, groups, parent)
+                continue
             for finding in findings:
                 slot = slack_messages.claim(db, finding["id"], channel)
                 if slot is None:  # posted meanwhile by someone else: never twice
@@ -195,15 +202,53 @@ class SlackPublisher:
                 self._update(message, rendered)
         self.flush()
 
+    def _post_groups(self, channel: str, groups: Sequence[list[dict[str, Any]]], parent: int | None) -> None:
+        """One message per rule (paged by GROUP_SIZE resources), in the digest's thread; each finding's live
+        slot points at its group's message, so it is never posted twice and a decision updates the group."""
+        db = self.services.db
+        for group in groups:
+            claimed = [(f, slot) for f in group if (slot := slack_messages.claim(db, f["id"], channel)) is not None]
+            chunks = [claimed[i : i + blocks.GROUP_SIZE] for i in range(0, len(claimed), blocks.GROUP_SIZE)]
+            for part, chunk in enumerate(chunks, 1):
+                members = [f for f, _ in chunk]
+                payload = {"channel": channel, **self._render_group(members, part, len(chunks))}
+                outbox_id = outbox.enqueue(db, "chat.postMessage", channel, payload, parent)
+                for _, slot in chunk:
+                    slack_messages.attach_outbox(db, slot, outbox_id)
+
+    def _render_group(self, members: Sequence[Mapping[str, Any]], part: int, parts: int) -> dict[str, Any]:
+        rule = self.services.rules.get(members[0]["rule_id"])
+        message = blocks.finding_group_message(
+            members, guidance=getattr(rule, "remediation_guidance", "") or "",
+            remediation_action=getattr(rule, "remediation_action", None), part=part, parts=parts)
+        return {**message.payload(), "metadata": blocks.group_metadata(members, part, parts)}
+
+    def group_payload(self, message: Mapping[str, Any]) -> dict[str, Any] | None:
+        """For a finding's live message that shows a group: the group re-rendered with every member's current
+        state (a one-finding rendering would overwrite the other resources); None for a one-finding message."""
+        if not message["outbox_id"]:
+            return None
+        original = outbox.get(self.services.db, message["outbox_id"])
+        members_ids, part, parts = blocks.grouped_ids(original["payload"]) if original else ([], 1, 1)
+        members = [f for fid in members_ids if (f := find_finding(self.services.db, fid)) is not None]
+        return self._render_group(members, part, parts) if members else None
+
     def _update(self, message: Mapping[str, Any], rendered: blocks.Message) -> None:
+        group = self.group_payload(message)
+        if group is not None:
+            self._replace(message, group)
+            return
+        self._replace(message, rendered.payload())
+
+    def _replace(self, message: Mapping[str, Any], payload: dict[str, Any]) -> None:
         db = self.services.db
         if message["ts"]:
             outbox.enqueue(db, "chat.update", message["channel"],
-                           {"channel": message["channel"], "ts": message["ts"], **rendered.payload()})
+                           {"channel": message["channel"], "ts": message["ts"], **payload})
         elif message["outbox_id"]:
             original = outbox.get(db, message["outbox_id"])
             if original and original["status"] == outbox.PENDING:
-                outbox.replace_payload(db, original["id"], {**original["payload"], **rendered.payload()})
+                outbox.replace_payload(db, original["id"], {**original["payload"], **payload})
 
     # ------------------------------------------------------------ outbox
     def flush(self) -> FlushResult:
@@ -283,6 +328,15 @@ class SlackPublisher:
                 client.chat_postMessage(channel=user, **message.payload())
         except (SlackApiError, URLError, OSError) as exc:
             log.warning("could not tell %s that channel %s refused the bot's messages: %s", user, refused_channel, exc)
+
+
+def by_rule(findings: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Findings grouped by rule, most severe rule first, then the rule with the most resources."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in findings:
+        groups[finding["rule_id"]].append(finding)
+    rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+    return sorted(groups.values(), key=lambda g: (rank.get(g[0]["severity"], len(rank)), -len(g), g[0]["rule_id"]))
 
 
 def severity_counts(rows: Sequence[Mapping[str, Any]]) -> Counter[str]:

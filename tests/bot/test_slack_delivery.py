@@ -69,3 +69,49 @@ def test_direct_message_when_the_refused_channel_is_where_the_request_came_from(
     assert [c["channel"] for c in calls] == ["C0TEAM", "U0ALICE"]
     assert "channel_not_found" in json.dumps(calls[1]["blocks"])
     assert outbox.counts(services.db) == {"failed": 2}
+
+
+# ---------------------------------------------------------------- large first scans
+def test_a_large_first_scan_posts_one_message_per_rule_within_block_kit_limits(app, services, estate, slack):
+    from skywarden.bot.slack import blocks, ids
+    from tests.bot.helpers import click
+
+    estate.resources = [bucket(f"pub{i}", blocked=False) for i in range(45)] + [
+        bucket(f"old{i}", versioned=False) for i in range(5)]
+    scan(app, services)
+    digest, *rest = [c.args for c in slack.of("chat.postMessage")]
+    assert len(rest) == 4  # 45 public buckets in 3 parts of <= 20, the 5 unversioned in one: not 50 messages
+    top = json.dumps(digest["blocks"])
+    assert "Top findings by rule" in top and "45 resource(s)" in top and "5 resource(s)" in top
+    assert top.index("45 resource(s)") < top.index("5 resource(s)")  # critical rule first
+    assert all(m["thread_ts"] == rest[0]["thread_ts"] for m in rest)  # in the digest's thread
+    shown = []
+    for message in rest:
+        blocks.check_limits(message["blocks"])
+        assert len(message["blocks"]) <= 50
+        assert message["metadata"]["event_type"] == blocks.GROUP_EVENT
+        for block in message["blocks"]:
+            if block["type"] == "actions":
+                assert [e["value"] for e in block["elements"]] == [block["block_id"][2:]] * len(block["elements"])
+                shown.append(block["block_id"][2:])
+    assert len(shown) == 50 == len(set(shown))  # buttons per resource, every finding once
+    assert "(part 2 of 3)" in rest[1]["text"]
+
+    # A decision on one resource re-renders its group with every resource still there.
+    slack.clear()
+    target = rest[3]
+    fid = next(b["block_id"][2:] for b in target["blocks"] if b["type"] == "actions")
+    ts = next(c for c in services.db.query("SELECT ts FROM outbox WHERE id = (SELECT outbox_id FROM "
+                                              "slack_messages WHERE finding_id = ?)", [fid]))["ts"]
+    click(app, ids.ACKNOWLEDGE, fid, ts=ts)
+    update = [c.args for c in slack.of("chat.update")]
+    assert len(update) == 1 and update[0]["ts"] == ts
+    text = json.dumps(update[0]["blocks"])
+    assert "Acknowledged by" in text and all(f"old{i}" in text for i in range(5))
+
+    # The next scan posts only what changed.
+    slack.clear()
+    estate.resources.append(bucket("late", blocked=False))
+    scan(app, services)
+    _, *rest = [c.args for c in slack.of("chat.postMessage")]
+    assert len(rest) == 1 and "late" in json.dumps(rest[0]["blocks"]) and "metadata" not in rest[0]
