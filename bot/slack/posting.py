@@ -189,6 +189,17 @@ class SlackPublisher:
 
         self.flush()
 
+    def weekly_digest(self) -> dict[str, dict[str, bool]]:
+        """scans.weekly_digest: posture and trend charts to every routed channel and the default channel,
+        each covering only the accounts routed there. Returns what was uploaded per channel."""
+        from skywarden.bot.slack import charts  # charts reads routing from here
+
+        config = self.services.config
+        targets = [route.channel for route in config.routes]
+        if config.default_channel:
+            targets.append(config.default_channel)
+        return {channel: charts.post_weekly_digest(self.services, channel) for channel in dict.fromkeys(targets)}
+
     # ------------------------------------------------------------ decisions
     def refresh(self, finding_ids: Iterable[str]) -> None:
         """Show the current state of these findings on every live message."""

@@ -69,3 +69,37 @@ def test_a_refused_upload_is_logged_not_raised(app, services, estate, slack, cap
     slack.fail("files.completeUploadExternal", 200, body={"ok": False, "error": "not_in_channel"})
     assert slash(app, "posture").status == 200
     assert not slack.completed_uploads() and "not_in_channel" in caplog.text
+
+
+# ---------------------------------------------------------------- the weekly digest schedule
+def test_weekly_digest_setting_defaults_on_and_can_be_turned_off_or_rejected():
+    import pytest
+
+    from skywarden.bot.settings import ConfigError, parse_config
+
+    assert parse_config({}).scans.weekly_digest_cron == "0 9 * * 1"
+    assert parse_config({"scans": {"weekly_digest": "30 8 * * 5"}}).scans.weekly_digest_cron == "30 8 * * 5"
+    assert parse_config({"scans": {"weekly_digest": "off"}}).scans.weekly_digest_cron is None
+    assert parse_config({"scans": {"weekly_digest": False}}).scans.weekly_digest_cron is None
+    with pytest.raises(ConfigError, match=r"scans\.weekly_digest"):
+        parse_config({"scans": {"weekly_digest": "every monday"}}, "skywarden.yml")
+
+
+def test_the_scheduler_runs_the_weekly_digest_to_each_routed_channel(app, services, estate, slack):
+    from skywarden.bot.core.jobs import WEEKLY_DIGEST_JOB, ScanScheduler
+
+    estate.resources = [bucket("open", blocked=False), bucket("other", account=OTHER_ACCOUNT)]
+    scan(app, services)
+    services.config = BotConfig(routes=[Route("C0PROD", accounts=[ACCOUNT])], default_channel="C0SEC")
+    scheduler = ScanScheduler(services).start()
+    try:
+        job = scheduler.scheduler.get_job(WEEKLY_DIGEST_JOB)
+        assert job is not None and job.next_run_time.weekday() == 0 and job.next_run_time.hour == 9
+        slack.clear()
+        sent = scheduler.weekly_digest()
+    finally:
+        scheduler.shutdown()
+    # C0PROD sees its routed account; C0SEC (the default) sees the unrouted one.
+    assert sent == {"C0PROD": {"posture": True, "trend": True}, "C0SEC": {"posture": True, "trend": True}}
+    assert sorted(u.channel for u in slack.completed_uploads()) == ["C0PROD", "C0PROD", "C0SEC", "C0SEC"]
+    assert charts.channel_accounts(services, "C0SEC", {ACCOUNT, OTHER_ACCOUNT}) == {OTHER_ACCOUNT}
