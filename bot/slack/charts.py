@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from skywarden.bot.core.charts import render_posture_png, render_trend_png
 from skywarden.bot.core.compliance import Posture, framework_postures
 from skywarden.bot.slack import blocks
-from skywarden.bot.slack.posting import account_channels
+from skywarden.bot.slack.routing import account_channels
 from skywarden.storage.check_results import latest_check_results
 from skywarden.storage.db import now
 from skywarden.storage.trend import daily_finding_counts

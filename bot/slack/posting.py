@@ -15,8 +15,8 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot.settings import BotConfig
-from skywarden.bot.slack import blocks
+from skywarden.bot.slack import blocks, charts
+from skywarden.bot.slack.routing import account_channels, channels_for
 from skywarden.rules.model import SEVERITIES
 from skywarden.storage import finding_views, outbox, slack_messages
 from skywarden.storage.db import now
@@ -49,33 +49,6 @@ class FlushResult:
     sent: int = 0
     failed: int = 0
     pending: int = 0
-
-
-def channels_for(config: BotConfig, account_id: str, severity: str, fallback: str | None) -> list[str]:
-    """Every route whose given criteria all match; else the default channel, else where the request came from."""
-    account = config.account(account_id)
-    tags = set(account.tags) if account else set()
-    matched = []
-    for route in config.routes:
-        if route.accounts and account_id not in route.accounts:
-            continue
-        if route.tags and not tags.intersection(route.tags):
-            continue
-        if route.severities and severity not in route.severities:
-            continue
-        if route.channel not in matched:
-            matched.append(route.channel)
-    if matched:
-        return matched
-    target = config.default_channel or fallback
-    return [target] if target else []
-
-
-def account_channels(config: BotConfig, account_id: str, fallback: str | None) -> set[str]:
-    """Every channel that may receive some finding of this account (any severity): what "the account is routed
-    to the channel" means for a digest, which names an account and its coverage gaps only where its findings go.
-    """
-    return {channel for severity in SEVERITIES for channel in channels_for(config, account_id, severity, fallback)}
 
 
 def render_finding(services: Services, finding: Mapping[str, Any], note: str | None = None,
@@ -192,8 +165,6 @@ class SlackPublisher:
     def weekly_digest(self) -> dict[str, dict[str, bool]]:
         """scans.weekly_digest: posture and trend charts to every routed channel and the default channel,
         each covering only the accounts routed there. Returns what was uploaded per channel."""
-        from skywarden.bot.slack import charts  # charts reads routing from here
-
         config = self.services.config
         targets = [route.channel for route in config.routes]
         if config.default_channel:
