@@ -171,6 +171,7 @@ class ScanPolicy:
     misfire_grace_s: float = 600.0
     quiet: str = "silent"  # a scheduled scan with nothing new/reopened/resolved: post nothing, or one line
     housekeeping_cron: str = "0 9 * * *"
+    weekly_digest_cron: str | None = "0 9 * * 1"  # posture + trend charts per routed channel; None: off
     timezone: str = "UTC"  # default for schedules and housekeeping
     reminder_days: int = 7
     min_interval_s: float = 15 * 60.0  # a schedule may not fire more often than this (0: no limit)
@@ -208,7 +209,7 @@ def parse_scan_policy(data: Any, source: str) -> ScanPolicy:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: scans: must be a mapping")
     known = {"max_concurrent", "timeout_minutes", "misfire_grace_minutes", "quiet", "housekeeping", "timezone",
-             "reminder_days", "min_interval_minutes"}
+             "reminder_days", "min_interval_minutes", "weekly_digest"}
     for extra in sorted(set(data) - known):
         raise ConfigError(f"{source}: scans.{extra}: unknown key; known: {', '.join(sorted(known))}")
 
@@ -231,7 +232,15 @@ def parse_scan_policy(data: Any, source: str) -> ScanPolicy:
     except InvalidSchedule as exc:
         key = "timezone" if "time zone" in str(exc) else "housekeeping"
         raise ConfigError(f"{source}: scans.{key}: {exc}") from exc
+    digest = data.get("weekly_digest", "0 9 * * 1")
+    weekly_digest = None if digest in (None, False, "off") else str(digest)
+    if weekly_digest is not None:
+        try:
+            make_trigger(weekly_digest, timezone)
+        except InvalidSchedule as exc:
+            raise ConfigError(f"{source}: scans.weekly_digest: {exc} (or \"off\")") from exc
     return ScanPolicy(
+        weekly_digest_cron=weekly_digest,
         max_concurrent=int(positive("max_concurrent", 2)),
         timeout_s=positive("timeout_minutes", 60) * 60,
         misfire_grace_s=positive("misfire_grace_minutes", 10) * 60,

@@ -38,6 +38,7 @@ ids (S…, resolved with usergroups.users.list) or "*".
       misfire_grace_minutes: 10    # a run missed by less runs once (coalesced); older runs are skipped
       quiet: silent                # a scheduled scan with nothing new/reopened/resolved: silent, or line
       housekeeping: "0 9 * * *"    # the daily expiry reminders (cron, in scans.timezone)
+      weekly_digest: "0 9 * * 1"   # posture and trend charts to each routed channel (cron, or off)
       timezone: UTC                # default time zone of schedules
       reminder_days: 7             # announce suppressions expiring within this many days
   min_interval_minutes: 15     # refuse schedules firing more often than this (0: no limit)

@@ -63,5 +63,18 @@ def mark_attempt(db: sqlite_utils.Database, outbox_id: int, error: str, permanen
     )
 
 
+def fail_channel(db: sqlite_utils.Database, channel: str, reason: str) -> list[int]:
+    """Close every pending message to a channel Slack will not accept (the bot is not in it, or it is gone):
+    retrying them one by one would only repeat the same refusal. Returns the ids closed."""
+    ids = [row["id"] for row in db.query(
+        "SELECT id FROM outbox WHERE status = ? AND channel = ? ORDER BY id", [PENDING, channel])]
+    if ids:
+        db.execute(
+            "UPDATE outbox SET status = ?, last_error = ? WHERE status = ? AND channel = ?",
+            [FAILED, reason, PENDING, channel],
+        )
+    return ids
+
+
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {row["status"]: row["n"] for row in db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}

@@ -32,6 +32,20 @@ def record_ts(db: sqlite_utils.Database, outbox_id: int, channel: str, ts: str) 
     db.execute("UPDATE slack_messages SET ts = ?, channel = ? WHERE outbox_id = ?", [ts, channel, outbox_id])
 
 
+def release_undelivered(db: sqlite_utils.Database, outbox_ids: Iterable[int]) -> int:
+    """Free the live slots of finding messages that were never delivered, so the next scan posts them again
+    (e.g. once the bot was invited to the channel)."""
+    released = 0
+    ids = list(outbox_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        released += db.execute(
+            f"UPDATE slack_messages SET active = 0 WHERE ts IS NULL AND outbox_id IN ({marks})", chunk
+        ).rowcount
+    return released
+
+
 def live_for(db: sqlite_utils.Database, finding_id: str) -> list[dict[str, Any]]:
     return list(
         db.query("SELECT * FROM slack_messages WHERE finding_id = ? AND active = 1 ORDER BY id", [finding_id])

@@ -8,7 +8,7 @@ fixed that day. A finding counts once per day in each column, however often it f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -36,8 +36,10 @@ def daily_finding_counts(
     until: date | None = None,
     provider: str | None = None,
     severities: Sequence[str] = SEVERITIES,
+    accounts: Collection[str] | None = None,
 ) -> list[DailyCounts]:
-    """``days`` consecutive days ending with ``until`` (default: today, UTC), oldest first."""
+    """``days`` consecutive days ending with ``until`` (default: today, UTC), oldest first; ``accounts``: only
+    findings of these accounts (None: all), for a reader who may see only some."""
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
     last = until or datetime.now(UTC).date()
@@ -48,6 +50,9 @@ def daily_finding_counts(
     if provider:
         sql += " AND f.provider = ?"
         params.append(provider)
+    if accounts is not None:
+        sql += f" AND f.account_id IN ({','.join('?' for _ in accounts) or 'NULL'})"
+        params.extend(accounts)
     active: dict[str, str] = {}  # finding id -> severity, while open
     new: dict[date, dict[str, set[str]]] = {}
     resolved: dict[date, dict[str, set[str]]] = {}

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
+WEEKLY_DIGEST_JOB = "weekly-digest"
 SYNC_JOB = "schedule-sync"
 _MAX_COUNTED = 1000  # missed runs counted while down (an every-second schedule down for a week stops here)
 
@@ -72,6 +73,10 @@ class ScanScheduler:
         self.sync()
         self.scheduler.add_job(self.housekeeping, make_trigger(self.policy.housekeeping_cron, self.policy.timezone),
                                id=HOUSEKEEPING_JOB, replace_existing=True)
+        if self.policy.weekly_digest_cron and hasattr(self.services.publisher, "weekly_digest"):
+            self.scheduler.add_job(self.weekly_digest, make_trigger(self.policy.weekly_digest_cron,
+                                                                    self.policy.timezone),
+                                   id=WEEKLY_DIGEST_JOB, replace_existing=True)
         self.scheduler.add_job(self.sync, "interval", seconds=self.sync_interval_s, id=SYNC_JOB,
                                replace_existing=True)
         self.services.scheduler = self
@@ -171,6 +176,14 @@ class ScanScheduler:
                    f"{self.policy.misfire_grace_s:g} s grace period")
         log.warning("schedule %s %s", schedule_id, outcome)
         schedules.record_run(self.services.db, schedule_id, fire_time, outcome, action="schedule_missed")
+
+    def weekly_digest(self) -> Any:
+        """The publisher's weekly posture digest (Slack: charts per routed channel; the console has none)."""
+        try:
+            return self.services.publisher.weekly_digest()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("weekly digest failed")
+            raise
 
     def housekeeping(self) -> Any:
         from skywarden.bot.housekeeping import run_housekeeping

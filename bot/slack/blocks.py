@@ -32,6 +32,7 @@ SEVERITY_ICON = {"critical": ":red_circle:", "high": ":large_orange_circle:", "m
                  "low": ":large_blue_circle:", "info": ":white_circle:"}
 Block = dict[str, Any]
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 
 
 class BlockLimitError(ValueError):
@@ -205,6 +206,31 @@ def mention(user: str | None) -> str:
     return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(user)
 
 
+def is_user_id(user: str | None) -> bool:
+    return bool(user) and _USER_ID.fullmatch(str(user)) is not None
+
+
+def channel_ref(channel: str | None) -> str:
+    """A Slack channel id becomes a channel link; anything else (a #name from the configuration) is text."""
+    if not channel:
+        return "a channel"
+    return f"<#{channel}>" if _CHANNEL_ID.fullmatch(channel) else escape(channel)
+
+
+def undeliverable_notice(channel: str, error: str, dropped: int) -> Message:
+    """Told to whoever asked, when Slack refuses a channel: what happened and the one step that fixes it."""
+    where = channel_ref(channel)
+    if error == "not_in_channel":
+        fix = f"Invite me there with `/invite @Skywarden` (in {where}), then run the scan again."
+    else:
+        fix = ("Check the channel id in skywarden.yml (routes, default_channel); if it is private, "
+               "invite me with `/invite @Skywarden` first.")
+    text = (f":warning: I could not post {dropped} message(s) to {where}: Slack answered {code(error)}. "
+            f"Nothing is lost: the findings are stored and `/warden findings` lists them. {fix}")
+    fallback = f"Could not post to {channel}: {error}. Invite the bot with /invite @Skywarden."
+    return Message(fallback, [section(text)])
+
+
 def state_line(finding: Mapping[str, Any], exception: Mapping[str, Any] | None = None) -> str:
     state = finding["state"]
     who = finding.get("state_changed_by") or "system"
@@ -301,6 +327,54 @@ def finding_message(finding: Mapping[str, Any], **kwargs: Any) -> Message:
     return Message(text, blocks)
 
 
+GROUP_EVENT = "skywarden_finding_group"  # message metadata of a grouped message: which findings it shows
+GROUP_SIZE = 20  # resources per grouped message: 2 blocks each + 3 head blocks stays under 50
+
+
+def finding_group_message(findings: Sequence[Mapping[str, Any]], guidance: str = "",
+                          remediation_action: str | None = None, part: int = 1, parts: int = 1) -> Message:
+    """One rule's findings in one message (a large first scan): the rule once, then per resource a line and its
+    own buttons. Carries the finding ids as message metadata, so a decision re-renders the whole group."""
+    first = findings[0]
+    suffix = f" (part {part} of {parts})" if parts > 1 else ""
+    icon = SEVERITY_ICON.get(first["severity"], "")
+    blocks = [
+        section(f"{icon} *{escape(first['title'])}*  {code(first['rule_id'])}\n"
+                f"{severity_label(first['severity'])}: {len(findings)} resource(s){escape(suffix)}\n"
+                f"*Controls*: {_frameworks_text(first.get('frameworks') or {})}".strip()),
+    ]
+    if guidance:
+        blocks.append(section(f"*Remediation*\n{escape(clip(guidance, 1500))}"))
+    blocks.append(divider())
+    for finding in findings[:GROUP_SIZE]:
+        name = escape(finding.get("resource_name") or finding["resource_id"])
+        line = (f"*{name}*  `#{finding['number']}`  {escape(finding['account_id'])} / {escape(finding['region'])}\n"
+                f"{code(finding['resource_id'])}")
+        if finding.get("detail"):
+            line += f"\n{escape(clip(str(finding['detail']), 500))}"
+        if finding["state"] != "open":
+            line += f"\n{state_line(finding)}"
+        blocks.append(section(line))
+        blocks.extend(actions(finding_buttons(finding, remediation_action), block_id=f"f-{finding['id']}"))
+    check_limits(blocks)
+    text = f"[{first['severity']}] {first['title']}: {len(findings)} resource(s){suffix}"
+    return Message(text, blocks)
+
+
+def group_metadata(findings: Sequence[Mapping[str, Any]], part: int = 1, parts: int = 1) -> dict[str, Any]:
+    return {"event_type": GROUP_EVENT,
+            "event_payload": {"findings": [f["id"] for f in findings], "part": part, "parts": parts}}
+
+
+def grouped_ids(payload: Mapping[str, Any]) -> tuple[list[str], int, int]:
+    """(finding ids, part, parts) of a grouped message's payload; no ids for a one-finding message."""
+    metadata = payload.get("metadata") or {}
+    if metadata.get("event_type") != GROUP_EVENT:
+        return [], 1, 1
+    event = metadata.get("event_payload") or {}
+    return [str(fid) for fid in event.get("findings", [])], int(event.get("part", 1)), int(event.get("parts", 1))
+
+
 # ---------------------------------------------------------------- digest
 _CLOUD_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "GCP"}
 
@@ -316,7 +390,9 @@ def digest_messages(
     threaded: bool,
     status: str,
     provider: str | None = None,
+    top_rules: Sequence[tuple[str, str, str, int]] = (),
 ) -> list[Message]:
+    """``top_rules``: (title, rule id, severity, resources) of a large scan's most pressing rules, listed first."""
     from skywarden.rules.model import SEVERITIES
 
     cloud = f" {_CLOUD_NAMES.get(provider, provider)}" if provider else ""
@@ -339,6 +415,11 @@ def digest_messages(
         lines += [f"• {escape(g['account_id'])} {escape(g['service'])} {escape(g['region'])}: "
                   f"{escape(g.get('error_class'))}: {escape(clip(str(g.get('message') or ''), 300))}" for g in gaps]
         gap_blocks = text_sections(lines)
+    if top_rules:
+        lines = ["*Top findings by rule*"] + [
+            f"{SEVERITY_ICON.get(severity, '')} {escape(title)} {code(rule_id)}: {count} resource(s)"
+            for title, rule_id, severity, count in top_rules]
+        gap_blocks = text_sections(lines) + gap_blocks
     pages = paginate([[b] for b in gap_blocks], head=head)
     messages = []
     for number, page in enumerate(pages, 1):

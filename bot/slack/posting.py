@@ -15,8 +15,8 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot.settings import BotConfig
-from skywarden.bot.slack import blocks
+from skywarden.bot.slack import blocks, charts
+from skywarden.bot.slack.routing import account_channels, channels_for
 from skywarden.rules.model import SEVERITIES
 from skywarden.storage import finding_views, outbox, slack_messages
 from skywarden.storage.db import now
@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 THREAD_THRESHOLD = 5  # more finding messages than this go in the digest's thread
+GROUP_THRESHOLD = 20  # more findings than this for one channel (a large first scan): one message per rule
+TOP_RULES = 10  # rules the digest of a grouped scan lists
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Slack refuses the channel itself: every other message to it would be refused the same way.
+CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
 class Publisher(Protocol):
@@ -45,33 +49,6 @@ class FlushResult:
     sent: int = 0
     failed: int = 0
     pending: int = 0
-
-
-def channels_for(config: BotConfig, account_id: str, severity: str, fallback: str | None) -> list[str]:
-    """Every route whose given criteria all match; else the default channel, else where the request came from."""
-    account = config.account(account_id)
-    tags = set(account.tags) if account else set()
-    matched = []
-    for route in config.routes:
-        if route.accounts and account_id not in route.accounts:
-            continue
-        if route.tags and not tags.intersection(route.tags):
-            continue
-        if route.severities and severity not in route.severities:
-            continue
-        if route.channel not in matched:
-            matched.append(route.channel)
-    if matched:
-        return matched
-    target = config.default_channel or fallback
-    return [target] if target else []
-
-
-def account_channels(config: BotConfig, account_id: str, fallback: str | None) -> set[str]:
-    """Every channel that may receive some finding of this account (any severity): what "the account is routed
-    to the channel" means for a digest, which names an account and its coverage gaps only where its findings go.
-    """
-    return {channel for severity in SEVERITIES for channel in channels_for(config, account_id, severity, fallback)}
 
 
 def render_finding(services: Services, finding: Mapping[str, Any], note: str | None = None,
@@ -92,6 +69,8 @@ class SlackPublisher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._flush_lock = threading.Lock()  # one flusher at a time, or a message could go out twice
+        # channel -> the request whose results are on their way there: who to tell if Slack refuses it
+        self._requesters: dict[str, ScanRequest] = {}
 
     # ------------------------------------------------------------ scans
     def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
@@ -139,20 +118,26 @@ class SlackPublisher:
         if not channels:  # nothing to report anywhere: the all-clear goes where each account's findings would
             channels = sorted({channel for targets in routed.values() for channel in targets})
         for channel in channels:
+            self._requesters[channel] = request
             # A channel reads only about the accounts routed to it: their names, counts and coverage gaps.
             mine = [a for a in accounts if channel in routed[a]]
             names = [f"{config.account_name(a)} ({a})" if config.account_name(a) != a else a for a in mine]
             findings = to_post.get(channel, [])
             threaded = len(findings) > THREAD_THRESHOLD
+            groups = by_rule(findings) if len(findings) > GROUP_THRESHOLD else []
+            top = [(g[0]["title"], g[0]["rule_id"], g[0]["severity"], len(g)) for g in groups[:TOP_RULES]]
             digest = blocks.digest_messages(
                 outcome.scan_id, names, per_channel.get(channel, Counter()), news[channel]["new"],
                 news[channel]["reopened"], news[channel]["resolved"], [g for g in gaps if g["account_id"] in mine],
-                len(findings), threaded, outcome.status, provider=outcome.inventory.provider,
+                len(findings), threaded, outcome.status, provider=outcome.inventory.provider, top_rules=top,
             )
             parent = None
             for message in digest:
                 outbox_id = outbox.enqueue(db, "chat.postMessage", channel, {"channel": channel, **message.payload()})
                 parent = parent or outbox_id
+            if groups:
+                self._post_groups(channel, groups, parent)
+                continue
             for finding in findings:
                 slot = slack_messages.claim(db, finding["id"], channel)
                 if slot is None:  # posted meanwhile by someone else: never twice
@@ -171,10 +156,20 @@ class SlackPublisher:
         text = (f":x: The scan of {blocks.escape(request.describe())} requested by "
                 f"{blocks.mention(request.requested_by)} failed: {blocks.escape(message)}")
         fallback = f"The scan of {request.describe()} failed: {message}"
+        self._requesters[target] = request
         outbox.enqueue(self.services.db, "chat.postMessage", target,
                        {"channel": target, **blocks.Message(fallback, [blocks.section(text)]).payload()})
 
         self.flush()
+
+    def weekly_digest(self) -> dict[str, dict[str, bool]]:
+        """scans.weekly_digest: posture and trend charts to every routed channel and the default channel,
+        each covering only the accounts routed there. Returns what was uploaded per channel."""
+        config = self.services.config
+        targets = [route.channel for route in config.routes]
+        if config.default_channel:
+            targets.append(config.default_channel)
+        return {channel: charts.post_weekly_digest(self.services, channel) for channel in dict.fromkeys(targets)}
 
     # ------------------------------------------------------------ decisions
     def refresh(self, finding_ids: Iterable[str]) -> None:
@@ -189,15 +184,53 @@ class SlackPublisher:
                 self._update(message, rendered)
         self.flush()
 
+    def _post_groups(self, channel: str, groups: Sequence[list[dict[str, Any]]], parent: int | None) -> None:
+        """One message per rule (paged by GROUP_SIZE resources), in the digest's thread; each finding's live
+        slot points at its group's message, so it is never posted twice and a decision updates the group."""
+        db = self.services.db
+        for group in groups:
+            claimed = [(f, slot) for f in group if (slot := slack_messages.claim(db, f["id"], channel)) is not None]
+            chunks = [claimed[i : i + blocks.GROUP_SIZE] for i in range(0, len(claimed), blocks.GROUP_SIZE)]
+            for part, chunk in enumerate(chunks, 1):
+                members = [f for f, _ in chunk]
+                payload = {"channel": channel, **self._render_group(members, part, len(chunks))}
+                outbox_id = outbox.enqueue(db, "chat.postMessage", channel, payload, parent)
+                for _, slot in chunk:
+                    slack_messages.attach_outbox(db, slot, outbox_id)
+
+    def _render_group(self, members: Sequence[Mapping[str, Any]], part: int, parts: int) -> dict[str, Any]:
+        rule = self.services.rules.get(members[0]["rule_id"])
+        message = blocks.finding_group_message(
+            members, guidance=getattr(rule, "remediation_guidance", "") or "",
+            remediation_action=getattr(rule, "remediation_action", None), part=part, parts=parts)
+        return {**message.payload(), "metadata": blocks.group_metadata(members, part, parts)}
+
+    def group_payload(self, message: Mapping[str, Any]) -> dict[str, Any] | None:
+        """For a finding's live message that shows a group: the group re-rendered with every member's current
+        state (a one-finding rendering would overwrite the other resources); None for a one-finding message."""
+        if not message["outbox_id"]:
+            return None
+        original = outbox.get(self.services.db, message["outbox_id"])
+        members_ids, part, parts = blocks.grouped_ids(original["payload"]) if original else ([], 1, 1)
+        members = [f for fid in members_ids if (f := find_finding(self.services.db, fid)) is not None]
+        return self._render_group(members, part, parts) if members else None
+
     def _update(self, message: Mapping[str, Any], rendered: blocks.Message) -> None:
+        group = self.group_payload(message)
+        if group is not None:
+            self._replace(message, group)
+            return
+        self._replace(message, rendered.payload())
+
+    def _replace(self, message: Mapping[str, Any], payload: dict[str, Any]) -> None:
         db = self.services.db
         if message["ts"]:
             outbox.enqueue(db, "chat.update", message["channel"],
-                           {"channel": message["channel"], "ts": message["ts"], **rendered.payload()})
+                           {"channel": message["channel"], "ts": message["ts"], **payload})
         elif message["outbox_id"]:
             original = outbox.get(db, message["outbox_id"])
             if original and original["status"] == outbox.PENDING:
-                outbox.replace_payload(db, original["id"], {**original["payload"], **rendered.payload()})
+                outbox.replace_payload(db, original["id"], {**original["payload"], **payload})
 
     # ------------------------------------------------------------ outbox
     def flush(self) -> FlushResult:
@@ -207,7 +240,10 @@ class SlackPublisher:
             return result
         with self._flush_lock:
             db = self.services.db
+            refused: set[str] = set()
             for row in outbox.pending(db):
+                if row["channel"] in refused:
+                    continue  # closed with the first refusal
                 payload = dict(row["payload"])
                 if row["parent_id"]:
                     parent = outbox.get(db, row["parent_id"])
@@ -225,6 +261,10 @@ class SlackPublisher:
                     code = str(exc.response.get("error", "")) if exc.response is not None else ""
                     status = exc.response.status_code if exc.response is not None else 0
                     transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+                    if code in CHANNEL_ERRORS:
+                        refused.add(row["channel"])
+                        result.failed += self._refused(row["channel"], code)
+                        continue
                     outbox.mark_attempt(db, row["id"], code or f"HTTP {status}", permanent=not transient)
                     if transient:
                         result.pending += 1
@@ -244,6 +284,41 @@ class SlackPublisher:
                     slack_messages.record_ts(db, row["id"], str(response.get("channel") or row["channel"]), ts)
                 result.sent += 1
         return result
+
+    def _refused(self, channel: str, code: str) -> int:
+        """Slack will not take messages for this channel: close them all (one call, not one per message),
+        free their findings to be posted again later, and tell the requester once. Returns how many closed."""
+        db = self.services.db
+        closed = outbox.fail_channel(db, channel, f"{code}: undeliverable to {channel}")
+        slack_messages.release_undelivered(db, closed)
+        request = self._requesters.pop(channel, None)
+        log.error("Slack refused channel %s (%s): %d message(s) marked undeliverable, not retried; "
+                  "invite the bot with /invite @Skywarden", channel, code, len(closed))
+        if request is not None:
+            self._tell(request, blocks.undeliverable_notice(channel, code, len(closed)), channel)
+        return len(closed)
+
+    def _tell(self, request: ScanRequest, message: blocks.Message, refused_channel: str) -> None:
+        """Ephemeral in the channel the request came from; a direct message when that is the refused channel."""
+        client, user = self.services.client, request.requested_by
+        if client is None or not blocks.is_user_id(user):
+            return
+        try:
+            if request.origin_channel and request.origin_channel != refused_channel:
+                client.chat_postEphemeral(channel=request.origin_channel, user=user, **message.payload())
+            else:
+                client.chat_postMessage(channel=user, **message.payload())
+        except (SlackApiError, URLError, OSError) as exc:
+            log.warning("could not tell %s that channel %s refused the bot's messages: %s", user, refused_channel, exc)
+
+
+def by_rule(findings: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Findings grouped by rule, most severe rule first, then the rule with the most resources."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in findings:
+        groups[finding["rule_id"]].append(finding)
+    rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+    return sorted(groups.values(), key=lambda g: (rank.get(g[0]["severity"], len(rank)), -len(g), g[0]["rule_id"]))
 
 
 def severity_counts(rows: Sequence[Mapping[str, Any]]) -> Counter[str]:

@@ -21,7 +21,7 @@ from skywarden.bot.commands import Reply, Who, _refuse
 from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
 from skywarden.bot.slack import blocks
 from skywarden.bot.slack import remediation_blocks as rblocks
-from skywarden.bot.slack.posting import render_finding
+from skywarden.bot.slack.posting import SlackPublisher, render_finding
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import audit, outbox, remediations, slack_messages
 from skywarden.storage.findings import ACTIVE_STATES
@@ -287,8 +287,10 @@ class SlackRemediation:
         rendered = render_finding(self.services, finding, note=rblocks.finding_note(request))
         for message in slack_messages.live_for(db, finding["id"]):
             if message["ts"]:
+                publisher = self.services.publisher  # a group's message shows every resource's state
+                group = publisher.group_payload(message) if isinstance(publisher, SlackPublisher) else None
                 outbox.enqueue(db, "chat.update", message["channel"],
-                               {"channel": message["channel"], "ts": message["ts"], **rendered.payload()})
+                               {"channel": message["channel"], "ts": message["ts"], **(group or rendered.payload())})
         self.services.publisher.flush()
 
     def tell(self, who: Who, reply: Reply) -> None:

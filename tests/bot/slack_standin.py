@@ -27,6 +27,20 @@ class Call:
 
 
 @dataclass
+class Upload:
+    """A file sent the files_upload_v2 way: announced, its bytes POSTed to upload_url, then completed."""
+
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
 class _Failure:
     status: int
     headers: dict[str, str]
@@ -39,6 +53,7 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     auth_ok: bool = True
+    uploads: dict[str, Upload] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,7 +70,16 @@ class SlackStandIn:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
+                body = self.rfile.read(length)
+                if self.path.startswith("/upload/"):  # the upload_url: raw bytes, not a Web API call
+                    reply = standin._receive(self.path.removeprefix("/upload/"), body).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                    return
+                raw = body.decode()
                 ctype = self.headers.get("Content-Type")
                 if ctype and "json" in ctype:
                     args = json.loads(raw or "{}")
@@ -98,10 +122,24 @@ class SlackStandIn:
         with self._lock:
             self.calls.clear()
             self._failures.clear()
+            self.uploads.clear()
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def completed_uploads(self) -> list[Upload]:
+        with self._lock:
+            return [u for u in self.uploads.values() if u.channel is not None]
+
+    def _receive(self, file_id: str, data: bytes) -> str:
+        with self._lock:
+            self.calls.append(Call(f"/upload/{file_id}", "upload", {"bytes": len(data)}, None, None))
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return "unknown upload"
+            upload.data = data
+            return f"OK - {len(data)}"
 
     def _answer(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
@@ -133,6 +171,23 @@ class SlackStandIn:
             return 200, {}, {"ok": True, "users": users}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": getattr(self, "socket_url", "ws://127.0.0.1:9/")}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.uploads[file_id] = Upload(file_id, str(args.get("filename")), int(args.get("length") or 0))
+            url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return 200, {}, {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else (files or [])
+            for entry in files:
+                upload = self.uploads.get(entry.get("id"))
+                if upload is None or upload.data is None or len(upload.data) != upload.length:
+                    return 200, {}, {"ok": False, "error": "file_not_found"}  # never announced, or bytes missing
+                upload.title = entry.get("title")
+                upload.channel = args.get("channel_id")
+                upload.initial_comment = args.get("initial_comment")
+                upload.thread_ts = args.get("thread_ts")
+            return 200, {}, {"ok": True, "files": [{"id": e.get("id"), "title": e.get("title")} for e in files]}
         if method == "respond":
             return 200, {}, {"ok": True}
         return 200, {}, {"ok": False, "error": "unknown_method"}

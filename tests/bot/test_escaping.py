@@ -88,10 +88,19 @@ def every_message() -> Iterator[tuple[str, Any]]:
     gaps = [{"account_id": HOSTILE, "service": HOSTILE, "region": HOSTILE, "error_class": HOSTILE, "message": HOSTILE}]
     for message in blocks.digest_messages(1, [HOSTILE], {"high": 1}, 1, 0, 0, gaps, 1, False, "partial", "aws"):
         yield "digest", message.payload()
+    for message in blocks.digest_messages(1, [HOSTILE], {"high": 1}, 1, 0, 0, [], 1, True, "ok", "aws",
+                                          top_rules=[(HOSTILE, HOSTILE, "high", 3)]):
+        yield "digest top rules", message.payload()
+    for state in ("open", "acknowledged", "suppressed"):
+        yield f"finding group {state}", blocks.finding_group_message(
+            [hostile_finding(state), {**hostile_finding(), "id": "g" * 20}], guidance=HOSTILE,
+            remediation_action="x").payload()
     yield "findings list", blocks.findings_list([finding], {}, 1, 1, 20, HOSTILE).payload()
     yield "suppressions", blocks.suppressions_list([hostile_exception(), hostile_exception("code")]).payload()
     yield "usage", blocks.usage(HOSTILE).payload()
     yield "notice", blocks.notice(HOSTILE).payload()
+    for error in ("not_in_channel", "channel_not_found", HOSTILE):
+        yield f"undeliverable {error[:14]}", blocks.undeliverable_notice(HOSTILE, error, 3).payload()
     yield "suppress modal", blocks.suppress_modal(finding, date(2026, 1, 1), 30, 90, HOSTILE)
     yield "home", blocks.home_view({"high": 1}, [(HOSTILE, {"high": 1})], [], [hostile_exception()])
     for state in (remediations.REQUESTED, remediations.FAILED, remediations.REJECTED, remediations.VERIFIED):

@@ -23,6 +23,7 @@ METHOD_SCOPES = {
     "views_publish": None,
     "views_update": None,
     "usergroups_users_list": "usergroups:read",
+    "files_upload_v2": "files:write",
 }
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "app_home_opened": None}
 
@@ -30,7 +31,7 @@ EVENT_SCOPES = {"app_mention": "app_mentions:read", "app_home_opened": None}
 def web_api_calls() -> set[str]:
     calls = set()
     for path in (ROOT / "bot").rglob("*.py"):
-        calls.update(re.findall(r"\bclient\.([a-z]+_[A-Za-z_]+)\(", path.read_text()))
+        calls.update(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
     return calls
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from skywarden.bot import commands
-from skywarden.bot.slack import ids
+from skywarden.bot.slack import charts, ids
 
 if TYPE_CHECKING:
     from skywarden.bot.slack.app import Services
@@ -19,3 +19,7 @@ def register(reg: Registrar, services: Services) -> None:
         # Every command is quick (scans are handed to the orchestrator), so the reply is the ack itself.
         reply = commands.dispatch(services, command.get("text", ""), who)
         ack(response_type="ephemeral", **reply.message.payload())
+        words = command.get("text", "").split()
+        if reply.ok and words[:1] == ["posture"] and who.channel:
+            # The bars as a picture too, after the private text: covering what both asker and channel may see.
+            charts.post_posture(services, who.channel, who.user, services.access.read_accounts(who.user))
