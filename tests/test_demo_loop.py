@@ -72,7 +72,8 @@ def test_the_whole_loop_as_two_users(estate):
         assert _versioning(session, BUCKET) == "never enabled"  # a plan changes nothing
         text = _chat(services, [f"approve {request}", f"as bob approve {request}"])
         assert "the requester cannot approve their own remediation" in text
-        assert f"Request {request}: Remediated and verified by a rescan (approved by" in text and "U0BOB" in text
+        # the approver is a mention (the console shows it as @U0BOB), not escaped text reading "<@U0BOB>"
+        assert f"Request {request}: Remediated and verified by a rescan (approved by @U0BOB)" in text
         assert _versioning(session, BUCKET) == "Enabled"  # the real (emulated) bucket changed
         assert get_finding(db, str(fix))["state"] == "remediated"
         text = _chat(services, [f"undo {fix}"])

@@ -262,7 +262,10 @@ class SlackRemediation:
             return Reply(blocks.notice(f"Not allowed: {decision.message}."), ok=False)
         assert request is not None
         self._show(request)
-        return Reply(blocks.notice(f"Request {request_id}: {rblocks.status_line(request)}"), ok=True)
+        # status_line is our own mrkdwn (untrusted parts already escaped, the approver a real mention): a section,
+        # not a plain-text notice, or the mention would show as "<@U0BOB>".
+        text = f"Request {request_id}: {rblocks.status_line(request)}"
+        return Reply(blocks.Message(text, [blocks.section(text)]), ok=True)
 
     def _show(self, request: dict[str, Any]) -> None:
         self._update_approval(request)
