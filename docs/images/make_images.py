@@ -65,11 +65,12 @@ def sample_history(db_file: str, days: int = 21) -> None:
 
 
 def main() -> None:
+    from skywarden.bot.cli import print_scan_summary
     from skywarden.bot.demo.runner import run_demo
 
     work = Path(tempfile.mkdtemp())
     demo_db = str(work / "skywarden-demo.db")
-    run_demo(demo_db)
+    run_demo(demo_db, print_scan_summary)
     html = work / "report.html"
     _cli("--db", demo_db, "report", "--framework", "cis-aws-3.0", "--output", str(html))
     _cli("--db", demo_db, "chart", "posture", "--output", str(HERE / "posture.png"))
