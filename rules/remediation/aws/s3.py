@@ -31,6 +31,34 @@ def _plan(action_: RemediationAction, resource: Any, summary: str, calls: tuple[
                 calls, dict(before), dict(after))
 
 
+def _block_plan(action_: RemediationAction, resource: Any, client: ClientFactory, service: str,
+                target: Mapping[str, str], region: str | None, summary: str) -> Plan:
+    """Block Public Access is the same four settings on a bucket (s3) and on an account (s3control): read them,
+    and plan one put unless all four are already on."""
+    try:
+        current = client(service, region).get_public_access_block(**target)["PublicAccessBlockConfiguration"]
+    except ClientError as exc:
+        if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        current = None
+    calls: tuple[ApiCall, ...] = ()
+    if current != ALL_BLOCKED:
+        calls = (ApiCall(service, "put_public_access_block",
+                         {**target, "PublicAccessBlockConfiguration": dict(ALL_BLOCKED)}, region),)
+    return _plan(action_, resource, summary, calls,
+                 {"PublicAccessBlockConfiguration": current}, {"PublicAccessBlockConfiguration": ALL_BLOCKED})
+
+
+def _block_undo(service: str, target: Mapping[str, str], region: str | None,
+                undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
+    """Restore the settings recorded before the fix; none recorded means there was no configuration at all."""
+    previous = undo["before"]["PublicAccessBlockConfiguration"]
+    if previous is None:
+        return (ApiCall(service, "delete_public_access_block", dict(target), region),)
+    return (ApiCall(service, "put_public_access_block", {**target, "PublicAccessBlockConfiguration": previous},
+                    region),)
+
+
 @action
 class BlockPublicAccess(RemediationAction):
     name = "aws.s3.block_public_access"
@@ -40,26 +68,11 @@ class BlockPublicAccess(RemediationAction):
 
     def plan(self, resource: Any, client: ClientFactory) -> Plan:
         bucket, region = _bucket(resource)
-        try:
-            current = client("s3", region).get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        except ClientError as exc:
-            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
-                raise
-            current = None
-        calls: tuple[ApiCall, ...] = ()
-        if current != ALL_BLOCKED:
-            calls = (ApiCall("s3", "put_public_access_block",
-                             {"Bucket": bucket, "PublicAccessBlockConfiguration": dict(ALL_BLOCKED)}, region),)
-        return _plan(self, resource, f"Block all public access to bucket {bucket}", calls,
-                     {"PublicAccessBlockConfiguration": current}, {"PublicAccessBlockConfiguration": ALL_BLOCKED})
+        return _block_plan(self, resource, client, "s3", {"Bucket": bucket}, region,
+                           f"Block all public access to bucket {bucket}")
 
     def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
-        bucket = plan.resource_id.split(":::", 1)[1]
-        previous = undo["before"]["PublicAccessBlockConfiguration"]
-        if previous is None:
-            return (ApiCall("s3", "delete_public_access_block", {"Bucket": bucket}, plan.region),)
-        return (ApiCall("s3", "put_public_access_block",
-                        {"Bucket": bucket, "PublicAccessBlockConfiguration": previous}, plan.region),)
+        return _block_undo("s3", {"Bucket": plan.resource_id.split(":::", 1)[1]}, plan.region, undo)
 
 
 @action
@@ -130,25 +143,9 @@ class BlockPublicAccessAccount(RemediationAction):
 
     def plan(self, resource: Any, client: ClientFactory) -> Plan:
         account = resource.account_id
-        # S3 Control is a global endpoint; the SDK still needs a region to sign with.
-        try:
-            current = client("s3control", None).get_public_access_block(AccountId=account)[
-                "PublicAccessBlockConfiguration"
-            ]
-        except ClientError as exc:
-            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
-                raise
-            current = None
-        calls: tuple[ApiCall, ...] = ()
-        if current != ALL_BLOCKED:
-            calls = (ApiCall("s3control", "put_public_access_block",
-                             {"AccountId": account, "PublicAccessBlockConfiguration": dict(ALL_BLOCKED)}, None),)
-        return _plan(self, resource, f"Block all public access to every bucket of account {account}", calls,
-                     {"PublicAccessBlockConfiguration": current}, {"PublicAccessBlockConfiguration": ALL_BLOCKED})
+        # S3 Control is a global endpoint: no region (the client factory picks one to sign with).
+        return _block_plan(self, resource, client, "s3control", {"AccountId": account}, None,
+                           f"Block all public access to every bucket of account {account}")
 
     def undo_calls(self, plan: Plan, undo: Mapping[str, Any]) -> tuple[ApiCall, ...]:
-        previous = undo["before"]["PublicAccessBlockConfiguration"]
-        if previous is None:
-            return (ApiCall("s3control", "delete_public_access_block", {"AccountId": plan.account_id}, None),)
-        return (ApiCall("s3control", "put_public_access_block",
-                        {"AccountId": plan.account_id, "PublicAccessBlockConfiguration": previous}, None),)
+        return _block_undo("s3control", {"AccountId": plan.account_id}, None, undo)
