@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from slack_bolt import App  # noqa: E402
 
-from skywarden.bot.settings import BotConfig, Secret, Settings  # noqa: E402
+from skywarden.bot.core.settings import BotConfig, Secret, Settings  # noqa: E402
 from skywarden.bot.slack import ids  # noqa: E402
-from skywarden.bot.slack.app import Services, create_app, http_server, make_client  # noqa: E402
+from skywarden.bot.slack.app import create_app, http_server, make_client  # noqa: E402
+from skywarden.bot.wiring import assemble  # noqa: E402
 from skywarden.storage.db import open_db  # noqa: E402
 from tests.bot.helpers import RULES, FakeEstate, sign  # noqa: E402
 from tests.bot.slack_standin import SlackStandIn  # noqa: E402
@@ -110,7 +111,7 @@ def main() -> int:
         seeded_s = time.perf_counter() - t0
         client = make_client("xoxb-bench", standin.base_url)
         settings = Settings(bot_token=Secret("xoxb-bench"), signing_secret=Secret(SECRET))
-        services = Services(db_path, BotConfig(), RULES, FakeEstate().runner, client, {})
+        services = assemble(db_path, BotConfig(), RULES, FakeEstate().runner, client, {})
         warden = create_app(settings, services)
 
         trivial = App(client=client, signing_secret=SECRET)

@@ -12,14 +12,18 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from skywarden.bot import commands
+from skywarden.bot.core.ports import FlushResult
 from skywarden.bot.slack import blocks, ids
-from skywarden.bot.slack.posting import FlushResult, render_finding
+from skywarden.bot.slack.posting import render_finding
+from skywarden.bot.wiring import attach_publisher
 from skywarden.storage.findings import OPEN
 from skywarden.storage.suppressions import ExceptionSync, find_finding
 
 if TYPE_CHECKING:
     from skywarden.bot.core.orchestrator import ScanRequest
-    from skywarden.bot.slack.app import Services
+    from skywarden.bot.services import Services
+    from skywarden.rules.model import Rule
+    from skywarden.storage.ledger import Ledger
 
 _BUTTON_HINT = {
     ids.ACKNOWLEDGE: "ack {n}",
@@ -74,17 +78,19 @@ def _hint(element: dict[str, Any], number_of: Callable[[str], Any] | None) -> st
 class ConsolePublisher:
     """Prints what the Slack publisher would post."""
 
-    def __init__(self, services: Services, out: TextIO, note: Callable[[str], str] | None = None) -> None:
-        self.services = services
+    def __init__(self, ledger: Ledger, rules: Mapping[str, Rule], out: TextIO,
+                 note: Callable[[str], str] | None = None) -> None:
+        self.ledger = ledger
+        self.rules = rules
         self.out = out
         self.note = note or (lambda line: "")  # a word appended to a gap line (the demo labels its emulator's)
 
     def _number(self, finding_id: str) -> Any:
-        finding = find_finding(self.services.db, finding_id)
+        finding = find_finding(self.ledger.db, finding_id)
         return finding["number"] if finding else finding_id
 
     def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
-        db = self.services.db
+        db = self.ledger.db
         result = outcome.reconcile
         summary = outcome.summary
         print(f"\n== scan {outcome.scan_id} {outcome.status}: {summary.get('resources', 0)} resources; "
@@ -100,12 +106,15 @@ class ConsolePublisher:
             if finding and finding["state"] == OPEN:
                 shown += 1
                 if shown <= 10:
-                    print("\n" + render(render_finding(self.services, finding), self._number), file=self.out)
+                    print("\n" + render(render_finding(db, self.rules, finding), self._number), file=self.out)
         if shown > 10:
             print(f"\n... and {shown - 10} more: type `findings`", file=self.out)
 
     def scan_failed(self, request: ScanRequest, message: str) -> None:
         print(f"scan of {request.describe()} failed: {message}", file=self.out)
+
+    def scan_quiet(self, outcome: Any, request: ScanRequest) -> None:
+        print(f"scan {outcome.scan_id} of {request.describe()}: nothing new, reopened or resolved", file=self.out)
 
     def refresh(self, finding_ids: Iterable[str]) -> None:
         pass  # the console shows the decision's reply; there are no posted messages to update
@@ -138,7 +147,7 @@ def run_chat(services: Services, user: str = "console", stdin: TextIO | None = N
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    services.publisher = ConsolePublisher(services, out, note)
+    attach_publisher(services, ConsolePublisher(services.ledger, services.rules, out, note))
     users = dict(users or {})
     user = users.get(user, user)
     interactive = stdin.isatty()
@@ -175,25 +184,5 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
     if reply.ok and words and words[0] in ("ack", "suppress", "revoke") and reply.changed:
         finding = find_finding(services.db, reply.changed[0])
         if finding:
-            text += "\n" + render(render_finding(services, finding), number_of)
+            text += "\n" + render(render_finding(services.db, services.rules, finding), number_of)
     return text
-
-
-def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
-    """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
-    from skywarden.bot.slack.app import Services, cloud_scan_runner, sync_suppressions_file
-    from skywarden.rules.frameworks import load_catalogues
-    from skywarden.rules.loader import load_rules
-    from skywarden.rules.remediation.environments import RemediationOptions, cloud_remediation_environment
-    from skywarden.scanners.errors import SkywardenError
-
-    try:
-        rules = load_rules()
-        catalogues = load_catalogues()
-    except SkywardenError:
-        rules, catalogues = [], {}
-    services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
-                        None, catalogues, remediation_env=cloud_remediation_environment(
-                            RemediationOptions(config.accounts_file)))
-    sync_suppressions_file(services)
-    return services

@@ -1,8 +1,8 @@
 """The import layers: bot -> storage -> rules -> scanners, one way, and no import circle anywhere.
 
 Parsed from the source (function-level imports included), so a lazy import inside a function cannot hide an
-edge. Upward edges count even when only type checkers see them; circles count the imports that run (a
-``if TYPE_CHECKING:`` import exists only for the type checker and cannot form a circle at run time)."""
+edge. Imports only type checkers see (``if TYPE_CHECKING:``) count too, for layers and for circles alike: a
+type-only loop is still two modules that cannot be understood, or moved, one without the other."""
 
 from __future__ import annotations
 
@@ -124,8 +124,8 @@ def test_no_module_imports_a_higher_layer() -> None:
 
 
 def test_no_import_circle() -> None:
-    _, runtime = import_graph(ROOT)
-    assert [_describe(runtime, c) for c in cycles(runtime)] == []
+    every, _ = import_graph(ROOT)
+    assert [_describe(every, c) for c in cycles(every)] == []
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -153,14 +153,15 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path: Path, style: s
     assert cycles(runtime) == [["rules.alpha", "rules.beta"]]
 
 
-def test_a_type_checking_import_is_upward_but_not_a_circle(tmp_path: Path) -> None:
+def test_a_type_checking_import_counts_for_layers_and_circles(tmp_path: Path) -> None:
     _write(tmp_path, {
         "scanners/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.b import B\n",
         "bot/b.py": "from scanners.a import A\n",
     })
     every, runtime = import_graph(tmp_path)
     assert upward_imports(every) == ["scanners.a -> bot.b"]
-    assert cycles(runtime) == []
+    assert cycles(every) == [["bot.b", "scanners.a"]]
+    assert cycles(runtime) == []  # only the type checker would ever see this loop
 
 
 def third_party_imports(path: Path) -> set[str]:
@@ -195,3 +196,22 @@ def test_storage_owns_the_sql() -> None:
     """The bot asks storage/ (functions named after what they read or write), it never writes SQL itself."""
     assert [call for path in sorted((ROOT / "bot").rglob("*.py")) for call in sql_calls(path)] == []
     assert sql_calls(ROOT / "storage" / "finding_views.py")  # the check sees them
+
+
+COMPONENTS = ("bot.core.", "bot.slack.posting", "bot.slack.remediation", "bot.slack.charts", "bot.slack.guards",
+              "bot.slack.routing", "bot.slack.blocks")
+
+
+def test_services_is_a_container_built_in_one_place() -> None:
+    """bot/wiring.py builds every component and the ``Services`` that holds them; ``Services`` builds nothing, and
+    the components never import it (each was handed what it uses)."""
+    every, _ = import_graph(ROOT)
+    assert sorted(m for m, targets in every.items() if "bot.services" in targets and m.startswith(COMPONENTS)) == []
+    assert {t for t in every["bot.services"] if t.startswith("bot.")} <= {
+        t for t in every["bot.services"] if t.startswith(("bot.core.", "bot.slack.charts"))}
+    tree = ast.parse((ROOT / "bot" / "services.py").read_text())
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__post_init__"]
+    builders = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "bot").rglob("*.py")
+                      for node in ast.walk(ast.parse(path.read_text()))
+                      if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Services")
+    assert builders == ["bot/wiring.py"]

@@ -416,8 +416,8 @@ def demo(obj: dict[str, Any], keep_db: bool) -> None:
 @click.pass_obj
 def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: str | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, or --http with SLACK_SIGNING_SECRET."""
-    from skywarden.bot.settings import Settings, load_config
-    from skywarden.bot.slack.app import serve as serve_bot
+    from skywarden.bot.core.settings import Settings, load_config
+    from skywarden.bot.slack.serve import serve as serve_bot
 
     settings = Settings.from_env(config=load_config(config_path))
     serve_bot(settings, obj["db"], http=http, host=host, port=port)
@@ -429,8 +429,9 @@ def serve(obj: dict[str, Any], http: bool, port: int, host: str, config_path: st
 @click.pass_obj
 def chat(obj: dict[str, Any], user: str, config_path: str | None) -> None:
     """The bot's commands and buttons in this terminal (no Slack workspace needed)."""
-    from skywarden.bot.console import console_services, run_chat
-    from skywarden.bot.settings import load_config
+    from skywarden.bot.console import run_chat
+    from skywarden.bot.core.settings import load_config
+    from skywarden.bot.wiring import console_services
 
     services = console_services(obj["db"], load_config(config_path))
     try:
@@ -448,7 +449,7 @@ def suppressions_group() -> None:
 @click.argument("path", default="suppressions.yml", type=click.Path(exists=True, dir_okay=False))
 def suppressions_validate(path: str) -> None:
     """Check a suppressions file; every problem names the entry and the key."""
-    from skywarden.bot.settings import load_suppressions
+    from skywarden.bot.core.settings import load_suppressions
 
     entries = load_suppressions(path)
     click.echo(f"{len(entries)} suppression(s) in {path} are valid")

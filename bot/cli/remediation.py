@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from skywarden.bot.settings import ANYONE, BotConfig, load_config
+from skywarden.bot.core.settings import ANYONE, BotConfig, load_config
 from skywarden.rules.loader import load_rules
 from skywarden.rules.remediation.base import Plan
 from skywarden.scanners.errors import RemediationError

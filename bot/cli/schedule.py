@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from skywarden.bot.settings import BotConfig, load_config
+from skywarden.bot.core.settings import BotConfig, load_config
 from skywarden.storage.db import open_db
 
 
@@ -41,12 +41,13 @@ class _LocalServices:
 
 def _run(obj: dict[str, Any], config_path: str | None, user: str | None, args: list[str]) -> None:
     from skywarden.bot.commands import UsageError, Who
+    from skywarden.bot.commands.schedules import schedule_command
     from skywarden.bot.console import render
-    from skywarden.bot.schedules import schedule_command, sync_config
+    from skywarden.bot.core.schedules import sync_config
 
     config = load_config(config_path)
     services = _LocalServices(open_db(obj["db"]), config)
-    sync_config(services)  # type: ignore[arg-type]
+    sync_config(services.db, config.schedules)
     try:
         reply = schedule_command(services, args, Who(user or getpass.getuser(), None, "cli"))  # type: ignore[arg-type]
     except UsageError as exc:

@@ -24,13 +24,17 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from skywarden.bot.core.orchestrator import ScanRequest
-from skywarden.bot.schedules import InvalidSchedule, make_trigger, sync_config
+from skywarden.bot.core.schedules import InvalidSchedule, make_trigger, sync_config
 from skywarden.storage import audit, schedules
 from skywarden.storage.db import now
 from skywarden.storage.housekeeping import mark_interrupted
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
+    from collections.abc import Callable
+
+    from skywarden.bot.core.orchestrator import Orchestrator
+    from skywarden.bot.core.settings import BotConfig
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +54,15 @@ def _parse(iso: str) -> datetime:
 
 
 class ScanScheduler:
-    def __init__(self, services: Services, sync_interval_s: float = 30.0) -> None:
-        self.services = services
-        self.policy = services.config.scans
+    def __init__(self, ledger: Ledger, config: BotConfig, orchestrator: Orchestrator,
+                 housekeeping: Callable[[], Any], weekly_digest: Callable[[], Any] | None = None,
+                 sync_interval_s: float = 30.0) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.orchestrator = orchestrator
+        self._housekeeping = housekeeping
+        self._weekly_digest = weekly_digest  # None: this publisher has no digest (the console)
+        self.policy = config.scans
         self.sync_interval_s = sync_interval_s
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": max(1, int(self.policy.misfire_grace_s))})
@@ -63,38 +73,39 @@ class ScanScheduler:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> ScanScheduler:
-        db = self.services.db
+        db = self.ledger.db
         # Opening the database marked the scans of processes already gone; look again for any that died since.
         # A scan whose process is alive (a CLI scan running now) keeps running: its heartbeat vouches for it.
         self.interrupted = mark_interrupted(db)
         if self.interrupted:
             log.warning("scans %s were interrupted by the previous stop; they resolved nothing", self.interrupted)
-        sync_config(self.services)
+        sync_config(self.ledger.db, self.config.schedules)
         self.sync()
         self.scheduler.add_job(self.housekeeping, make_trigger(self.policy.housekeeping_cron, self.policy.timezone),
                                id=HOUSEKEEPING_JOB, replace_existing=True)
-        if self.policy.weekly_digest_cron and hasattr(self.services.publisher, "weekly_digest"):
+        if self.policy.weekly_digest_cron and self._weekly_digest is not None:
             self.scheduler.add_job(self.weekly_digest, make_trigger(self.policy.weekly_digest_cron,
                                                                     self.policy.timezone),
                                    id=WEEKLY_DIGEST_JOB, replace_existing=True)
         self.scheduler.add_job(self.sync, "interval", seconds=self.sync_interval_s, id=SYNC_JOB,
                                replace_existing=True)
-        self.services.scheduler = self
         self.scheduler.start()
         return self
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
 
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.pause()  # no new fire while shutting down (avoids "cannot schedule new futures")
             self.scheduler.shutdown(wait=False)
-        if self.services.scheduler is self:
-            self.services.scheduler = None
 
     # ------------------------------------------------------------ schedules -> jobs
     def sync(self) -> None:
         """Make the jobs equal to the active schedule rows."""
         with self._lock:
-            rows = {row["id"]: row for row in schedules.list_schedules(self.services.db) if not row["paused"]}
+            rows = {row["id"]: row for row in schedules.list_schedules(self.ledger.db) if not row["paused"]}
             for schedule_id, built in list(self._loaded.items()):
                 row = rows.get(schedule_id)
                 if row is None or self._signature(row) != built:
@@ -127,7 +138,7 @@ class ScanScheduler:
             while moment is not None and moment <= current and missed < _MAX_COUNTED:
                 missed += 1
                 moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-            audit.record(self.services.db, "schedule_missed_while_stopped", "scheduler",
+            audit.record(self.ledger.db, "schedule_missed_while_stopped", "scheduler",
                          details={"schedule_id": row["id"], "missed": missed, "first": first.isoformat(),
                                   "grace_s": self.policy.misfire_grace_s})
         self.scheduler.add_job(self._fire, trigger, args=[row["id"]], id=job_id(row["id"]), name=f"scan schedule "
@@ -136,13 +147,13 @@ class ScanScheduler:
 
     # ------------------------------------------------------------ jobs
     def _fire(self, schedule_id: int) -> None:
-        db = self.services.db
+        db = self.ledger.db
         row = schedules.get_schedule(db, schedule_id)
         if row is None or row["removed_at"] or row["paused"]:
             return  # changed since the last sync
         request = ScanRequest(row["provider"], tuple(row["accounts"]), tuple(row["regions"]),
                               f"schedule:{schedule_id}", row["channel"], trigger="schedule", schedule_id=schedule_id)
-        submission = self.services.orchestrator.submit(request)
+        submission = self.orchestrator.submit(request)
         at = now()
         if not submission.started:
             running = submission.running
@@ -159,15 +170,15 @@ class ScanScheduler:
         try:
             outcome = future.result()
         except Exception as exc:
-            schedules.record_result(self.services.db, schedule_id, f"scan failed: {exc}", None)
+            schedules.record_result(self.ledger.db, schedule_id, f"scan failed: {exc}", None)
             return
-        schedules.record_result(self.services.db, schedule_id, f"scan #{outcome.scan_id} {outcome.status}",
+        schedules.record_result(self.ledger.db, schedule_id, f"scan #{outcome.scan_id} {outcome.status}",
                                 outcome.scan_id)
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         if not event.job_id.startswith("schedule-") or event.job_id == SYNC_JOB:
             if event.job_id == HOUSEKEEPING_JOB:
-                audit.record(self.services.db, "housekeeping_missed", "scheduler",
+                audit.record(self.ledger.db, "housekeeping_missed", "scheduler",
                              details={"fire_time": event.scheduled_run_time.isoformat()})
             return
         schedule_id = int(event.job_id.removeprefix("schedule-"))
@@ -175,21 +186,20 @@ class ScanScheduler:
         outcome = (f"skipped: the run due at {fire_time} was missed by more than the "
                    f"{self.policy.misfire_grace_s:g} s grace period")
         log.warning("schedule %s %s", schedule_id, outcome)
-        schedules.record_run(self.services.db, schedule_id, fire_time, outcome, action="schedule_missed")
+        schedules.record_run(self.ledger.db, schedule_id, fire_time, outcome, action="schedule_missed")
 
     def weekly_digest(self) -> Any:
         """The publisher's weekly posture digest (Slack: charts per routed channel; the console has none)."""
         try:
-            return self.services.publisher.weekly_digest()  # type: ignore[attr-defined]
+            assert self._weekly_digest is not None
+            return self._weekly_digest()
         except Exception:
             log.exception("weekly digest failed")
             raise
 
     def housekeeping(self) -> Any:
-        from skywarden.bot.housekeeping import run_housekeeping
-
         try:
-            return run_housekeeping(self.services)
+            return self._housekeeping()
         except Exception:
             log.exception("housekeeping failed")
             raise

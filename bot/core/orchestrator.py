@@ -16,49 +16,22 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
+from skywarden.bot.core.ports import Publisher, ScanRequest, ScanRunner  # noqa: F401 - ScanRunner re-exported
 from skywarden.bot.core.scanning import ScanControl
 from skywarden.scanners.errors import SkywardenError
-from skywarden.storage import audit, outbox
+from skywarden.storage import audit
 from skywarden.storage.db import now
 from skywarden.storage.housekeeping import fail_running_scan
 from skywarden.storage.suppressions import apply_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScanRequest:
-    provider: str
-    accounts: tuple[str, ...] = ()  # account ids; empty = every account the configuration/credentials reach
-    regions: tuple[str, ...] = ()
-    requested_by: str = "system"
-    origin_channel: str | None = None
-    trigger: str = "slack"  # slack, console, schedule
-    schedule_id: int | None = None
-    control: ScanControl | None = field(default=None, compare=False, repr=False)  # set by the orchestrator
-
-    @property
-    def key(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-        return (self.provider, tuple(sorted(self.accounts)), tuple(sorted(self.regions)))
-
-    def describe(self) -> str:
-        accounts = ", ".join(self.accounts) or "all accounts"
-        regions = ", ".join(self.regions) or "all regions"
-        return f"{self.provider} ({accounts}; {regions})"
-
-
-# (db, request) -> bot.core.scanning.ScanOutcome (or an object with scan_id, status, inventory, reconcile, summary)
-ScanRunner = Callable[[sqlite_utils.Database, ScanRequest], Any]
 
 
 @dataclass
@@ -78,9 +51,11 @@ class _Running:
 
 
 class Orchestrator:
-    def __init__(self, services: Services, max_workers: int = 2, timeout_s: float | None = None,
-                 quiet: str = "silent") -> None:
-        self.services = services
+    def __init__(self, ledger: Ledger, runner: ScanRunner, publisher: Publisher, max_workers: int = 2,
+                 timeout_s: float | None = None, quiet: str = "silent") -> None:
+        self.ledger = ledger
+        self.runner = runner
+        self.publisher = publisher  # replaceable: the console prints where Slack would post
         self.max_workers = max_workers
         self.timeout_s = timeout_s
         self.quiet = quiet
@@ -109,7 +84,7 @@ class Orchestrator:
     def _run(self, running: _Running) -> Any:
         request = running.request
         control = request.control
-        publisher = self.services.publisher
+        publisher = self.publisher
         watchdog = None
         if control is not None and self.timeout_s:
             # The clock starts when a worker picks the scan up: waiting in line is not running.
@@ -118,8 +93,8 @@ class Orchestrator:
             watchdog.daemon = True
             watchdog.start()
         try:
-            db = self.services.db
-            outcome = self.services.scan_runner(db, request)
+            db = self.ledger.db
+            outcome = self.runner(db, request)
             sync = apply_exceptions(db, now(), outcome.scan_id)
             if request.trigger == "schedule" and is_quiet(outcome, sync):
                 self._quiet(outcome, request)
@@ -151,30 +126,21 @@ class Orchestrator:
             return  # finished, or already committing its results: let it complete
         message = f"timed out after {self.timeout_s:g} s; nothing was resolved"
         log.warning("scan %s %s", request.describe(), message)
-        db = self.services.db
+        db = self.ledger.db
         if control.scan_id is not None:
             fail_running_scan(db, control.scan_id, message)
         else:
             audit.record(db, "scan_timed_out", request.requested_by, details={"scope": request.describe()})
         self._release(running)
-        self.services.publisher.scan_failed(request, message)
+        self.publisher.scan_failed(request, message)
 
     def _quiet(self, outcome: Any, request: ScanRequest) -> None:
         """Silence is a feature: a scheduled scan that changed nothing posts nothing, or one quiet line."""
-        audit.record(self.services.db, "digest_skipped", scan_id=outcome.scan_id,
+        audit.record(self.ledger.db, "digest_skipped", scan_id=outcome.scan_id,
                      details={"reason": "nothing new, reopened or resolved", "quiet": self.quiet,
                               "schedule_id": request.schedule_id})
-        target = request.origin_channel or self.services.config.default_channel
-        if self.quiet != "line" or not target:
-            return
-        from skywarden.bot.slack import blocks
-
-        said = f"Scheduled scan #{outcome.scan_id} of {{}}: nothing new, reopened or resolved."
-        shown = ":white_check_mark: " + said.format(blocks.escape(request.describe()))
-        message = blocks.Message(said.format(request.describe()), [blocks.context(shown)])
-        outbox.enqueue(self.services.db, "chat.postMessage", target, {"channel": target, **message.payload()})
-
-        self.services.publisher.flush()
+        if self.quiet == "line":
+            self.publisher.scan_quiet(outcome, request)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait for the scans running now (tests, console, shutdown)."""
@@ -190,7 +156,7 @@ class Orchestrator:
         def loop() -> None:
             while not self._timer_stop.wait(interval_s):
                 try:
-                    self.services.publisher.flush()
+                    self.publisher.flush()
                 except Exception:
                     log.exception("outbox flush failed")
 

@@ -178,15 +178,15 @@ DEMO_USERS = {"alice": "U0ALICE", "bob": "U0BOB"}
 
 def demo_config() -> Any:
     """The bot configuration the demo console runs with: both demo users may approve remediation."""
-    from skywarden.bot.settings import BotConfig
+    from skywarden.bot.core.settings import BotConfig
 
     return BotConfig(remediation_approvers=tuple(DEMO_USERS.values()))
 
 
 def demo_console(db_file: str, rules: list[Any], session: Any) -> Any:
     """Console services against the embedded estate: scans and remediation both reach the demo's moto."""
-    from skywarden.bot.console import console_services
     from skywarden.bot.core.scanning import AwsScope, scan_aws
+    from skywarden.bot.wiring import console_services
 
     def demo_runner(db: Any, request: Any) -> Any:
         # `scan aws demo` names the embedded estate; it is the only account there is.

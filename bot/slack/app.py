@@ -1,101 +1,41 @@
-"""The composition root: ``Services`` (database, configuration, rules, scan runner, WebClient, publisher)
-and ``create_app(settings, services) -> App``. Nothing here runs at import time; tests build their own
-``Services`` with a fake scan runner and a WebClient pointed at a loopback stand-in."""
+"""The Bolt app: ``create_app(settings, services) -> App`` with every listener and request guard, the retrying
+WebClient, the token check, and HTTP mode's front door. The components are built by ``bot.wiring``."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
-from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
-from skywarden.bot.core.scanning import run_scan
-from skywarden.bot.settings import Access, BotConfig, Settings
+from skywarden.bot.core.settings import Settings
 from skywarden.bot.slack import blocks
-from skywarden.bot.slack.guards import WorkspacePolicy
-from skywarden.bot.slack.posting import Publisher, SlackPublisher
-from skywarden.bot.slack.remediation import SlackRemediation
-from skywarden.rules.model import Framework, Rule
-from skywarden.rules.remediation.environments import (
-    RemediationEnvironment,
-    RemediationOptions,
-    cloud_remediation_environment,
-)
 from skywarden.scanners.errors import SkywardenError
-from skywarden.scanners.providers import ScanTarget, provider
 from skywarden.scanners.redact import redact, redact_url, secrets_from_env
-from skywarden.storage.db import open_db
+
+if TYPE_CHECKING:
+    from skywarden.bot.services import Services
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 10.0  # Slack sends a few kilobytes at once; nothing legitimate takes this long
 
 
-@dataclass
-class Services:
-    db_path: str
-    config: BotConfig
-    rules: Mapping[str, Rule]
-    scan_runner: ScanRunner
-    client: WebClient | None = None
-    catalogues: Mapping[str, Framework] = field(default_factory=dict)
-    remediation_env: RemediationEnvironment | None = None  # None: remediation from chat is unavailable
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    scan_workers: int | None = None  # None: scans.max_concurrent from the configuration
-    workspace: WorkspacePolicy | None = None  # None: config.workspace; `serve` fills in the token's workspace
-    publisher: Publisher = field(init=False)
-    orchestrator: Orchestrator = field(init=False)
-    access: Access = field(init=False)
-    remediation: SlackRemediation = field(init=False)
+def usergroup_members(client: WebClient) -> Callable[[str], set[str]]:
+    """How Access resolves a Slack user group (S…) named in permissions: usergroups.users.list, empty on error."""
 
-    def __post_init__(self) -> None:
-        self._local = threading.local()
-        self.db  # noqa: B018 - apply migrations once, before any worker thread opens its own connection
-        self.access = Access(self.config, self._group_members if self.client else None)
-        self.publisher = SlackPublisher(self)
-        policy = self.config.scans
-        self.orchestrator = Orchestrator(self, self.scan_workers or policy.max_concurrent, policy.timeout_s,
-                                         policy.quiet)
-        self.scheduler: Any = None  # bot.core.jobs.ScanScheduler, once `serve` (or a test) starts one
-        self.remediation = SlackRemediation(self)
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """One connection per thread: a transaction on one thread must never swallow another's statements."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = open_db(self.db_path, migrate=not getattr(self, "_migrated", False))
-            self._migrated = True
-            self._local.db = db
-        return db
-
-    def _group_members(self, group: str) -> set[str]:
-        assert self.client is not None
+    def members(group: str) -> set[str]:
         try:
-            return set(self.client.usergroups_users_list(usergroup=group).get("users") or [])
+            return set(client.usergroups_users_list(usergroup=group).get("users") or [])
         except SlackApiError as exc:
             log.warning("cannot read user group %s: %s", group, exc.response.get("error"))
             return set()
 
-    def schedule_changed(self) -> None:
-        """A schedule was added, removed, paused or resumed here: apply it now (others are seen by polling)."""
-        if self.scheduler is not None:
-            self.scheduler.sync()
-
-    def close(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
-        self.orchestrator.shutdown()
-        self.remediation.shutdown()
+    return members
 
 
 def make_client(token: str, base_url: str | None = None, retries: int = 2, backoff_s: float = 0.5) -> WebClient:
@@ -105,29 +45,6 @@ def make_client(token: str, base_url: str | None = None, retries: int = 2, backo
     client.retry_handlers.append(ServerErrorRetryHandler(
         max_retry_count=retries, interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=backoff_s)))
     return client
-
-
-def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, Any] | None = None,
-                      gcp: Mapping[str, Any] | None = None) -> ScanRunner:
-    """The production runner: the same scans the CLI runs, chosen by the request's provider.
-
-    Azure and GCP take their credentials and endpoints from the standard environment (AZURE_*, SKYWARDEN_AZURE_*,
-    GOOGLE_APPLICATION_CREDENTIALS, SKYWARDEN_GCP_*), exactly as `skywarden scan azure|gcp` does; ``azure`` and
-    ``gcp`` pass extra arguments to plan_azure / plan_gcp (settings, credential or client), as the demo does.
-    """
-
-    options: dict[str, Mapping[str, Any]] = {"aws": {"accounts_file": config.accounts_file}, "azure": azure or {},
-                                              "gcp": gcp or {}}
-
-    def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
-        cloud = provider(request.provider)
-        plan = cloud.plan_scan(ScanTarget(tuple(request.accounts), tuple(request.regions),
-                                          dict(options.get(cloud.name) or {})))
-        return run_scan(db, rules, cloud.name, plan.description, plan.collect, request.trigger, request.requested_by,
-                        request.control)
-
-    return run
-
 
 
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
@@ -145,7 +62,7 @@ def create_app(settings: Settings, services: Services, process_before_response: 
     )
     from skywarden.bot.slack import guards
 
-    guards.install(app, services)
+    guards.install(app, services.ledger, services.workspace_policy)
     app.skywarden_registered = register_all(app, services)  # type: ignore[attr-defined]
     app.skywarden_signing_secret = signing_secret  # type: ignore[attr-defined]  # for HTTP mode's front door
 
@@ -162,38 +79,6 @@ def create_app(settings: Settings, services: Services, process_before_response: 
             respond(response_type="ephemeral", replace_original=False, **blocks.notice(text).payload())
 
     return app
-
-
-def build_services(settings: Settings, db_path: str) -> Services:
-    """Production wiring: rule packs, catalogues, the AWS runner, a retrying WebClient; suppressions.yml synced."""
-    from skywarden.rules.frameworks import load_catalogues
-    from skywarden.rules.loader import load_rules
-
-    rules = load_rules()
-    assert settings.bot_token is not None
-    client = make_client(str(settings.bot_token), settings.api_url)
-    services = Services(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
-                        client, load_catalogues(), remediation_env=cloud_remediation_environment(
-                            RemediationOptions(settings.config.accounts_file)))
-    sync_suppressions_file(services)
-    return services
-
-
-def sync_suppressions_file(services: Services) -> Any:
-    """Load suppressions.yml (the configured path, else ./suppressions.yml if present) into the database."""
-    from pathlib import Path
-
-    from skywarden.bot.settings import DEFAULT_SUPPRESSIONS, load_suppressions
-    from skywarden.storage.db import now
-    from skywarden.storage.suppressions import sync_code_suppressions
-
-    path = services.config.suppressions_file or Path(DEFAULT_SUPPRESSIONS)
-    if services.config.suppressions_file is None and not path.exists():
-        return None
-    sync = sync_code_suppressions(services.db, load_suppressions(path), now())
-    if sync.suppressed or sync.reopened:
-        services.publisher.refresh([*sync.suppressed, *sync.reopened])
-    return sync
 
 
 def verify_token(client: WebClient) -> dict[str, Any]:
@@ -299,41 +184,3 @@ def http_server(app: App, host: str = "127.0.0.1", port: int = 3000, signing_sec
             log.warning("http: request from %s ended: %s: %s", client_address[0], type(exc).__name__, exc)
 
     return Server((host, port), _Handler.make(app, signing_secret=signing_secret))
-
-
-def serve(settings: Settings, db_path: str, http: bool = False, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Run the bot until interrupted: Socket Mode by default, HTTP at /slack/events with --http."""
-    settings.check(http)
-    assert settings.bot_token is not None
-    services = build_services(settings, db_path)
-    identity = verify_token(services.client)  # type: ignore[arg-type]
-    if not settings.config.workspace.configured:
-        services.workspace = WorkspacePolicy.from_auth_test(identity)
-
-    app = create_app(settings, services, token_verification=False)
-    from skywarden.bot.core.jobs import ScanScheduler
-
-    ScanScheduler(services).start()  # marks scans a dead process left running as interrupted, first
-    services.orchestrator.start_outbox_timer()
-    services.publisher.flush()  # whatever an earlier run could not send
-    log.info("connected as %s in %s", identity.get("user"), identity.get("team"))
-    try:
-        if http:
-            server = http_server(app, host, port)
-            print(f"Skywarden listening on http://{host}:{server.server_address[1]}/slack/events", flush=True)
-            server.serve_forever()
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            handler = SocketModeHandler(app, app_token=str(settings.app_token))
-            try:
-                handler.connect()
-            except SlackApiError as exc:
-                error = exc.response.get("error") if exc.response is not None else exc
-                raise SkywardenError(f"SLACK_APP_TOKEN was refused by Slack ({error})") from exc
-            print("Skywarden connected in Socket Mode", flush=True)
-            threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        services.close()

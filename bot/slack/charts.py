@@ -23,83 +23,93 @@ from skywarden.storage.db import now
 from skywarden.storage.trend import daily_finding_counts
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
+    from collections.abc import Mapping
+
+    from slack_sdk import WebClient
+
+    from skywarden.bot.core.settings import BotConfig
+    from skywarden.rules.model import Framework, Rule
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
 TREND_DAYS = 28
 
 
-def channel_accounts(services: Services, channel: str, accounts: Collection[str],
-                     readable: set[str] | None = None) -> set[str]:
-    """Of these accounts, those whose findings go to ``channel`` (and that the reader may see)."""
-    config = services.config
-    return {a for a in accounts
-            if channel in account_channels(config, a, channel)
-            and (readable is None or a in readable)}
+class ChannelCharts:
+    """The charts of one workspace: what they read (ledger, routing, rules, catalogues) and where they go."""
 
+    def __init__(self, ledger: Ledger, config: BotConfig, rules: Mapping[str, Rule],
+                 catalogues: Mapping[str, Framework], client: WebClient | None) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.rules = rules
+        self.catalogues = catalogues
+        self.client = client
 
-def channel_postures(services: Services, channel: str, readable: set[str] | None = None) -> list[Posture]:
-    """One posture per framework over the stored verdicts of the accounts this channel (and reader) may see."""
-    results = latest_check_results(services.db)
-    mine = channel_accounts(services, channel, {r["account_id"] for r in results}, readable)
-    results = [r for r in results if r["account_id"] in mine]
-    if not results:
-        return []
-    return framework_postures(services.catalogues.values(), list(services.rules.values()), results, now())
+    def channel_accounts(self, channel: str, accounts: Collection[str],
+                         readable: set[str] | None = None) -> set[str]:
+        """Of these accounts, those whose findings go to ``channel`` (and that the reader may see)."""
+        config = self.config
+        return {a for a in accounts
+                if channel in account_channels(config, a, channel)
+                and (readable is None or a in readable)}
 
+    def channel_postures(self, channel: str, readable: set[str] | None = None) -> list[Posture]:
+        """One posture per framework over the stored verdicts of the accounts this channel (and reader) may see."""
+        results = latest_check_results(self.ledger.db)
+        mine = self.channel_accounts(channel, {r["account_id"] for r in results}, readable)
+        results = [r for r in results if r["account_id"] in mine]
+        if not results:
+            return []
+        return framework_postures(self.catalogues.values(), list(self.rules.values()), results, now())
 
-def posture_png(services: Services, channel: str, readable: set[str] | None = None) -> bytes | None:
-    """The posture bars of the accounts this channel may see; None when no stored verdict is theirs."""
-    postures = channel_postures(services, channel, readable)
-    return render_posture_png(postures) if postures else None
+    def posture_png(self, channel: str, readable: set[str] | None = None) -> bytes | None:
+        """The posture bars of the accounts this channel may see; None when no stored verdict is theirs."""
+        postures = self.channel_postures(channel, readable)
+        return render_posture_png(postures) if postures else None
 
+    def trend_png(self, channel: str, accounts: Collection[str], readable: set[str] | None = None,
+                  days: int = TREND_DAYS) -> bytes:
+        mine = self.channel_accounts(channel, accounts, readable)
+        return render_trend_png(daily_finding_counts(self.ledger.db, days=days, accounts=sorted(mine)),
+                                title=f"Findings over the last {days} days")
 
-def trend_png(services: Services, channel: str, accounts: Collection[str], readable: set[str] | None = None,
-              days: int = TREND_DAYS) -> bytes:
-    mine = channel_accounts(services, channel, accounts, readable)
-    return render_trend_png(daily_finding_counts(services.db, days=days, accounts=sorted(mine)),
-                            title=f"Findings over the last {days} days")
+    def upload(self, channel: str, png: bytes, title: str, filename: str,
+               comment: str | None = None) -> bool:
+        """One PNG to one channel; False (logged, never raised) when Slack refuses it: a chart is a bonus on top of
+        the text that was already sent."""
+        client = self.client
+        if client is None:
+            return False
+        try:
+            client.files_upload_v2(channel=channel, content=png, filename=filename, title=title,
+                                   initial_comment=comment, alt_txt=title)
+        except (SlackApiError, URLError, OSError) as exc:
+            log.warning("could not upload %s to %s: %s", filename, channel, exc)
+            return False
+        return True
 
+    def scanned_accounts(self) -> set[str]:
+        return {r["account_id"] for r in latest_check_results(self.ledger.db)}
 
-def upload(services: Services, channel: str, png: bytes, title: str, filename: str,
-           comment: str | None = None) -> bool:
-    """One PNG to one channel; False (logged, never raised) when Slack refuses it: a chart is a bonus on top of
-    the text that was already sent."""
-    client = services.client
-    if client is None:
-        return False
-    try:
-        client.files_upload_v2(channel=channel, content=png, filename=filename, title=title,
-                               initial_comment=comment, alt_txt=title)
-    except (SlackApiError, URLError, OSError) as exc:
-        log.warning("could not upload %s to %s: %s", filename, channel, exc)
-        return False
-    return True
+    def post_posture(self, channel: str, user: str | None, readable: set[str] | None) -> bool:
+        """For `/warden posture`: the posture chart the asker may see, restricted to what the channel may see."""
+        png = self.posture_png(channel, readable)
+        if png is None:
+            return False
+        return self.upload(channel, png, "Compliance posture", "posture.png",
+                      comment=f"Posture requested by {blocks.mention(user)}" if user else None)
 
-
-def scanned_accounts(services: Services) -> set[str]:
-    return {r["account_id"] for r in latest_check_results(services.db)}
-
-
-def post_posture(services: Services, channel: str, user: str | None, readable: set[str] | None) -> bool:
-    """For `/warden posture`: the posture chart the asker may see, restricted to what the channel may see."""
-    png = posture_png(services, channel, readable)
-    if png is None:
-        return False
-    return upload(services, channel, png, "Compliance posture", "posture.png",
-                  comment=f"Posture requested by {blocks.mention(user)}" if user else None)
-
-
-def post_weekly_digest(services: Services, channel: str) -> dict[str, Any]:
-    """The weekly posture digest of one channel: the posture bars and the findings trend of its accounts."""
-    sent = {"posture": False, "trend": False}
-    accounts = scanned_accounts(services)
-    png = posture_png(services, channel)
-    if png is not None:
-        sent["posture"] = upload(services, channel, png, "Weekly compliance posture", "posture.png",
-                                 comment="Weekly posture digest")
-    if channel_accounts(services, channel, accounts):
-        sent["trend"] = upload(services, channel, trend_png(services, channel, accounts),
-                               f"Findings over the last {TREND_DAYS} days", "trend.png")
-    return sent
+    def post_weekly_digest(self, channel: str) -> dict[str, Any]:
+        """The weekly posture digest of one channel: the posture bars and the findings trend of its accounts."""
+        sent = {"posture": False, "trend": False}
+        accounts = self.scanned_accounts()
+        png = self.posture_png(channel)
+        if png is not None:
+            sent["posture"] = self.upload(channel, png, "Weekly compliance posture", "posture.png",
+                                     comment="Weekly posture digest")
+        if self.channel_accounts(channel, accounts):
+            sent["trend"] = self.upload(channel, self.trend_png(channel, accounts),
+                                   f"Findings over the last {TREND_DAYS} days", "trend.png")
+        return sent

@@ -14,67 +14,20 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from skywarden.scanners.errors import ConfigError
+from skywarden.bot.core.workspace import WorkspacePolicy, parse_workspace  # noqa: F401 - re-exported
 from skywarden.storage import replays
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
 # Payloads Slack sends before or outside any workspace (the app's URL check); Bolt answers them itself.
 _NO_WORKSPACE = ("url_verification", "ssl_check")
-
-
-@dataclass(frozen=True)
-class WorkspacePolicy:
-    """``workspace:`` in skywarden.yml: the Slack workspaces (team ids, T…) and Enterprise Grid organisations
-    (enterprise ids, E…) whose requests the bot serves. Empty: the workspace of the bot token, at ``serve``."""
-
-    team_ids: tuple[str, ...] = ()
-    enterprise_ids: tuple[str, ...] = ()
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.team_ids or self.enterprise_ids)
-
-    def allows(self, team_id: str | None, enterprise_id: str | None) -> bool:
-        return (team_id is not None and team_id in self.team_ids) or (
-            enterprise_id is not None and enterprise_id in self.enterprise_ids)
-
-    @classmethod
-    def from_auth_test(cls, identity: dict[str, Any]) -> WorkspacePolicy:
-        """The token's own workspace; an organisation-wide install serves its whole organisation."""
-        team = identity.get("team_id")
-        enterprise = identity.get("enterprise_id") if identity.get("is_enterprise_install") else None
-        return cls(tuple([team] if team else []), tuple([enterprise] if enterprise else []))
-
-
-def parse_workspace(data: Any, source: str) -> WorkspacePolicy:
-    if data is None:
-        return WorkspacePolicy()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: workspace: must be a mapping with team_ids and/or enterprise_ids")
-    for extra in sorted(set(data) - {"team_ids", "enterprise_ids"}):
-        raise ConfigError(f"{source}: workspace.{extra}: unknown key; known: enterprise_ids, team_ids")
-
-    def ids(key: str, prefix: str, what: str) -> tuple[str, ...]:
-        value = data.get(key) or []
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list):
-            raise ConfigError(f"{source}: workspace.{key}: must be a list of {what} ids")
-        for item in value:
-            if not isinstance(item, str) or not item.startswith(prefix) or not item[1:].isalnum() or \
-                    not item.isascii():
-                raise ConfigError(f"{source}: workspace.{key}: {item!r} is not a Slack {what} id ({prefix}…)")
-        return tuple(value)
-
-    return WorkspacePolicy(ids("team_ids", "T", "team"), ids("enterprise_ids", "E", "enterprise"))
 
 
 def delivery_keys(request: BoltRequest) -> list[str]:
@@ -90,11 +43,13 @@ def delivery_keys(request: BoltRequest) -> list[str]:
     return keys
 
 
-def install(app: App, services: Services, clock: Callable[[], float] = time.time) -> None:
-    """Register both checks as global middleware (after Bolt's own signature verification)."""
+def install(app: App, ledger: Ledger, workspace: Callable[[], WorkspacePolicy],
+            clock: Callable[[], float] = time.time) -> None:
+    """Register both checks as global middleware (after Bolt's own signature verification). ``workspace`` is
+    asked on every request: ``serve`` learns the token's own workspace only after the app is built."""
 
     def workspace_check(request: BoltRequest, context: Any, next: Callable[[], BoltResponse]) -> Any:  # noqa: A002
-        policy = services.workspace or services.config.workspace
+        policy = workspace()
         body = request.body if isinstance(request.body, dict) else {}
         if policy.configured and body.get("type") not in _NO_WORKSPACE and \
                 not policy.allows(context.team_id, context.enterprise_id):
@@ -104,7 +59,7 @@ def install(app: App, services: Services, clock: Callable[[], float] = time.time
         return next()
 
     def replay_check(request: BoltRequest, next: Callable[[], BoltResponse]) -> Any:  # noqa: A002
-        if not replays.first_time(services.db, delivery_keys(request), clock()):
+        if not replays.first_time(ledger.db, delivery_keys(request), clock()):
             log.info("ignored a repeated delivery of a request already handled")
             return BoltResponse(status=200, body="")
         return next()

@@ -9,13 +9,13 @@ import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot.slack import blocks, charts
+from skywarden.bot.core.ports import FlushResult
+from skywarden.bot.slack import blocks
 from skywarden.bot.slack.routing import account_channels, channels_for
 from skywarden.rules.model import SEVERITIES
 from skywarden.storage import finding_views, outbox, slack_messages
@@ -24,8 +24,14 @@ from skywarden.storage.scans import coverage_for
 from skywarden.storage.suppressions import ExceptionSync, exception_for, find_finding
 
 if TYPE_CHECKING:
+    import sqlite_utils
+    from slack_sdk import WebClient
+
     from skywarden.bot.core.orchestrator import ScanRequest
-    from skywarden.bot.slack.app import Services
+    from skywarden.bot.core.settings import BotConfig
+    from skywarden.bot.slack.charts import ChannelCharts
+    from skywarden.rules.model import Rule
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +43,10 @@ TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_una
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
-class Publisher(Protocol):
-    def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None: ...
-    def scan_failed(self, request: ScanRequest, message: str) -> None: ...
-    def refresh(self, finding_ids: Iterable[str]) -> None: ...
-    def flush(self) -> FlushResult: ...
-
-
-@dataclass
-class FlushResult:
-    sent: int = 0
-    failed: int = 0
-    pending: int = 0
-
-
-def render_finding(services: Services, finding: Mapping[str, Any], note: str | None = None,
-                   with_buttons: bool = True) -> blocks.Message:
-    rule = services.rules.get(finding["rule_id"])
-    exception = exception_for(services.db, finding, now()) if finding["state"] == "suppressed" else None
+def render_finding(db: sqlite_utils.Database, rules: Mapping[str, Rule], finding: Mapping[str, Any],
+                   note: str | None = None, with_buttons: bool = True) -> blocks.Message:
+    rule = rules.get(finding["rule_id"])
+    exception = exception_for(db, finding, now()) if finding["state"] == "suppressed" else None
     return blocks.finding_message(
         finding,
         guidance=getattr(rule, "remediation_guidance", "") or "",
@@ -66,27 +58,31 @@ def render_finding(services: Services, finding: Mapping[str, Any], note: str | N
 
 
 class SlackPublisher:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, ledger: Ledger, client: WebClient | None, config: BotConfig, rules: Mapping[str, Rule],
+                 charts: ChannelCharts) -> None:
+        self.ledger = ledger
+        self.client = client
+        self.config = config
+        self.rules = rules
+        self.charts = charts
         self._flush_lock = threading.Lock()  # one flusher at a time, or a message could go out twice
         # channel -> the request whose results are on their way there: who to tell if Slack refuses it
         self._requesters: dict[str, ScanRequest] = {}
 
     # ------------------------------------------------------------ scans
     def scan_finished(self, outcome: Any, sync: ExceptionSync, request: ScanRequest) -> None:
-        services, db = self.services, self.services.db
-        config = services.config
+        db, config = self.ledger.db, self.config
         fallback = request.origin_channel
         result = outcome.reconcile
         for message in slack_messages.retire(db, result.resolved):
             finding = find_finding(db, message["finding_id"])
             if finding:
-                self._update(message, render_finding(services, finding, with_buttons=False))
+                self._update(message, render_finding(db, self.rules, finding, with_buttons=False))
         for message in slack_messages.retire(db, sync.reopened):
             finding = find_finding(db, message["finding_id"])
             if finding:
                 self._update(message, render_finding(
-                    services, finding, note="The suppression ended; posted again below.", with_buttons=False))
+                    db, self.rules, finding, note="The suppression ended; posted again below.", with_buttons=False))
 
         accounts = list(outcome.inventory.accounts)
         per_channel: dict[str, Counter[str]] = defaultdict(Counter)
@@ -142,7 +138,7 @@ class SlackPublisher:
                 slot = slack_messages.claim(db, finding["id"], channel)
                 if slot is None:  # posted meanwhile by someone else: never twice
                     continue
-                payload = {"channel": channel, **render_finding(services, finding).payload()}
+                payload = {"channel": channel, **render_finding(db, self.rules, finding).payload()}
                 outbox_id = outbox.enqueue(db, "chat.postMessage", channel, payload, parent if threaded else None)
                 slack_messages.attach_outbox(db, slot, outbox_id)
         if not channels:
@@ -150,36 +146,47 @@ class SlackPublisher:
         self.flush()
 
     def scan_failed(self, request: ScanRequest, message: str) -> None:
-        target = request.origin_channel or self.services.config.default_channel
+        target = request.origin_channel or self.config.default_channel
         if not target:
             return
         text = (f":x: The scan of {blocks.escape(request.describe())} requested by "
                 f"{blocks.mention(request.requested_by)} failed: {blocks.escape(message)}")
         fallback = f"The scan of {request.describe()} failed: {message}"
         self._requesters[target] = request
-        outbox.enqueue(self.services.db, "chat.postMessage", target,
+        outbox.enqueue(self.ledger.db, "chat.postMessage", target,
                        {"channel": target, **blocks.Message(fallback, [blocks.section(text)]).payload()})
 
+        self.flush()
+
+    def scan_quiet(self, outcome: Any, request: ScanRequest) -> None:
+        """``scans.quiet: line``: one quiet line for a scheduled scan that changed nothing."""
+        target = request.origin_channel or self.config.default_channel
+        if not target:
+            return
+        said = f"Scheduled scan #{outcome.scan_id} of {{}}: nothing new, reopened or resolved."
+        shown = ":white_check_mark: " + said.format(blocks.escape(request.describe()))
+        message = blocks.Message(said.format(request.describe()), [blocks.context(shown)])
+        outbox.enqueue(self.ledger.db, "chat.postMessage", target, {"channel": target, **message.payload()})
         self.flush()
 
     def weekly_digest(self) -> dict[str, dict[str, bool]]:
         """scans.weekly_digest: posture and trend charts to every routed channel and the default channel,
         each covering only the accounts routed there. Returns what was uploaded per channel."""
-        config = self.services.config
+        config = self.config
         targets = [route.channel for route in config.routes]
         if config.default_channel:
             targets.append(config.default_channel)
-        return {channel: charts.post_weekly_digest(self.services, channel) for channel in dict.fromkeys(targets)}
+        return {channel: self.charts.post_weekly_digest(channel) for channel in dict.fromkeys(targets)}
 
     # ------------------------------------------------------------ decisions
     def refresh(self, finding_ids: Iterable[str]) -> None:
         """Show the current state of these findings on every live message."""
-        db = self.services.db
+        db = self.ledger.db
         for fid in finding_ids:
             finding = find_finding(db, fid)
             if finding is None:
                 continue
-            rendered = render_finding(self.services, finding)
+            rendered = render_finding(db, self.rules, finding)
             for message in slack_messages.live_for(db, fid):
                 self._update(message, rendered)
         self.flush()
@@ -187,7 +194,7 @@ class SlackPublisher:
     def _post_groups(self, channel: str, groups: Sequence[list[dict[str, Any]]], parent: int | None) -> None:
         """One message per rule (paged by GROUP_SIZE resources), in the digest's thread; each finding's live
         slot points at its group's message, so it is never posted twice and a decision updates the group."""
-        db = self.services.db
+        db = self.ledger.db
         for group in groups:
             claimed = [(f, slot) for f in group if (slot := slack_messages.claim(db, f["id"], channel)) is not None]
             chunks = [claimed[i : i + blocks.GROUP_SIZE] for i in range(0, len(claimed), blocks.GROUP_SIZE)]
@@ -199,7 +206,7 @@ class SlackPublisher:
                     slack_messages.attach_outbox(db, slot, outbox_id)
 
     def _render_group(self, members: Sequence[Mapping[str, Any]], part: int, parts: int) -> dict[str, Any]:
-        rule = self.services.rules.get(members[0]["rule_id"])
+        rule = self.rules.get(members[0]["rule_id"])
         message = blocks.finding_group_message(
             members, guidance=getattr(rule, "remediation_guidance", "") or "",
             remediation_action=getattr(rule, "remediation_action", None), part=part, parts=parts)
@@ -210,9 +217,9 @@ class SlackPublisher:
         state (a one-finding rendering would overwrite the other resources); None for a one-finding message."""
         if not message["outbox_id"]:
             return None
-        original = outbox.get(self.services.db, message["outbox_id"])
+        original = outbox.get(self.ledger.db, message["outbox_id"])
         members_ids, part, parts = blocks.grouped_ids(original["payload"]) if original else ([], 1, 1)
-        members = [f for fid in members_ids if (f := find_finding(self.services.db, fid)) is not None]
+        members = [f for fid in members_ids if (f := find_finding(self.ledger.db, fid)) is not None]
         return self._render_group(members, part, parts) if members else None
 
     def _update(self, message: Mapping[str, Any], rendered: blocks.Message) -> None:
@@ -223,7 +230,7 @@ class SlackPublisher:
         self._replace(message, rendered.payload())
 
     def _replace(self, message: Mapping[str, Any], payload: dict[str, Any]) -> None:
-        db = self.services.db
+        db = self.ledger.db
         if message["ts"]:
             outbox.enqueue(db, "chat.update", message["channel"],
                            {"channel": message["channel"], "ts": message["ts"], **payload})
@@ -235,11 +242,11 @@ class SlackPublisher:
     # ------------------------------------------------------------ outbox
     def flush(self) -> FlushResult:
         result = FlushResult()
-        client = self.services.client
+        client = self.client
         if client is None:
             return result
         with self._flush_lock:
-            db = self.services.db
+            db = self.ledger.db
             refused: set[str] = set()
             for row in outbox.pending(db):
                 if row["channel"] in refused:
@@ -288,7 +295,7 @@ class SlackPublisher:
     def _refused(self, channel: str, code: str) -> int:
         """Slack will not take messages for this channel: close them all (one call, not one per message),
         free their findings to be posted again later, and tell the requester once. Returns how many closed."""
-        db = self.services.db
+        db = self.ledger.db
         closed = outbox.fail_channel(db, channel, f"{code}: undeliverable to {channel}")
         slack_messages.release_undelivered(db, closed)
         request = self._requesters.pop(channel, None)
@@ -300,7 +307,7 @@ class SlackPublisher:
 
     def _tell(self, request: ScanRequest, message: blocks.Message, refused_channel: str) -> None:
         """Ephemeral in the channel the request came from; a direct message when that is the refused channel."""
-        client, user = self.services.client, request.requested_by
+        client, user = self.client, request.requested_by
         if client is None or not blocks.is_user_id(user):
             return
         try:

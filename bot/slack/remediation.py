@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from skywarden.bot.commands import Reply, Who, _refuse
+from skywarden.bot.commands.base import Reply, Who, _refuse
 from skywarden.bot.core.remediation import ApprovalPolicy, RemediationService
 from skywarden.bot.slack import blocks
 from skywarden.bot.slack import remediation_blocks as rblocks
@@ -28,7 +28,16 @@ from skywarden.storage.findings import ACTIVE_STATES
 from skywarden.storage.suppressions import find_finding
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+
+    from slack_sdk import WebClient
+
+    from skywarden.bot.core.ports import Publisher
+    from skywarden.bot.core.settings import Access, BotConfig
+    from skywarden.rules.model import Rule
+    from skywarden.rules.remediation.environments import RemediationEnvironment
+    from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -45,35 +54,44 @@ def approval_messages(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 class SlackRemediation:
-    def __init__(self, services: Services, workers: int = 2) -> None:
-        self.services = services
+    def __init__(self, ledger: Ledger, client: WebClient | None, config: BotConfig, access: Access,
+                 rules: Mapping[str, Rule], environment: RemediationEnvironment | None, publisher: Publisher,
+                 clock: Callable[[], datetime], workers: int = 2) -> None:
+        self.ledger = ledger
+        self.client = client
+        self.config = config
+        self.access = access
+        self.rules = rules
+        self.environment = environment  # None: remediation from chat is unavailable
+        self.publisher = publisher
+        self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skywarden-remediation")
         self._lock = threading.Lock()
         self._pending: set[Future[Reply]] = set()
 
     # ------------------------------------------------------------ configuration
     def disabled_reason(self) -> str | None:
-        if not self.services.config.remediation_approvers:
+        if not self.config.remediation_approvers:
             return OFF
-        if self.services.remediation_env is None:
+        if self.environment is None:
             return "Remediation is not wired to a cloud environment in this bot (no remediation_env). Nothing changed."
         return None
 
     def policy(self) -> ApprovalPolicy:
-        approvers = self.services.access.remediation_approvers()  # groups resolved now (cached a few minutes)
-        config = self.services.config
+        approvers = self.access.remediation_approvers()  # groups resolved now (cached a few minutes)
+        config = self.config
         return ApprovalPolicy(frozenset(approvers) if approvers is not None else None,
                               frozenset(config.self_approval_accounts), timedelta(hours=config.request_expiry_hours))
 
     def service(self) -> RemediationService:
         """A service on the calling thread's connection, with the approvers as configured right now."""
-        assert self.services.remediation_env is not None
-        services = self.services
-        return RemediationService(lambda: services.db, list(services.rules.values()),
-                                  self.services.remediation_env, self.policy(), clock=lambda: self.services.clock())
+        assert self.environment is not None
+        ledger = self.ledger
+        return RemediationService(lambda: ledger.db, list(self.rules.values()), self.environment, self.policy(),
+                                  clock=lambda: self.clock())
 
     def approvers_text(self) -> str:
-        config = self.services.config
+        config = self.config
         names = ", ".join(rblocks.who(p) if not p.startswith("S") else f"<!subteam^{p}>"
                           for p in config.remediation_approvers if p != "*")
         names = names or "anyone"
@@ -84,15 +102,15 @@ class SlackRemediation:
         reason = self.disabled_reason()
         if reason:
             return None, Reply(blocks.notice(reason), ok=False)
-        finding = find_finding(self.services.db, ref)
+        finding = find_finding(self.ledger.db, ref)
         if finding is None:
             return None, Reply(blocks.notice(f"no finding {ref}"), ok=False)
-        rule = self.services.rules.get(finding["rule_id"])
+        rule = self.rules.get(finding["rule_id"])
         if not getattr(rule, "remediation_action", None):
             return None, Reply(blocks.notice(f"finding #{finding['number']} has no automated remediation"), ok=False)
-        allowed, why = self.services.access.can_request_remediation(who.user, finding["account_id"])
+        allowed, why = self.access.can_request_remediation(who.user, finding["account_id"])
         if not allowed:
-            return None, _refuse(self.services, who, "remediate", why, finding["id"])
+            return None, _refuse(self.ledger, who, "remediate", why, finding["id"])
         return finding, None
 
     def open_plan(self, client: Any, trigger_id: str, who: Who, ref: str) -> Reply | None:
@@ -118,7 +136,7 @@ class SlackRemediation:
                 already_compliant=True)
         metadata = json.dumps({"finding": finding["id"], "channel": who.channel})
         return rblocks.plan_modal(finding, plan.to_dict(), self.approvers_text(),
-                                  self.services.config.request_expiry_hours, metadata)
+                                  self.config.request_expiry_hours, metadata)
 
     def request(self, who: Who, ref: str, undo: bool = False) -> Reply:
         """Create the request (the service re-plans and audits it) and post it to the approvers."""
@@ -135,7 +153,7 @@ class SlackRemediation:
         except SkywardenError as exc:
             return Reply(blocks.notice(f"Cannot request {'the undo' if undo else 'remediation'}: {exc}"), ok=False)
         where = self._post_approval(request_id)
-        request = remediations.get(self.services.db, request_id)
+        request = remediations.get(self.ledger.db, request_id)
         assert request is not None
         self._refresh_finding(request)
         kind = "Undo" if undo else "Remediation"
@@ -146,7 +164,7 @@ class SlackRemediation:
         ]))
 
     def _post_approval(self, request_id: int) -> str:
-        db, client, config = self.services.db, self.services.client, self.services.config
+        db, client, config = self.ledger.db, self.client, self.config
         request = remediations.get(db, request_id)
         assert request is not None
         if client is None:
@@ -156,7 +174,7 @@ class SlackRemediation:
         if config.approval_channel:
             targets = [config.approval_channel]
         else:
-            approvers = sorted(self.services.access.remediation_approvers() or ())
+            approvers = sorted(self.access.remediation_approvers() or ())
             targets = [u for u in approvers if u != request["requested_by"]] or approvers
         payload = rblocks.approval_message(request, finding).payload()
         posted: list[tuple[str, str]] = []
@@ -194,8 +212,8 @@ class SlackRemediation:
     def sweep_expired(self) -> list[int]:
         """Mark requests past their expiry as expired and show it on their messages (a scheduler may call this
         periodically; every decision calls it too). Returns the ids it expired."""
-        db = self.services.db
-        at = self.services.clock().isoformat()
+        db = self.ledger.db
+        at = self.clock().isoformat()
         expired = []
         for request_id in remediations.due_to_expire(db, at):
             if remediations.transition(db, request_id, remediations.REQUESTED, remediations.EXPIRED):
@@ -228,18 +246,18 @@ class SlackRemediation:
 
     def decide_button(self, who: Who, value: str, approve: bool) -> Future[Reply] | None:
         """An Approve/Reject click: decided only when the button's token is its request's own."""
-        request_id, problem = remediations.parse_button_value(self.services.db, value)
+        request_id, problem = remediations.parse_button_value(self.ledger.db, value)
         if problem is None and request_id is not None:
             return self.decide(who, request_id, approve)
-        request = remediations.get(self.services.db, request_id) if request_id is not None else None
-        audit.record(self.services.db, "remediation_refused", who.user, request["finding_id"] if request else None,
+        request = remediations.get(self.ledger.db, request_id) if request_id is not None else None
+        audit.record(self.ledger.db, "remediation_refused", who.user, request["finding_id"] if request else None,
                      details={"request_id": request_id, "reason": problem, "button": value[:80]})
         self.tell(who, Reply(blocks.notice(f"Not allowed: {problem}."), ok=False))
         return None
 
     def misplaced(self, who: Who) -> str | None:
         """Why a decision made from ``who.channel`` does not count: with an approval channel, only there."""
-        channel = self.services.config.approval_channel
+        channel = self.config.approval_channel
         if channel and who.channel != channel:
             return f"approvals and rejections are accepted only in <#{channel}>, where the request was posted"
         return None
@@ -251,7 +269,7 @@ class SlackRemediation:
             decision = service.refuse(request_id, who.user, misplaced)
         else:
             decision = service.approve(request_id, who.user) if approve else service.reject(request_id, who.user)
-        request = remediations.get(self.services.db, request_id)
+        request = remediations.get(self.ledger.db, request_id)
         if decision.refused:
             if request and request["state"] == remediations.EXPIRED and "expired" in decision.message:
                 self._show(request)
@@ -272,32 +290,32 @@ class SlackRemediation:
         self._refresh_finding(request)
 
     def _update_approval(self, request: dict[str, Any]) -> None:
-        db = self.services.db
+        db = self.ledger.db
         finding = find_finding(db, request["finding_id"])
         if finding is None:
             return
         payload = rblocks.approval_message(request, finding).payload()
         for channel, ts in approval_messages(request):
             outbox.enqueue(db, "chat.update", channel, {"channel": channel, "ts": ts, **payload})
-        self.services.publisher.flush()
+        self.publisher.flush()
 
     def _refresh_finding(self, request: dict[str, Any]) -> None:
         """The finding's own messages: its state (remediated or still open) and what happened to the request."""
-        db = self.services.db
+        db = self.ledger.db
         finding = find_finding(db, request["finding_id"])
         if finding is None:
             return
-        rendered = render_finding(self.services, finding, note=rblocks.finding_note(request))
+        rendered = render_finding(db, self.rules, finding, note=rblocks.finding_note(request))
         for message in slack_messages.live_for(db, finding["id"]):
             if message["ts"]:
-                publisher = self.services.publisher  # a group's message shows every resource's state
+                publisher = self.publisher  # a group's message shows every resource's state
                 group = publisher.group_payload(message) if isinstance(publisher, SlackPublisher) else None
                 outbox.enqueue(db, "chat.update", message["channel"],
                                {"channel": message["channel"], "ts": message["ts"], **(group or rendered.payload())})
-        self.services.publisher.flush()
+        self.publisher.flush()
 
     def tell(self, who: Who, reply: Reply) -> None:
-        client = self.services.client
+        client = self.client
         if client is None or who.source != "slack":
             return
         try:

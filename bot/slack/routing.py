@@ -3,7 +3,7 @@ Shared by posting (digests, finding messages) and charts (what a channel may see
 
 from __future__ import annotations
 
-from skywarden.bot.settings import BotConfig
+from skywarden.bot.core.settings import BotConfig
 from skywarden.rules.model import SEVERITIES
 
 

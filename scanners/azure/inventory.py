@@ -19,10 +19,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # the context asks us for its rows at run time: a type-only edge back, no circle
-    from skywarden.scanners.azure.context import AzureClients, AzureSubscription
+from skywarden.scanners.azure.credentials import AzureSettings
+
+
+# What this module needs of scanners.azure.context's AzureClients and AzureSubscription, stated here because the
+# context imports this module (to fetch its rows): naming the classes would be an import circle.
+class AzureClients(Protocol):
+    settings: AzureSettings
+
+    def subscriptions(self) -> Any: ...
+    def resources(self, subscription_id: str) -> Any: ...
+    def graph(self) -> Any: ...
+
+
+class AzureSubscription(Protocol):
+    clients: AzureClients
+    subscription_id: str
+    arm_types: frozenset[str]
 
 log = logging.getLogger(__name__)
 

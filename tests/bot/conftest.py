@@ -36,3 +36,19 @@ def services(tmp_path, slack, estate):
 @pytest.fixture
 def app(services):
     return make_app(services)
+
+
+@pytest.fixture
+def rebuild(tmp_path, slack, estate):
+    """The bot again over the same database with another configuration (the components are built with theirs:
+    as after a restart with an edited skywarden.yml)."""
+    made = []
+
+    def build(config):
+        svc = make_services(tmp_path / "bot.db", slack, estate, config=config)
+        made.append(svc)
+        return make_app(svc), svc
+
+    yield build
+    for svc in made:
+        svc.close()

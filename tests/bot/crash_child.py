@@ -14,11 +14,10 @@ import sys
 import time
 
 from skywarden.bot.commands import Who
-from skywarden.bot.core.jobs import ScanScheduler
+from skywarden.bot.commands.schedules import schedule_command
 from skywarden.bot.core.orchestrator import ScanRequest
-from skywarden.bot.schedules import schedule_command
-from skywarden.bot.settings import parse_config
-from skywarden.bot.slack.app import Services
+from skywarden.bot.core.settings import parse_config
+from skywarden.bot.wiring import assemble, scheduler_for
 from tests.bot.helpers import ACCOUNT, RULES, bucket
 from tests.bot.scheduling_support import SlowEstate
 
@@ -28,10 +27,10 @@ CONFIG = {"accounts": [{"id": ACCOUNT, "name": "prod"}], "scans": {"min_interval
 def main(mode: str, db_path: str, marker: str) -> None:
     if mode == "slow":
         estate = SlowEstate([bucket("open-bucket")], delay_s=60, marker=marker)  # fixed now: would resolve
-        services = Services(db_path, parse_config(CONFIG), RULES, estate.runner)
+        services = assemble(db_path, parse_config(CONFIG), RULES, estate.runner)
         reply = schedule_command(services, ["add", "aws", "prod", "* * * * * *", "#security"], Who("U0OPS"))
         assert reply.ok, reply.message.text
-        ScanScheduler(services).start()
+        scheduler_for(services).start()
         time.sleep(120)
     elif mode == "cli":
         from skywarden.bot.core.scanning import run_scan
@@ -48,7 +47,7 @@ def main(mode: str, db_path: str, marker: str) -> None:
         run_scan(open_db(db_path), list(RULES.values()), "aws", {"accounts": [ACCOUNT]}, collect)  # type: ignore[arg-type]
     else:
         estate = SlowEstate()
-        services = Services(db_path, parse_config(CONFIG), RULES, estate.runner)
+        services = assemble(db_path, parse_config(CONFIG), RULES, estate.runner)
         for round_number in range(10_000):
             estate.resources = [bucket(f"b{i}", blocked=(i + round_number) % 2 == 0, versioned=i % 3 == 0)
                                 for i in range(400)]

@@ -15,8 +15,10 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from skywarden.bot.core.orchestrator import ScanRequest
 from skywarden.bot.core.scanning import ScanOutcome
-from skywarden.bot.settings import BotConfig, Secret, Settings
-from skywarden.bot.slack.app import Services, create_app, make_client
+from skywarden.bot.core.settings import BotConfig, Secret, Settings
+from skywarden.bot.services import Services
+from skywarden.bot.slack.app import create_app, make_client
+from skywarden.bot.wiring import assemble
 from skywarden.rules.conditions import compile_condition
 from skywarden.rules.engine import Engine
 from skywarden.rules.evidence import compile_explainer, compile_template
@@ -103,7 +105,7 @@ class FakeEstate:
 def make_services(db_path: str, standin: Any, estate: FakeEstate, config: BotConfig | None = None,
                   retries: int = 1) -> Services:
     client = make_client("xoxb-test", standin.base_url, retries=retries, backoff_s=0.01)
-    return Services(str(db_path), config or BotConfig(), RULES, estate.runner, client, {"test-fw": FRAMEWORK})
+    return assemble(str(db_path), config or BotConfig(), RULES, estate.runner, client, {"test-fw": FRAMEWORK})
 
 
 def make_app(services: Services, process_before_response: bool = True) -> App:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skywarden.bot.settings import BotConfig, Route
+from skywarden.bot.core.settings import BotConfig, Route
 from skywarden.bot.slack import ids
 from skywarden.storage import audit
 from skywarden.storage.findings import finding_id, get_finding

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.settings import parse_config
 from skywarden.storage import audit
 from skywarden.storage.findings import query_findings
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, bucket, event, make_app, make_services, slash

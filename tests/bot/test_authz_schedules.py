@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skywarden.bot.schedules import shortest_interval
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.schedules import shortest_interval
+from skywarden.bot.core.settings import parse_config
 from skywarden.scanners.errors import ConfigError
 from skywarden.storage import audit, schedules
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, make_app, make_services, slash

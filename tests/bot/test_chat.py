@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from skywarden.bot.console import run_chat
-from skywarden.bot.settings import BotConfig
-from skywarden.bot.slack.app import Services
+from skywarden.bot.core.settings import BotConfig
+from skywarden.bot.wiring import assemble
 from skywarden.storage import audit
 from skywarden.storage.findings import get_finding
 from tests.bot.helpers import FRAMEWORK, RULES, FakeEstate, bucket
@@ -14,7 +14,7 @@ from tests.bot.helpers import FRAMEWORK, RULES, FakeEstate, bucket
 
 def test_console_session(tmp_path):
     estate = FakeEstate(resources=[bucket("open", blocked=False), bucket("old", versioned=False)])
-    services = Services(str(tmp_path / "c.db"), BotConfig(), RULES, estate.runner, None, {"test-fw": FRAMEWORK})
+    services = assemble(str(tmp_path / "c.db"), BotConfig(), RULES, estate.runner, None, {"test-fw": FRAMEWORK})
     script = "\n".join([
         "findings", "scan aws", "findings", "ack 1", "ack 1",
         'suppress 2 --reason "test bucket" --days 30', "suppress 2 --days 400 --reason x", "suppressions",

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from skywarden.bot.core.jobs import ScanScheduler
 from skywarden.bot.core.orchestrator import ScanRequest
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.settings import parse_config
+from skywarden.bot.wiring import scheduler_for
 from skywarden.storage import audit
 from skywarden.storage.findings import query_findings
 from skywarden.storage.scans import get_scan, recent_scans
@@ -91,7 +91,7 @@ def test_sigkill_mid_scan_leaves_an_interrupted_scan_that_resolved_nothing(tmp_p
         # Opening the database is enough: the killed process's pid is gone, so its scan is interrupted.
         assert get_scan(restarted.db, killed)["status"] == "interrupted"
         assert query_findings(restarted.db)[0]["state"] == "open", "the killed scan resolved nothing"
-        scheduler = ScanScheduler(restarted).start()
+        scheduler = scheduler_for(restarted).start()
         assert scheduler.interrupted == []
         # The schedule the killed process created is back, and fires in this one.
         wait_for(lambda: [c for c in slack.of("chat.postMessage") if c.args["channel"] == "#security"], 10)
@@ -138,7 +138,7 @@ def test_a_live_cli_scan_is_left_running_and_marked_interrupted_once_its_process
         services = make_services(db, slack, SlowEstate(), parse_config(CONFIG))
         try:
             (live,) = [scan["id"] for scan in recent_scans(services.db) if scan["status"] == "running"]
-            scheduler = ScanScheduler(services).start()
+            scheduler = scheduler_for(services).start()
             assert scheduler.interrupted == []
             first = get_scan(services.db, live)
             assert first["status"] == "running" and first["pid"] == child.pid

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from skywarden.bot.commands import _COMMANDS
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.settings import parse_config
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "slack.md"
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from skywarden.bot import housekeeping
-from skywarden.bot.settings import BotConfig
+from skywarden.bot.core.settings import BotConfig
 from skywarden.bot.slack import blocks
 from skywarden.bot.slack import remediation_blocks as rblocks
+from skywarden.bot.slack import reminders as housekeeping
 from skywarden.storage import remediations
 from tests.bot.helpers import bucket, slash
 
@@ -161,7 +161,7 @@ def test_a_failed_scan_with_hostile_scope_and_error_is_posted_inert(app, service
     def failing(db, request):
         raise RuntimeError(HOSTILE)
 
-    services.scan_runner = failing
+    services.orchestrator.runner = failing
     slash(app, "scan aws <!channel>")
     services.orchestrator.wait_idle()
     (posted,) = [c.args for c in slack.of("chat.postMessage")]

@@ -78,7 +78,7 @@ def test_every_button_in_blocks_has_a_listener(app, services):
     buttons |= {b["accessory"]["action_id"] for b in listing if "accessory" in b}
     from datetime import UTC, datetime
 
-    from skywarden.bot.housekeeping import reminder_message
+    from skywarden.bot.slack.reminders import reminder_message
 
     reminder = reminder_message(services, {**exceptions[0], "expires_at": "2030-01-01T00:00:00+00:00"},
                                 datetime(2029, 12, 28, tzinfo=UTC)).blocks

@@ -8,12 +8,13 @@ import json
 import pytest
 from google.oauth2.credentials import Credentials
 
+from skywarden.bot.core.settings import BotConfig, ConfigError, parse_config
 from skywarden.bot.demo.azure_estate import PROD, demo_arm
 from skywarden.bot.demo.azure_standin import StaticToken
 from skywarden.bot.demo.gcp_estate import WEB, serve_demo_estate
-from skywarden.bot.settings import BotConfig, ConfigError, parse_config
 from skywarden.bot.slack import ids
-from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
+from skywarden.bot.slack.app import make_client
+from skywarden.bot.wiring import assemble, cloud_scan_runner
 from skywarden.rules.frameworks import load_catalogues
 from skywarden.rules.loader import load_rules
 from skywarden.scanners.gcp.credentials import asset_client
@@ -28,7 +29,7 @@ def rules():
 def services_for(tmp_path, slack, rules, **runner_options):
     client = make_client("xoxb-test", slack.base_url, retries=1, backoff_s=0.01)
     runner = cloud_scan_runner(rules, BotConfig(), **runner_options)
-    return Services(str(tmp_path / "bot.db"), BotConfig(), {r.id: r for r in rules}, runner, client,
+    return assemble(str(tmp_path / "bot.db"), BotConfig(), {r.id: r for r in rules}, runner, client,
                     load_catalogues())
 
 

@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from skywarden.bot.console import console_services, run_chat
-from skywarden.bot.settings import BotConfig, parse_config
-from skywarden.bot.slack.app import Services, cloud_scan_runner, make_client
+from skywarden.bot.console import run_chat
+from skywarden.bot.core.settings import BotConfig, parse_config
+from skywarden.bot.slack.app import make_client
+from skywarden.bot.wiring import assemble, cloud_scan_runner, console_services
 from skywarden.rules.remediation import environments
 from skywarden.rules.remediation.environments import MultiCloudEnvironment, RemediationEnvironment, RemediationOptions
 from skywarden.scanners.errors import RemediationError
@@ -52,7 +53,7 @@ def acme_rules():
 
 def test_a_fake_provider_scans_through_the_console(tmp_path, acme):
     rules = acme_rules()
-    services = Services(str(tmp_path / "acme.db"), BotConfig(), rules, cloud_scan_runner(list(rules.values()),
+    services = assemble(str(tmp_path / "acme.db"), BotConfig(), rules, cloud_scan_runner(list(rules.values()),
                         BotConfig()), None, {"test-fw": FRAMEWORK})
     out = io.StringIO()
     try:
@@ -74,7 +75,7 @@ def test_a_fake_provider_scans_from_slack_and_its_accounts_configure(tmp_path, s
         parse_config({"accounts": [{"id": "tenant-1", "provider": "acme"}]}, "test.yaml")
     rules = acme_rules()
     client = make_client("xoxb-test", slack.base_url, retries=1, backoff_s=0.01)
-    services = Services(str(tmp_path / "acme.db"), config, rules, cloud_scan_runner(list(rules.values()), config),
+    services = assemble(str(tmp_path / "acme.db"), config, rules, cloud_scan_runner(list(rules.values()), config),
                         client, {"test-fw": FRAMEWORK})
     try:
         response = slash(make_app(services), "scan acme acme-prod")

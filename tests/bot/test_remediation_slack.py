@@ -17,10 +17,11 @@ from moto import mock_aws
 
 from skywarden.bot import commands
 from skywarden.bot.core.scanning import AwsScope, scan_aws
-from skywarden.bot.settings import BotConfig
+from skywarden.bot.core.settings import BotConfig
 from skywarden.bot.slack import ids
-from skywarden.bot.slack.app import Services, make_client
+from skywarden.bot.slack.app import make_client
 from skywarden.bot.slack.remediation import approval_messages
+from skywarden.bot.wiring import assemble
 from skywarden.rules.remediation.aws.environment import AwsRemediationEnvironment
 from skywarden.storage import audit, remediations
 from skywarden.storage.findings import finding_id, get_finding
@@ -60,7 +61,7 @@ class World:
 
         client = make_client("xoxb-test", slack.base_url, retries=1, backoff_s=0.01)
         tmp_path.mkdir()
-        self.services = Services(str(tmp_path / "bot.db"), config, {r.id: r for r in rules}, runner, client,
+        self.services = assemble(str(tmp_path / "bot.db"), config, {r.id: r for r in rules}, runner, client,
                                  remediation_env=AwsRemediationEnvironment(session))
         self.app = make_app(self.services)
         assert slash(self.app, "scan aws us-east-1", user=REQUESTER, channel=FINDINGS).status == 200
@@ -274,7 +275,7 @@ def test_expired_request_is_refused_and_shown_expired(make_world):
 
 
 def test_daily_housekeeping_expires_requests_nobody_decided(make_world):
-    from skywarden.bot.housekeeping import run_housekeeping
+    from skywarden.bot.slack.reminders import run_housekeeping
 
     world = make_world(request_expiry_hours=2)
     request = world.request()
@@ -397,7 +398,7 @@ def test_direct_messages_to_approvers_and_a_user_group(make_world, slack):
 
 
 def test_remediation_settings():
-    from skywarden.bot.settings import Access, parse_config
+    from skywarden.bot.core.settings import Access, parse_config
     from skywarden.scanners.errors import ConfigError
 
     config = parse_config({
@@ -463,7 +464,7 @@ def test_anyone_but_the_requester_approves_in_the_channel_when_approvers_is_a_st
 
 
 def test_the_approval_channel_must_be_an_id():
-    from skywarden.bot.settings import parse_config
+    from skywarden.bot.core.settings import parse_config
     from skywarden.scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.approval_channel: '#approvals': give the channel id"):

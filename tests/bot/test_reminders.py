@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from skywarden.bot import commands
-from skywarden.bot.housekeeping import run_housekeeping
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.settings import parse_config
 from skywarden.bot.slack import ids
+from skywarden.bot.slack.reminders import run_housekeeping
 from skywarden.storage import audit
 from skywarden.storage.findings import finding_id
 from skywarden.storage.housekeeping import reminders_for
-from skywarden.storage.suppressions import get_exception
+from skywarden.storage.suppressions import find_finding, get_exception
 from tests.bot.helpers import bucket, click, make_app, make_services, slash
 
 PUBLIC = "aws-s3-bucket-block-public-access"
@@ -124,15 +124,15 @@ def test_expired_suppressions_end_and_their_findings_reopen_at_the_next_scan(app
     result = run_housekeeping(services)
     assert result.ended == [exception_id]
     assert get_exception(services.db, exception_id)["end_reason"] == "expired"
-    assert commands.find_finding(services.db, fid("open"))["state"] == "suppressed", "until a scan re-checks it"
+    assert find_finding(services.db, fid("open"))["state"] == "suppressed", "until a scan re-checks it"
     slack.clear()
     scan(app, services)
-    assert commands.find_finding(services.db, fid("open"))["state"] == "open"
+    assert find_finding(services.db, fid("open"))["state"] == "open"
     assert any("open" in str(c.args.get("blocks")) and c.args["channel"] == "C0TEAM"
                for c in slack.of("chat.postMessage")), "posted again for a decision"
 
 
-def test_code_suppressions_are_announced_without_buttons(app, services, estate, slack):
+def test_code_suppressions_are_announced_without_buttons(app, services, rebuild, estate, slack):
     from skywarden.storage.db import now
     from skywarden.storage.suppressions import CodeSuppression, sync_code_suppressions
 
@@ -141,7 +141,7 @@ def test_code_suppressions_are_announced_without_buttons(app, services, estate, 
     until = (date.today() + timedelta(days=3)).isoformat() + "T00:00:00+00:00"
     sync_code_suppressions(services.db, [CodeSuppression(PUBLIC, "in code", "alice", until,
                                                          resource_id="arn:aws:s3:::open")], now())
-    services.config = parse_config({"default_channel": "C0SEC"})
+    _, services = rebuild(parse_config({"default_channel": "C0SEC"}))
     slack.clear()
     run_housekeeping(services)
     (reminder,) = reminders(slack)

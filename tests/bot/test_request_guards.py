@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import BoltRequest
 
-from skywarden.bot.settings import parse_config
+from skywarden.bot.core.settings import parse_config
 from skywarden.bot.slack.app import verify_token
 from skywarden.bot.slack.guards import WorkspacePolicy
 from skywarden.scanners.errors import ConfigError

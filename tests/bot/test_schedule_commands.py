@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from skywarden.bot.cli import main
-from skywarden.bot.schedules import make_trigger, next_runs, sync_config
-from skywarden.bot.settings import parse_config
-from skywarden.bot.slack.app import Services
+from skywarden.bot.core.schedules import make_trigger, next_runs, sync_config
+from skywarden.bot.core.settings import parse_config
+from skywarden.bot.wiring import assemble
 from skywarden.scanners.errors import ConfigError
 from skywarden.storage import audit, schedules
 from skywarden.storage.db import open_db
@@ -28,7 +28,7 @@ CONFIG = {
 @pytest.fixture
 def services(tmp_path, slack, estate):
     svc = make_services(tmp_path / "bot.db", slack, estate, parse_config(CONFIG))
-    sync_config(svc)
+    sync_config(svc.db, svc.config.schedules)
     yield svc
     svc.close()
 
@@ -108,17 +108,17 @@ def test_declared_schedules_cannot_be_removed_from_slack(app, services):
 
 def test_config_sync_adds_keeps_and_removes_declared_schedules(tmp_path):
     db_path = tmp_path / "c.db"
-    services = Services(str(db_path), parse_config(CONFIG), RULES, lambda db, request: None)
+    services = assemble(str(db_path), parse_config(CONFIG), RULES, lambda db, request: None)
     try:
-        sync_config(services)
-        sync_config(services)
+        sync_config(services.db, services.config.schedules)
+        sync_config(services.db, services.config.schedules)
         (row,) = schedules.list_schedules(services.db)
         assert (row["cron"], row["timezone"], row["channel"]) == ("30 7 * * mon", "Europe/Paris", "C0SEC")
         services.config = parse_config({**CONFIG, "schedules": []})
-        sync_config(services)
+        sync_config(services.db, services.config.schedules)
         assert schedules.list_schedules(services.db) == []
         services.config = parse_config(CONFIG)
-        sync_config(services)
+        sync_config(services.db, services.config.schedules)
         assert [r["id"] for r in schedules.list_schedules(services.db)] == [row["id"]]
     finally:
         services.close()

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skywarden.bot.core.jobs import ScanScheduler, job_id
-from skywarden.bot.schedules import schedule_lines
-from skywarden.bot.settings import parse_config
+from skywarden.bot.commands.schedules import schedule_lines
+from skywarden.bot.core.jobs import job_id
+from skywarden.bot.core.settings import parse_config
+from skywarden.bot.wiring import scheduler_for
 from skywarden.storage import audit, schedules
 from skywarden.storage.findings import query_findings
 from skywarden.storage.scans import get_scan, recent_scans
@@ -57,7 +58,7 @@ def actions(db, name):
 def test_a_schedule_fires_and_posts_the_digest(services, slack, estate):
     schedule_id = schedules.add_schedule(services.db, "aws", [ACCOUNT], [], EVERY_SECOND, "UTC", "C0SCHED", "cli",
                                          "ops")
-    ScanScheduler(services).start()
+    scheduler_for(services).start()
     wait_for(lambda: digests(slack, "C0SCHED"))
     services.scheduler.scheduler.pause()
     services.orchestrator.wait_idle()
@@ -75,7 +76,7 @@ def test_a_schedule_fires_and_posts_the_digest(services, slack, estate):
 def test_schedules_survive_a_restart(tmp_path, slack, estate):
     first = build(tmp_path, slack, estate)
     app = make_app(first)
-    ScanScheduler(first).start()
+    scheduler_for(first).start()
     reply = slash(app, f'schedule add aws prod "{EVERY_SECOND}" #security')
     assert "Schedule 1 added" in reply.body
     first.scheduler.scheduler.pause()
@@ -85,7 +86,7 @@ def test_schedules_survive_a_restart(tmp_path, slack, estate):
     slack.clear()
     second = build(tmp_path, slack, estate)  # a new scheduler on the same database
     try:
-        ScanScheduler(second).start()
+        scheduler_for(second).start()
         assert second.scheduler.scheduler.get_job(job_id(1)) is not None
         wait_for(lambda: digests(slack, "#security"))
     finally:
@@ -94,7 +95,7 @@ def test_schedules_survive_a_restart(tmp_path, slack, estate):
 
 def test_a_paused_schedule_does_not_run_and_resumes(services, slack, estate):
     app = make_app(services)
-    scheduler = ScanScheduler(services).start()
+    scheduler = scheduler_for(services).start()
     assert "added" in slash(app, 'schedule add aws prod "0 6 * * 1-5"').body
     assert "paused" in slash(app, "schedule pause 1").body
     assert scheduler.scheduler.get_job(job_id(1)) is None
@@ -108,7 +109,7 @@ def test_a_paused_schedule_does_not_run_and_resumes(services, slack, estate):
 
 
 def test_a_cli_change_reaches_a_running_scheduler_at_the_next_sync(services, slack):
-    scheduler = ScanScheduler(services, sync_interval_s=0.2).start()
+    scheduler = scheduler_for(services, sync_interval_s=0.2).start()
     schedules.add_schedule(services.db, "aws", [ACCOUNT], [], EVERY_SECOND, "UTC", "C0CLI", "cli", "ops")
     wait_for(lambda: scheduler.scheduler.get_job(job_id(1)))
     wait_for(lambda: digests(slack, "C0CLI"))
@@ -122,7 +123,7 @@ def test_missed_runs_within_the_grace_period_run_once(tmp_path, slack, estate):
         five_ago = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
         services.db.execute("UPDATE schedules SET created_at = ?, updated_at = ?, last_run_at = ?",
                             [five_ago, five_ago, five_ago])
-        ScanScheduler(services).start()
+        scheduler_for(services).start()
         wait_for(lambda: digests(slack, "C0A"))
         services.orchestrator.wait_idle()
         (note,) = actions(services.db, "schedule_missed_while_stopped")
@@ -141,7 +142,7 @@ def test_missed_runs_older_than_the_grace_period_are_skipped_and_noted(tmp_path,
         schedule_id = schedules.add_schedule(services.db, "aws", [ACCOUNT], [], cron, "UTC", "C0B", "cli", "ops")
         two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
         services.db.execute("UPDATE schedules SET created_at = ?, updated_at = ?", [two_days_ago, two_days_ago])
-        scheduler = ScanScheduler(services).start()
+        scheduler = scheduler_for(services).start()
         row = wait_for(lambda: (r := schedules.get_schedule(services.db, schedule_id))["last_outcome"] and r)
         assert row["last_outcome"].startswith("skipped: the run due at")
         assert actions(services.db, "schedule_missed")
@@ -158,7 +159,7 @@ def test_missed_runs_older_than_the_grace_period_are_skipped_and_noted(tmp_path,
 def test_overlapping_requests_run_one_scan(services, slack, estate):
     estate.delay_s = 0.6
     app = make_app(services)
-    scheduler = ScanScheduler(services).start()
+    scheduler = scheduler_for(services).start()
     schedule_id = schedules.add_schedule(services.db, "aws", [ACCOUNT], [], "0 6 * * *", "UTC", "C0X", "cli", "ops")
     first = slash(app, "scan aws prod", channel="C0X")
     assert "started" in first.body
@@ -221,7 +222,7 @@ def test_a_scheduled_scan_with_nothing_new_is_quiet(tmp_path, slack, estate, qui
     try:
         schedule_id = schedules.add_schedule(services.db, "aws", [ACCOUNT], [], "0 6 * * *", "UTC", "C0Q", "cli",
                                              "ops")
-        scheduler = ScanScheduler(services).start()
+        scheduler = scheduler_for(services).start()
         scheduler._fire(schedule_id)
         services.orchestrator.wait_idle()
         assert len(digests(slack, "C0Q")) == 1, "the first scan has news: a new finding"
@@ -249,7 +250,7 @@ def test_start_marks_scans_left_running_as_interrupted(services):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     services.db.execute("UPDATE scans SET pid = ? WHERE id = ?", [gone.pid, left])
-    scheduler = ScanScheduler(services).start()
+    scheduler = scheduler_for(services).start()
     assert scheduler.interrupted == [left]
     scan = get_scan(services.db, left)
     assert scan["status"] == "interrupted" and "nothing was resolved" in scan["error"]
@@ -260,7 +261,7 @@ def test_fires_only_through_one_scheduler_thread_each(services, estate):
     """max_instances=1 and the orchestrator's scope lock: a burst of fires of one schedule runs one scan."""
     estate.delay_s = 0.3
     schedule_id = schedules.add_schedule(services.db, "aws", [ACCOUNT], [], "0 6 * * *", "UTC", None, "cli", "ops")
-    scheduler = ScanScheduler(services).start()
+    scheduler = scheduler_for(services).start()
     threads = [threading.Thread(target=scheduler._fire, args=[schedule_id]) for _ in range(5)]
     for thread in threads:
         thread.start()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from skywarden.bot.settings import Access, BotConfig, Settings, load_config, load_suppressions, parse_config
+from skywarden.bot.core.settings import Access, BotConfig, Settings, load_config, load_suppressions, parse_config
 from skywarden.scanners.errors import ConfigError
 
 

@@ -3,8 +3,7 @@ upload URL and what files.completeUploadExternal attached them to), covering onl
 
 from __future__ import annotations
 
-from skywarden.bot.settings import BotConfig, Route
-from skywarden.bot.slack import charts
+from skywarden.bot.core.settings import BotConfig, Route
 from tests.bot.helpers import ACCOUNT, OTHER_ACCOUNT, bucket, slash
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -35,28 +34,28 @@ def test_no_chart_when_there_is_nothing_scanned(app, services, slack):
     assert not slack.completed_uploads() and not slack.of("files.getUploadURLExternal")
 
 
-def test_a_channel_chart_covers_only_the_accounts_routed_there(app, services, estate, slack):
-    services.config = BotConfig(routes=[Route("C0PROD", accounts=[ACCOUNT]),
-                                        Route("C0OTHER", accounts=[OTHER_ACCOUNT])])
+def test_a_channel_chart_covers_only_the_accounts_routed_there(rebuild, estate, slack):
+    app, services = rebuild(BotConfig(routes=[Route("C0PROD", accounts=[ACCOUNT]),
+                                              Route("C0OTHER", accounts=[OTHER_ACCOUNT])]))
     estate.resources = [bucket("open", blocked=False), bucket("other", account=OTHER_ACCOUNT)]
     scan(app, services)
-    assert charts.channel_accounts(services, "C0PROD", {ACCOUNT, OTHER_ACCOUNT}) == {ACCOUNT}
-    assert charts.channel_accounts(services, "C0PROD", {ACCOUNT, OTHER_ACCOUNT}, readable={OTHER_ACCOUNT}) == set()
-    assert charts.channel_accounts(services, "C0NOWHERE", {ACCOUNT, OTHER_ACCOUNT}) == set()
+    assert services.charts.channel_accounts("C0PROD", {ACCOUNT, OTHER_ACCOUNT}) == {ACCOUNT}
+    assert services.charts.channel_accounts("C0PROD", {ACCOUNT, OTHER_ACCOUNT}, readable={OTHER_ACCOUNT}) == set()
+    assert services.charts.channel_accounts("C0NOWHERE", {ACCOUNT, OTHER_ACCOUNT}) == set()
     # Each channel's bars count only its own account's verdicts.
-    (prod,) = charts.channel_postures(services, "C0PROD")
-    (other,) = charts.channel_postures(services, "C0OTHER")
+    (prod,) = services.charts.channel_postures("C0PROD")
+    (other,) = services.charts.channel_postures("C0OTHER")
     assert (prod.passed, prod.failed) == (1, 1) and (other.passed, other.failed) == (2, 0)
-    assert charts.channel_postures(services, "C0PROD", readable={OTHER_ACCOUNT}) == []
-    assert charts.posture_png(services, "C0NOWHERE") is None
+    assert services.charts.channel_postures("C0PROD", readable={OTHER_ACCOUNT}) == []
+    assert services.charts.posture_png("C0NOWHERE") is None
 
 
-def test_weekly_digest_uploads_posture_and_trend(app, services, estate, slack):
+def test_weekly_digest_uploads_posture_and_trend(rebuild, estate, slack):
+    app, services = rebuild(BotConfig(default_channel="C0SEC"))
     estate.resources = [bucket("open", blocked=False)]
     scan(app, services)
-    services.config = BotConfig(default_channel="C0SEC")
     slack.clear()
-    assert charts.post_weekly_digest(services, "C0SEC") == {"posture": True, "trend": True}
+    assert services.charts.post_weekly_digest("C0SEC") == {"posture": True, "trend": True}
     uploads = {u.filename: u for u in slack.completed_uploads()}
     assert set(uploads) == {"posture.png", "trend.png"}
     assert all(u.channel == "C0SEC" and u.data.startswith(PNG_MAGIC) for u in uploads.values())
@@ -75,7 +74,7 @@ def test_a_refused_upload_is_logged_not_raised(app, services, estate, slack, cap
 def test_weekly_digest_setting_defaults_on_and_can_be_turned_off_or_rejected():
     import pytest
 
-    from skywarden.bot.settings import ConfigError, parse_config
+    from skywarden.bot.core.settings import ConfigError, parse_config
 
     assert parse_config({}).scans.weekly_digest_cron == "0 9 * * 1"
     assert parse_config({"scans": {"weekly_digest": "30 8 * * 5"}}).scans.weekly_digest_cron == "30 8 * * 5"
@@ -85,13 +84,14 @@ def test_weekly_digest_setting_defaults_on_and_can_be_turned_off_or_rejected():
         parse_config({"scans": {"weekly_digest": "every monday"}}, "skywarden.yml")
 
 
-def test_the_scheduler_runs_the_weekly_digest_to_each_routed_channel(app, services, estate, slack):
-    from skywarden.bot.core.jobs import WEEKLY_DIGEST_JOB, ScanScheduler
+def test_the_scheduler_runs_the_weekly_digest_to_each_routed_channel(app, services, rebuild, estate, slack):
+    from skywarden.bot.core.jobs import WEEKLY_DIGEST_JOB
+    from skywarden.bot.wiring import scheduler_for
 
     estate.resources = [bucket("open", blocked=False), bucket("other", account=OTHER_ACCOUNT)]
     scan(app, services)
-    services.config = BotConfig(routes=[Route("C0PROD", accounts=[ACCOUNT])], default_channel="C0SEC")
-    scheduler = ScanScheduler(services).start()
+    _, services = rebuild(BotConfig(routes=[Route("C0PROD", accounts=[ACCOUNT])], default_channel="C0SEC"))
+    scheduler = scheduler_for(services).start()
     try:
         job = scheduler.scheduler.get_job(WEEKLY_DIGEST_JOB)
         assert job is not None and job.next_run_time.weekday() == 0 and job.next_run_time.hour == 9
@@ -102,4 +102,4 @@ def test_the_scheduler_runs_the_weekly_digest_to_each_routed_channel(app, servic
     # C0PROD sees its routed account; C0SEC (the default) sees the unrouted one.
     assert sent == {"C0PROD": {"posture": True, "trend": True}, "C0SEC": {"posture": True, "trend": True}}
     assert sorted(u.channel for u in slack.completed_uploads()) == ["C0PROD", "C0PROD", "C0SEC", "C0SEC"]
-    assert charts.channel_accounts(services, "C0SEC", {ACCOUNT, OTHER_ACCOUNT}) == {OTHER_ACCOUNT}
+    assert services.charts.channel_accounts("C0SEC", {ACCOUNT, OTHER_ACCOUNT}) == {OTHER_ACCOUNT}

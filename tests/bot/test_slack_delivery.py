@@ -32,10 +32,10 @@ def test_not_in_channel_tells_the_requester_once_and_stops_posting(app, services
     assert len(slack.of("chat.postMessage")) == 2  # later flushes leave the closed messages alone
 
 
-def test_requester_is_told_ephemerally_in_the_channel_they_asked_from(app, services, estate, slack):
-    from skywarden.bot.settings import BotConfig
+def test_requester_is_told_ephemerally_in_the_channel_they_asked_from(rebuild, estate, slack):
+    from skywarden.bot.core.settings import BotConfig
 
-    services.config = BotConfig(default_channel="C0SEC")
+    app, services = rebuild(BotConfig(default_channel="C0SEC"))
     estate.resources = [bucket(f"b{i}", blocked=False) for i in range(8)]
     slack.fail("chat.postMessage", 200, body=REFUSAL, times=1)
     scan(app, services, channel="C0TEAM")

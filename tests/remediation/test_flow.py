@@ -271,7 +271,7 @@ def test_cli_four_eyes_needs_two_os_users(setup, tmp_path, monkeypatch):
 
 
 def test_cli_operators_are_validated():
-    from skywarden.bot.settings import parse_config
+    from skywarden.bot.core.settings import parse_config
     from skywarden.scanners.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"remediation\.cli_operators\.alice: 'alice' is not a Slack user id"):

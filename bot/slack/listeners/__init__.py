@@ -1,47 +1,21 @@
 """Listeners, one module per kind, each with ``register(reg, services)``.
 
-Registration goes through ``Registrar`` so the app can say what it registered: the manifest test compares
-that with manifest.yml instead of trusting a hand-kept list."""
+``register_all`` registers every module through a ``Registrar`` (listeners/registrar.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
+from skywarden.bot.slack.listeners import actions, commands, events, housekeeping, remediation, views
+from skywarden.bot.slack.listeners.registrar import Registrar
+
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-
-
-@dataclass
-class Registrar:
-    app: App
-    registered: dict[str, list[str]] = field(
-        default_factory=lambda: {"commands": [], "events": [], "actions": [], "views": []}
-    )
-
-    def command(self, name: str) -> Callable[..., Any]:
-        self.registered["commands"].append(name)
-        return self.app.command(name)
-
-    def event(self, name: str) -> Callable[..., Any]:
-        self.registered["events"].append(name)
-        return self.app.event(name)
-
-    def action(self, action_id: str) -> Callable[..., Any]:
-        self.registered["actions"].append(action_id)
-        return self.app.action(action_id)
-
-    def view(self, callback_id: str) -> Callable[..., Any]:
-        self.registered["views"].append(callback_id)
-        return self.app.view(callback_id)
+    from skywarden.bot.services import Services
 
 
 def register_all(app: App, services: Services) -> dict[str, list[str]]:
-    from skywarden.bot.slack.listeners import actions, commands, events, housekeeping, remediation, views
-
     reg = Registrar(app)
     for module in (commands, events, actions, views, remediation, housekeeping):
         module.register(reg, services)

@@ -14,8 +14,8 @@ from skywarden.storage.findings import ACKNOWLEDGED, OPEN
 from skywarden.storage.suppressions import find_finding, list_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def _who(body: dict[str, Any]) -> commands.Who:
@@ -41,7 +41,7 @@ def register(reg: Registrar, services: Services) -> None:
         elif _is_ephemeral(body):
             finding = find_finding(services.db, action["value"])
             if finding:
-                respond(replace_original=True, **render_finding(services, finding).payload())
+                respond(replace_original=True, **render_finding(services.db, services.rules, finding).payload())
 
     @reg.action(ids.SUPPRESS)
     def on_suppress(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any) -> None:

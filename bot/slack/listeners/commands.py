@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from skywarden.bot import commands
-from skywarden.bot.slack import charts, ids
+from skywarden.bot.slack import ids
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:
@@ -22,4 +22,4 @@ def register(reg: Registrar, services: Services) -> None:
         words = command.get("text", "").split()
         if reply.ok and words[:1] == ["posture"] and who.channel:
             # The bars as a picture too, after the private text: covering what both asker and channel may see.
-            charts.post_posture(services, who.channel, who.user, services.access.read_accounts(who.user))
+            services.charts.post_posture(who.channel, who.user, services.access.read_accounts(who.user))

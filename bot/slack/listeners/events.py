@@ -13,8 +13,8 @@ from skywarden.storage.db import now
 from skywarden.storage.suppressions import list_exceptions
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

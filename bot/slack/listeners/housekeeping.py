@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from skywarden.bot import housekeeping
+from skywarden.bot.commands import housekeeping
 from skywarden.bot.slack import ids
 from skywarden.bot.slack.listeners.actions import _tell, _who
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

@@ -11,8 +11,8 @@ from skywarden.bot.slack import ids
 from skywarden.bot.slack.listeners.actions import _who
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

@@ -10,8 +10,8 @@ from skywarden.bot import commands
 from skywarden.bot.slack import ids
 
 if TYPE_CHECKING:
-    from skywarden.bot.slack.app import Services
-    from skywarden.bot.slack.listeners import Registrar
+    from skywarden.bot.services import Services
+    from skywarden.bot.slack.listeners.registrar import Registrar
 
 
 def register(reg: Registrar, services: Services) -> None:

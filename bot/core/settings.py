@@ -58,8 +58,8 @@ from typing import Any
 
 import yaml
 
-from skywarden.bot.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
-from skywarden.bot.slack.guards import WorkspacePolicy, parse_workspace
+from skywarden.bot.core.schedules import ScanPolicy, ScheduleSpec, parse_scan_policy, parse_schedules
+from skywarden.bot.core.workspace import WorkspacePolicy, parse_workspace
 from skywarden.rules.model import SEVERITIES
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.errors import ConfigError

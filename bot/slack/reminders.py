@@ -2,7 +2,8 @@
 re-checks them) and announce the ones expiring soon in their channel with **Extend** and **Let expire**.
 
 A reminder is announced once per expiry and channel (a unique index), so the daily job never repeats
-itself; an extended suppression gets a new reminder when its new expiry comes near."""
+itself; an extended suppression gets a new reminder when its new expiry comes near. The buttons' decisions are
+``bot.commands.housekeeping``."""
 
 from __future__ import annotations
 
@@ -15,11 +16,9 @@ from typing import TYPE_CHECKING, Any
 from skywarden.bot.slack import blocks, ids
 from skywarden.bot.slack.posting import channels_for
 from skywarden.storage import audit, housekeeping, outbox, slack_messages
-from skywarden.storage.suppressions import get_exception
 
 if TYPE_CHECKING:
-    from skywarden.bot.command_base import Reply, Who
-    from skywarden.bot.slack.app import Services
+    from skywarden.bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -112,73 +111,3 @@ def reminder_message(services: Services, exception: Mapping[str, Any], at: datet
     blocks.check_limits(body)
     return blocks.Message(f"Suppression {exception['id']} of {exception['rule_id']} expires on "
                           f"{_day(exception['expires_at'])}", body)
-
-
-def parse_value(value: str) -> tuple[int, str]:
-    ident, _, expires_at = value.partition("|")
-    return int(ident), expires_at
-
-
-def decide(services: Services, who: Who, value: str, extend: bool) -> Reply:
-    """Extend (by the default suppression period from the current expiry, within the maximum) or let expire."""
-    from skywarden.bot.command_base import Reply, _refuse
-
-    exception_id, expires_at = parse_value(value)
-    action = "extend suppression" if extend else "let suppression expire"
-    allowed, why = services.access.can_suppress(who.user)
-    if not allowed:
-        return _refuse(services, who, action, why, exception_id=exception_id)
-    db = services.db
-    exception = get_exception(db, exception_id)
-    if exception is None:
-        return Reply(blocks.notice(f"no suppression {exception_id}"), ok=False)
-    at = services.clock()
-    stamp = _iso(at)
-    if extend:
-        current = datetime.fromisoformat(expires_at)
-        limit = at + timedelta(days=services.config.max_suppression_days)
-        new_expiry = min(current + timedelta(days=extension_days(services)), limit)
-        if new_expiry <= current:
-            return Reply(blocks.notice(f"suppression {exception_id} already runs to the maximum of "
-                                       f"{services.config.max_suppression_days} days from today"), ok=False)
-        changed = housekeeping.extend(db, exception_id, expires_at, _iso(new_expiry), who.user, stamp)
-        note = f"Extended by {_by(who.user)} until {_day(_iso(new_expiry))}."
-        done = f"suppression {exception_id} extended until {_day(_iso(new_expiry))}"
-    else:
-        changed = housekeeping.let_expire(db, exception_id, expires_at, who.user, stamp)
-        note = f"{_by(who.user)} let it expire on {_day(expires_at)}."
-        done = f"suppression {exception_id} will expire on {_day(expires_at)}"
-    if not changed:
-        return Reply(blocks.notice(_already(db, exception_id, expires_at)), ok=False)
-    _update_reminders(services, exception_id, expires_at, note, at)
-    return Reply(blocks.notice(done[0].upper() + done[1:] + "."))
-
-
-def _already(db: Any, exception_id: int, expires_at: str) -> str:
-    for row in housekeeping.reminders_for(db, exception_id):
-        if row["expires_at"] == expires_at and row["decision"]:
-            what = "extended" if row["decision"] == housekeeping.EXTENDED else "set to expire"
-            return f"suppression {exception_id} was already {what} by {row['decided_by']} at {row['decided_at']}"
-    return f"suppression {exception_id} has ended or changed since this reminder"
-
-
-def _update_reminders(services: Services, exception_id: int, expires_at: str, note: str, at: datetime) -> None:
-    """Every posted copy of this reminder now shows the decision and no buttons."""
-    db = services.db
-    exception = get_exception(db, exception_id)
-    if exception is None:
-        return
-    shown = dict(exception, expires_at=expires_at)
-    message = reminder_message(services, shown, at, decided=note)
-    for row in housekeeping.reminders_for(db, exception_id):
-        if row["expires_at"] != expires_at or not row["outbox_id"]:
-            continue
-        posted = outbox.get(db, row["outbox_id"])
-        if posted is None:
-            continue
-        if posted["ts"]:
-            outbox.enqueue(db, "chat.update", posted["channel"],
-                           {"channel": posted["channel"], "ts": posted["ts"], **message.payload()})
-        elif posted["status"] == outbox.PENDING:
-            outbox.replace_payload(db, posted["id"], {**posted["payload"], **message.payload()})
-    services.publisher.flush()

@@ -1,20 +1,22 @@
 """The vocabulary every command family shares: who asked, the reply, usage errors, typed numbers, refusals.
 
-It sits below ``bot.commands`` and ``bot.schedules`` so neither has to import the other to speak the same
-language (the import-layer test refuses circles)."""
+Every command family module imports it; it imports none of them (the import-layer test refuses circles)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date
+from typing import TYPE_CHECKING, Any, Protocol
 
 from skywarden.bot.slack import blocks
 from skywarden.storage import audit
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from skywarden.bot.core.orchestrator import Submission
-    from skywarden.bot.slack.app import Services
+    from skywarden.bot.services import Services
 
 
 class UsageError(ValueError):
@@ -63,8 +65,17 @@ class Reply:
     changed: list[str] = field(default_factory=list)  # finding ids whose state changed
 
 
-def _refuse(services: Services, who: Who, action: str, why: str, finding_id: str | None = None,
+class _Ledgered(Protocol):
+    @property
+    def db(self) -> sqlite_utils.Database: ...
+
+
+def _refuse(services: _Ledgered, who: Who, action: str, why: str, finding_id: str | None = None,
             **details: Any) -> Reply:
     audit.record(services.db, "refused", who.user, finding_id=finding_id,
                  details={"action": action, "why": why, "source": who.source, **details})
     return Reply(blocks.notice(f"Not allowed: {why}."), ok=False)
+
+
+def _today(services: Services) -> date:
+    return services.clock().astimezone(UTC).date()
