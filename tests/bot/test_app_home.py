@@ -156,6 +156,9 @@ def test_home_shows_only_readable_accounts_and_explains_no_access(world, slack):
     shown = text_of(mallory)
     assert "Nothing to show you yet" in shown and "You may not see any account (permissions.read)" in shown
     assert buttons_of(mallory) == {ids.HOME_REFRESH: "refresh"} and "prod" not in shown and "dev" not in shown
+    slack.clear()
+    home_click(app, ids.HOME_FINDINGS, "findings", user="U0MALLORY")  # a button from an older Home
+    assert "You may not see any account (permissions.read)." in json.dumps(view_of(slack.of("views.open")[0]))
 
 
 def test_scan_button_opens_a_modal_of_what_the_user_may_scan(world, slack):
