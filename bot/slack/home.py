@@ -5,7 +5,6 @@ command as `/warden scan` (``commands.dispatch``), so access checks, refusals an
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ from skywarden.storage.suppressions import find_finding, list_exceptions
 if TYPE_CHECKING:
     from skywarden.bot.slack.app import Services
 
-log = logging.getLogger(__name__)
 EVERY = "*"  # the account part of a scan choice meaning "every account of the cloud"
 
 
