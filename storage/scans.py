@@ -11,6 +11,7 @@ import sqlite_utils
 from skywarden.scanners.model import CollectionResult
 from skywarden.storage import audit
 from skywarden.storage.db import dumps, loads, now
+from skywarden.storage.finding_views import readable_condition
 from skywarden.storage.liveness import stamp, this_host
 
 RUNNING = "running"
@@ -100,3 +101,24 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row["scope"] = loads(row["scope"])
     row["summary"] = loads(row["summary"])
     return row
+
+
+RECENT_SCANS = 200  # how far back the App Home looks for an account's last scan (an index walk, not a table scan)
+
+
+def last_scan_per_account(db: sqlite_utils.Database, readable: set[str] | None,
+                          recent: int = RECENT_SCANS) -> dict[str, dict[str, Any]]:
+    """Per account the reader may see (None: every account), the latest of the last ``recent`` scans that
+    reached it: scan id, provider, status, started_at, finished_at, and its coverage units and failed ones
+    (``gaps``) for that account. An account untouched by those scans is absent."""
+    condition, params = readable_condition(readable, "c.account_id")
+    latest: dict[str, dict[str, Any]] = {}
+    for row in db.query(
+        "SELECT c.account_id, c.provider, c.scan_id, s.status, s.started_at, s.finished_at,"
+        " COUNT(*) AS units, SUM(CASE WHEN c.status != 'ok' THEN 1 ELSE 0 END) AS gaps"
+        " FROM coverage c JOIN scans s ON s.id = c.scan_id"
+        f" WHERE c.scan_id IN (SELECT id FROM scans ORDER BY id DESC LIMIT ?) AND {condition}"
+        " GROUP BY c.account_id, c.scan_id ORDER BY c.scan_id", [recent, *params],
+    ):
+        latest[row["account_id"]] = row  # ordered by scan id: the last one wins
+    return latest

@@ -21,12 +21,18 @@ REJECT = "remediation_reject"
 # On a suppression-expiry reminder (bot/housekeeping.py); their value is "<exception id>|<expiry announced>".
 EXTEND_SUPPRESSION = "suppression_extend"
 LET_EXPIRE = "suppression_let_expire"
-ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE, UNDO, APPROVE, REJECT, EXTEND_SUPPRESSION, LET_EXPIRE)
+# On the App Home (bot/slack/home.py); their value says which button, nothing the listener relies on.
+HOME_SCAN = "home_scan"  # opens SCAN_MODAL
+HOME_FINDINGS = "home_open_findings"  # opens the read-only findings modal
+HOME_REFRESH = "home_refresh"  # publishes the view again
+ACTIONS = (ACKNOWLEDGE, SUPPRESS, REMEDIATE, REVOKE, UNDO, APPROVE, REJECT, EXTEND_SUPPRESSION, LET_EXPIRE,
+           HOME_SCAN, HOME_FINDINGS, HOME_REFRESH)
 
 # Modals (callback_id).
 SUPPRESS_MODAL = "suppress_modal"
 REMEDIATE_MODAL = "remediate_modal"  # the plan, submitted as "Request approval"
-VIEWS = (SUPPRESS_MODAL, REMEDIATE_MODAL)
+SCAN_MODAL = "scan_modal"  # App Home's Scan: one account (or a whole cloud) to scan, submitted as "Scan"
+VIEWS = (SUPPRESS_MODAL, REMEDIATE_MODAL, SCAN_MODAL)
 
 # Inputs of the suppress modal: (block_id, action_id).
 REASON = ("reason_block", "reason")
@@ -34,3 +40,6 @@ UNTIL = ("until_block", "until")
 SCOPE = ("scope_block", "scope")
 SCOPE_RESOURCE = "resource"
 SCOPE_RULE = "rule"
+
+# Input of the scan modal: (block_id, action_id); the option value is "<provider>|<account id>" ("*": every one).
+SCAN_TARGET = ("scan_target_block", "scan_target")

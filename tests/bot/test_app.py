@@ -199,8 +199,9 @@ def test_app_home_shows_posture_and_expiring_suppressions(scanned, app, services
     event(app, {"type": "app_home_opened", "user": "U0ALICE", "tab": "home", "channel": "D0"})
     (call,) = slack.of("views.publish")
     view = call.args["view"] if isinstance(call.args["view"], dict) else json.loads(call.args["view"])
-    text = json.dumps(view)
-    assert view["type"] == "home" and "critical 1" in text and "test-fw: 1 of 2 passing (50.0%)" in text
+    text = "\n".join(b["text"]["text"] for b in view["blocks"] if isinstance(b.get("text"), dict))
+    assert view["type"] == "home" and ":red_circle: `critical ▓▓▓▓▓▓▓▓▓▓▓▓     1`" in text  # the other is suppressed
+    assert "`test-fw`\n`▓▓▓▓▓▓░░░░░░    50%`  :white_check_mark: 1 passing · :x: 1 failing" in text
     assert "expiring within 7 days*: 1" in text and "legacy bucket" in text
 
 

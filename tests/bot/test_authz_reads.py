@@ -100,8 +100,8 @@ def test_app_home_shows_only_readable_accounts(world, slack):
     event(app, {"type": "app_home_opened", "user": "U0BOB", "tab": "home", "channel": "D0"})
     event(app, {"type": "app_home_opened", "user": "U0ALICE", "tab": "home", "channel": "D0"})
     bobs, alices = (json.dumps(call.args["view"]) for call in slack.of("views.publish"))
-    assert "dev" in bobs and "prod" not in bobs and "1 of 2 passing" in bobs
-    assert "prod" in alices and "dev" in alices and "0 of 2 passing" in alices
+    assert "dev" in bobs and "prod" not in bobs and ":white_check_mark: 1 passing \\u00b7 :x: 1 failing" in bobs
+    assert "prod" in alices and "dev" in alices and ":white_check_mark: 0 passing \\u00b7 :x: 2 failing" in alices
 
 
 def test_a_digest_names_only_the_accounts_routed_to_its_channel(world, slack, estate):

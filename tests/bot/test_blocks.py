@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from skywarden.bot.slack import blocks, ids
@@ -76,8 +78,21 @@ def test_findings_list_of_20_fits_and_suppression_list_caps():
 
 
 def test_home_view_stays_under_100_blocks():
-    view = blocks.home_view({"high": 1}, [(f"acct{i}" * 30, {"high": i}) for i in range(5000)], [], [])
+    from datetime import UTC, datetime
+
+    from skywarden.bot.slack import home_blocks
+
+    accounts = [home_blocks.AccountLine(f"acct{i}" * 30, f"name{i}" * 30, "aws", {"high": i}, None)
+                for i in range(5000)]
+    postures = [{"framework": f"fw{i}" * 50, "name": f"Framework {i}" * 20, "passing": 1, "failing": 1,
+                 "not_evaluated": 0, "controls_checked": 2, "percent": 50.0} for i in range(30)]
+    expiring = [{"id": i, "rule_id": "r" * 200, "resource_id": "x" * 500, "account_id": "1", "reason": "y" * 2000,
+                 "expires_at": None} for i in range(300)]
+    data = home_blocks.HomeData("U0ALICE", datetime(2026, 1, 1, tzinfo=UTC), "every account", {"high": 10},
+                                accounts, postures, expiring)
+    view = home_blocks.home_view(data)
     blocks.check_limits(view["blocks"], blocks.MAX_VIEW_BLOCKS)
+    assert "4960 more account(s)" in json.dumps(view) and len(view["blocks"]) == blocks.MAX_VIEW_BLOCKS
 
 
 def test_a_finding_message_leads_with_the_failure_then_rule_severity_controls_evidence_fix():

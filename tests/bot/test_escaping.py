@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from skywarden.bot.core.settings import BotConfig
-from skywarden.bot.slack import blocks
+from skywarden.bot.slack import blocks, home, home_blocks
 from skywarden.bot.slack import remediation_blocks as rblocks
 from skywarden.bot.slack import reminders as housekeeping
 from skywarden.storage import remediations
@@ -102,7 +102,7 @@ def every_message() -> Iterator[tuple[str, Any]]:
     for error in ("not_in_channel", "channel_not_found", HOSTILE):
         yield f"undeliverable {error[:14]}", blocks.undeliverable_notice(HOSTILE, error, 3).payload()
     yield "suppress modal", blocks.suppress_modal(finding, date(2026, 1, 1), 30, 90, HOSTILE)
-    yield "home", blocks.home_view({"high": 1}, [(HOSTILE, {"high": 1})], [], [hostile_exception()])
+    yield from home_messages(finding)
     for state in (remediations.REQUESTED, remediations.FAILED, remediations.REJECTED, remediations.VERIFIED):
         yield f"approval {state}", rblocks.approval_message(hostile_request(state), finding).payload()
         yield f"note {state}", rblocks.finding_note(hostile_request(state))
@@ -112,6 +112,23 @@ def every_message() -> Iterator[tuple[str, Any]]:
     services = SimpleNamespace(config=BotConfig())
     yield "reminder", housekeeping.reminder_message(services, hostile_exception(), datetime(2026, 1, 1, tzinfo=UTC)
                                                     ).payload()
+
+
+def home_messages(finding: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    scan = {"scan_id": 1, "provider": HOSTILE, "status": HOSTILE, "started_at": HOSTILE, "units": 2, "gaps": 1}
+    accounts = [home_blocks.AccountLine(HOSTILE, HOSTILE, HOSTILE, {"high": 1}, scan),
+                home_blocks.AccountLine(HOSTILE, HOSTILE, None, {}, None)]
+    postures = [{"framework": HOSTILE, "name": HOSTILE, "passing": 1, "failing": 1, "not_evaluated": 0,
+                 "controls_checked": 2, "percent": 50.0}]
+    yield "home", home_blocks.home_view(home_blocks.HomeData(HOSTILE, at, HOSTILE, {"high": 1}, accounts, postures,
+                                                             [hostile_exception()], metadata=HOSTILE))
+    yield "home no access", home_blocks.home_view(home_blocks.HomeData(HOSTILE, at, HOSTILE, no_access=HOSTILE))
+    yield "scan modal", home_blocks.scan_modal([home_blocks.ScanChoice(HOSTILE, HOSTILE)], HOSTILE)
+    yield "scan result", home_blocks.scan_result_modal(HOSTILE, home.where_results_go([HOSTILE, "D0"], "D0"))
+    yield "home findings", home_blocks.findings_modal([finding, hostile_finding("acknowledged")], 40,
+                                                      {HOSTILE: HOSTILE})
+    yield "home notice", home_blocks.notice_modal("Scan", HOSTILE)
 
 
 @pytest.mark.parametrize("payload", [pytest.param(payload, id=name) for name, payload in every_message()])

@@ -83,4 +83,8 @@ def test_every_button_in_blocks_has_a_listener(app, services):
     reminder = reminder_message(services, {**exceptions[0], "expires_at": "2030-01-01T00:00:00+00:00"},
                                 datetime(2029, 12, 28, tzinfo=UTC)).blocks
     buttons |= {e["action_id"] for b in reminder if b["type"] == "actions" for e in b["elements"]}
+    from skywarden.bot.slack import home
+
+    home_view = home.home_view(services)
+    buttons |= {e["action_id"] for b in home_view["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert buttons == set(app.skywarden_registered["actions"])

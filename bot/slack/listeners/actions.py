@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from skywarden.bot import commands
-from skywarden.bot.slack import blocks, ids
+from skywarden.bot.slack import blocks, home, home_blocks, ids
 from skywarden.bot.slack.posting import render_finding
 from skywarden.storage.db import now
 from skywarden.storage.findings import ACKNOWLEDGED, OPEN
@@ -68,3 +68,28 @@ def register(reg: Registrar, services: Services) -> None:
         if reply.ok and _is_ephemeral(body):
             respond(replace_original=True, **blocks.suppressions_list(list_exceptions(services.db, now())).payload())
         _tell(respond, reply)
+
+    # ------------------------------------------------------------ App Home
+    @reg.action(ids.HOME_SCAN)
+    def on_home_scan(ack: Any, body: dict[str, Any], client: Any) -> None:
+        ack()
+        user, channel = body["user"]["id"], home.home_channel(body.get("view"))
+        choices = home.scan_choices(services, user)
+        if not choices:  # refused and audited as `/warden scan` refuses, told in a modal (a Home has no thread)
+            reply = commands._refuse(services, commands.Who(user, channel), "scan",
+                                     "you may not scan any account (permissions.scan)")
+            client.views_open(trigger_id=body["trigger_id"], view=home_blocks.notice_modal("Scan",
+                                                                                         reply.message.text))
+            return
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=home_blocks.scan_modal(choices, json.dumps({"channel": channel})))
+
+    @reg.action(ids.HOME_FINDINGS)
+    def on_home_findings(ack: Any, body: dict[str, Any], client: Any) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=home.findings_modal(services, body["user"]["id"]))
+
+    @reg.action(ids.HOME_REFRESH)
+    def on_home_refresh(ack: Any, body: dict[str, Any], client: Any) -> None:
+        ack()
+        home.publish(services, client, body["user"]["id"], home.home_channel(body.get("view")))

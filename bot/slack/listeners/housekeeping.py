@@ -1,4 +1,4 @@
-"""The suppression-expiry reminder's buttons: Extend and Let expire (bot/housekeeping.py decides)."""
+"""The suppression-expiry reminder's buttons: Extend and Let expire (bot/commands/housekeeping.py decides)."""
 
 from __future__ import annotations
 

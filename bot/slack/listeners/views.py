@@ -1,13 +1,17 @@
-"""Modal submissions: the Suppress form (reason required, expiry at most the configured maximum, scope)."""
+"""Modal submissions: the Suppress form (reason required, expiry at most the configured maximum, scope), and the
+App Home's Scan form (one choice, submitted through `/warden scan`)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from skywarden.bot import commands
-from skywarden.bot.slack import ids
+from skywarden.bot.slack import home, home_blocks, ids
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from skywarden.bot.services import Services
@@ -43,3 +47,24 @@ def register(reg: Registrar, services: Services) -> None:
         reply = commands.suppress(services, who, metadata["finding"], reason, until, scope)
         if who.channel:
             client.chat_postEphemeral(channel=who.channel, user=who.user, **reply.message.payload())
+
+    @reg.view(ids.SCAN_MODAL)
+    def on_scan_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        values = view["state"]["values"]
+        option = values.get(ids.SCAN_TARGET[0], {}).get(ids.SCAN_TARGET[1], {}).get("selected_option") or {}
+        user, channel = body["user"]["id"], home.home_channel(view)
+        answer = home.request_scan(services, user, channel, option.get("value"))
+        if answer is None:
+            ack(response_action="errors", errors={ids.SCAN_TARGET[0]: "Choose what to scan."})
+            return
+        reply, where = answer
+        ack(response_action="update", view=home_blocks.scan_result_modal(reply.message.text, where))
+        future = reply.submission.future if reply.submission is not None else None
+        if future is not None:  # the Home shows the new numbers once the scan is stored
+            future.add_done_callback(lambda _: _republish(client, user, channel))
+
+    def _republish(client: Any, user: str, channel: str | None) -> None:
+        try:
+            home.publish(services, client, user, channel)
+        except Exception:  # a Home left stale is not worth a traceback in the scan worker
+            log.warning("could not refresh the App Home of %s after a scan", user, exc_info=True)
