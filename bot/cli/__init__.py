@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from skywarden.bot import formats
+from skywarden.bot.cli import formats
 from skywarden.bot.core.logs import configure_logging
 from skywarden.rules.frameworks import framework_coverage, load_catalogues
 from skywarden.rules.loader import load_rules, rule_files

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from skywarden.bot import formats
-from skywarden.bot.cli import main
+from skywarden.bot.cli import formats, main
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
