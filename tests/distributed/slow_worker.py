@@ -5,19 +5,19 @@ import os
 import sys
 import time
 
-import skywarden.bot.worker.app as worker_app
+from skywarden.bot.worker import units
 
-real = worker_app.collect_aws
+real = units.COLLECTORS["aws"]
 
 
-def stalled(*args, **kwargs):
+def stalled(request):
     with open(os.environ["SLOW_WORKER_MARKER"], "w") as marker:
-        marker.write("collecting")
+        marker.write(f"collecting {request.unit}")
     time.sleep(60)
-    return real(*args, **kwargs)
+    return real(request)
 
 
-worker_app.collect_aws = stalled
+units.COLLECTORS["aws"] = stalled
 
 from skywarden.bot.cli import main  # noqa: E402
 
