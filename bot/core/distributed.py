@@ -31,6 +31,7 @@ from skywarden.bot.worker.payload import (
 from skywarden.rules.digest import rule_set_digest
 from skywarden.rules.model import Rule
 from skywarden.scanners.aws.plan import AwsScope, select_accounts
+from skywarden.scanners.aws.scan import load_collectors
 from skywarden.scanners.aws.session import AccountSpec, base_session
 from skywarden.scanners.errors import CollectionError, ConfigError
 from skywarden.scanners.model import GLOBAL_REGION, CollectionResult
@@ -139,6 +140,8 @@ def aws_requests(nonce: str, specs: Sequence[AccountSpec], regions: Sequence[str
     rule_ids = tuple(sorted(rule.id for rule in rules))
     digest = rule_set_digest(rules)
     types = tuple(sorted(resource_types))
+    load_collectors()
+    kinds = {item.regional for item in collectors_for("aws", resource_types)}  # a part with no collector: no unit
     requests = []
     for spec in specs:
         key = spec.id or spec.name
@@ -152,8 +155,9 @@ def aws_requests(nonce: str, specs: Sequence[AccountSpec], regions: Sequence[str
         if size <= 0 or not wanted:
             requests.append(unit("", tuple(regions), ALL))
             continue
-        requests.append(unit("/global", wanted, GLOBAL))
-        for start in range(0, len(wanted), size):
+        if False in kinds:
+            requests.append(unit("/global", wanted, GLOBAL))
+        for start in range(0, len(wanted) if True in kinds else 0, size):
             batch = wanted[start:start + size]
             requests.append(unit("/" + "+".join(batch), batch, REGIONAL))
     return requests

@@ -71,8 +71,8 @@ def test_distributed_scan_matches_the_in_process_scan(tmp_path, rules, estate, w
     assert distributed.summary["resources"] == embedded.summary["resources"]
     row = remote["scans"].get(distributed.scan_id)
     assert json.loads(row["scope"])["distributed"] is True
-    # One unit for each account's global services and one for its (single) region batch.
-    assert (row["units_done"], row["units_total"]) == (2 * len(MEMBERS), 2 * len(MEMBERS))
+    # KMS has no global collector: no global unit, one unit for each account's (single) region batch.
+    assert (row["units_done"], row["units_total"]) == (len(MEMBERS), len(MEMBERS))
     assert local["scans"].get(embedded.scan_id)["units_total"] is None
 
 
@@ -240,3 +240,57 @@ def pack_rules_from(path):
     from skywarden.rules.loader import load_rules
 
     return load_rules([path])
+
+
+def test_a_lost_region_unit_fails_only_its_account_regions(tmp_path, redis_url, moto_endpoint, aws_env):
+    """An account in two regions, one unit per region plus its global unit; the eu-west-1 unit never comes
+    back. Only (account, eu-west-1) is failed coverage: us-east-1 and the global services reconcile (a fixed
+    key there is resolved), the eu-west-1 finding stays open although its key was fixed too."""
+    from skywarden.bot.core.scanning import ScanControl
+
+    account, regions = "210000000005", ("us-east-1", "eu-west-1")
+    creds = boto3.client("sts", endpoint_url=moto_endpoint).assume_role(
+        RoleArn=ROLE.format(account), RoleSessionName="seed")["Credentials"]
+    member = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"])
+    kms = {region: member.client("kms", region_name=region, endpoint_url=moto_endpoint) for region in regions}
+    keys = {region: kms[region].create_key(Description=region)["KeyMetadata"]["Arn"] for region in regions}
+    member.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint).create_bucket(Bucket="lost-unit-bucket")
+    accounts = tmp_path / "accounts.yml"
+    accounts.write_text(f"accounts:\n  - {{id: '{account}', name: big, role_arn: '{ROLE.format(account)}', "
+                        f"regions: [{', '.join(regions)}]}}\n")
+    rules = pack_rules("aws/kms.yaml", "aws/s3.yaml")
+    scope = AwsScope(accounts_file=accounts)
+    db = open_db(tmp_path / "s.db")
+    scan_aws(db, rules, scope, max_workers=4)
+    rotation = "aws-kms-key-rotation-enabled"
+
+    def kms_state(region: str) -> str:
+        return next(r["state"] for r in query_findings(db) if r["rule_id"] == rotation and r["region"] == region)
+
+    assert kms_state("us-east-1") == kms_state("eu-west-1") == "open"
+    for region in regions:
+        kms[region].enable_key_rotation(KeyId=keys[region])
+    global_before = {(r["rule_id"], r["resource_id"], r["state"]) for r in query_findings(db)
+                     if r["region"] == "global"}
+
+    broker = redis_url.rsplit("/", 1)[0] + "/5"  # no other worker may take the stalled unit
+    marker = tmp_path / "collecting"
+    slow = start_worker(broker, moto_endpoint, "slow", concurrency=2, marker=marker, stall_unit="eu-west-1")
+    try:
+        outcome = scan_aws(db, rules, scope, max_workers=4, broker=broker, regions_per_unit=1,
+                           control=ScanControl(timeout_s=20))
+    finally:
+        stop_worker(slow, signal.SIGKILL)
+    assert marker.read_text() == f"collecting {account}/eu-west-1"
+    assert outcome.status == "partial"
+    failed = {(u.account_id, u.service, u.region, u.error_class) for u in outcome.gaps}
+    assert failed == {(account, "kms", "eu-west-1", "TimeoutError")}
+    ok = {(u.service, u.region) for u in outcome.inventory.coverage if u.ok}
+    assert ("kms", "us-east-1") in ok and ("s3", "global") in ok
+    assert kms_state("us-east-1") == "resolved"
+    assert kms_state("eu-west-1") == "open"  # fixed, but its unit was lost: not resolved
+    assert {(r["rule_id"], r["resource_id"], r["state"]) for r in query_findings(db)
+            if r["region"] == "global"} == global_before
+    row = db["scans"].get(outcome.scan_id)
+    assert (row["units_done"], row["units_total"]) == (3, 3)

@@ -125,6 +125,8 @@ def test_region_units_collect_global_services_once(rules):
         (f"{SPEC.id}/us-east-1+eu-west-1", REGIONAL, ("us-east-1", "eu-west-1")),
         (f"{SPEC.id}/eu-central-1", REGIONAL, ("eu-central-1",)),
     ]
+    only_regional = aws_requests("n", [spec], (), frozenset({"aws.kms.key"}), 4, rules, size=2)
+    assert [u.services for u in only_regional] == [REGIONAL, REGIONAL]
     whole = aws_requests("n", [spec], (), frozenset({"aws.kms.key"}), 4, rules, size=0)
     assert [(u.unit, u.services) for u in whole] == [(SPEC.id, "all")]
     # Regions only the worker can find (none in the scope or the account): one unit per account.
