@@ -179,6 +179,7 @@ def scan_gcp_command(
     The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
     Service Connect).
     """
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_gcp import scan_gcp
     from skywarden.scanners.gcp.credentials import GcpSettings
@@ -196,6 +197,7 @@ def scan_gcp_command(
             max_workers=workers,
             on_plan=progress.plan,
             on_result=progress.advance,
+            broker=broker_url(),
         )
     _report_scan(db, rules, "gcp", outcome, fmt, output, include_passed)
 

@@ -163,6 +163,40 @@ def aws_requests(nonce: str, specs: Sequence[AccountSpec], regions: Sequence[str
     return requests
 
 
+def plan_distributed(
+    provider: str,
+    accounts: dict[str, str],
+    url: str,
+    description: dict[str, Any],
+    max_workers: int = 16,
+    unit_timeout_s: float = 3600,
+    on_plan: Callable[[int], None] | None = None,
+    on_result: Callable[[CollectionResult], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> ScanPlan:
+    """A scan of a cloud without regions (GCP projects): one unit per account (id -> display name), collected
+    and evaluated by a worker with the worker's own credentials and endpoints."""
+    check_broker(url)
+    chosen = _provider_rules(provider, rules)
+    deadline = time.monotonic() + unit_timeout_s
+
+    def collect(resource_types: frozenset[str]) -> GatheredInventory:
+        requests = account_requests(secrets.token_hex(16), provider, accounts, resource_types, max_workers, chosen)
+        return gather(url, requests, chosen, unit_timeout_s, on_plan, on_result, on_progress=on_progress,
+                      deadline=deadline)
+
+    return ScanPlan({**description, "distributed": True}, collect)
+
+
+def account_requests(nonce: str, provider: str, accounts: dict[str, str], resource_types: frozenset[str],
+                     max_workers: int, rules: Sequence[Rule]) -> list[UnitRequest]:
+    rule_ids = tuple(sorted(rule.id for rule in rules))
+    digest = rule_set_digest(rules)
+    return [UnitRequest(nonce, account, provider, {"id": account, "name": name}, (), tuple(sorted(resource_types)),
+                        max_workers, rule_ids, digest) for account, name in accounts.items()]
+
+
 def gather(
     url: str,
     requests: Sequence[UnitRequest],
@@ -177,7 +211,7 @@ def gather(
     """Send every unit, then fold each result in as it is read (bounded by ``unit_timeout_s`` overall, or by
     the monotonic ``deadline``)."""
     app = make_app(url, int(unit_timeout_s))
-    provider = requests[0].provider if requests else "aws"
+    provider = requests[0].provider if requests else (rules[0].provider if rules else "aws")
     gatherer = Gatherer(provider, rules)
     if on_plan is not None:
         on_plan(len(requests))

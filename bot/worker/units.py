@@ -3,7 +3,9 @@ Credentials and endpoints come from the worker's own environment, never from the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from skywarden.bot.worker.payload import GLOBAL, REGIONAL, UnitRequest
 from skywarden.bot.worker.roles import RoleCache
@@ -20,7 +22,27 @@ def collect_aws_unit(request: UnitRequest) -> Inventory:
                        regional_services=request.services != GLOBAL)
 
 
-COLLECTORS: dict[str, Callable[[UnitRequest], Inventory]] = {"aws": collect_aws_unit}
+_gcp_lock = threading.Lock()
+_gcp_clients: dict[tuple[str | None, str | None], Any] = {}
+
+
+def collect_gcp_unit(request: UnitRequest) -> Inventory:
+    """One project. Credentials and the Cloud Asset endpoint are the worker's (GOOGLE_APPLICATION_CREDENTIALS or
+    ADC, SKYWARDEN_GCP_ASSET_ENDPOINT); the client is built once per worker process and refreshes its token."""
+    from skywarden.scanners.gcp.credentials import GcpSettings, asset_client, load_credentials
+    from skywarden.scanners.gcp.scan import GcpScope, collect_gcp
+
+    settings = GcpSettings.resolve()
+    scope = GcpScope(projects=[request.account_id])
+    with _gcp_lock:
+        key = (settings.credentials_file, settings.asset_endpoint)
+        if key not in _gcp_clients:
+            _gcp_clients[key] = asset_client(load_credentials(settings, scope.label), settings.asset_endpoint)
+        client = _gcp_clients[key]
+    return collect_gcp(client, scope, resource_types=request.resource_types, max_workers=request.max_workers)
+
+
+COLLECTORS: dict[str, Callable[[UnitRequest], Inventory]] = {"aws": collect_aws_unit, "gcp": collect_gcp_unit}
 
 
 def collect_unit(request: UnitRequest) -> Inventory:
