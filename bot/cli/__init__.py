@@ -228,6 +228,7 @@ def scan_azure_command(
 
     The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
     """
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
     from skywarden.scanners.azure.credentials import AzureSettings
@@ -238,7 +239,7 @@ def scan_azure_command(
     with ScanProgress() as progress:
         outcome = scan_azure(
             db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
-            on_plan=progress.plan, on_result=progress.advance,
+            on_plan=progress.plan, on_result=progress.advance, broker=broker_url(),
         )
     _report_scan(db, rules, "azure", outcome, fmt, output, include_passed)
 

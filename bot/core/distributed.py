@@ -174,15 +174,18 @@ def plan_distributed(
     on_result: Callable[[CollectionResult], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     rules: Sequence[Rule] | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> ScanPlan:
-    """A scan of a cloud without regions (GCP projects): one unit per account (id -> display name), collected
-    and evaluated by a worker with the worker's own credentials and endpoints."""
+    """A scan of a cloud without regions (GCP projects, Azure subscriptions): one unit per account (id ->
+    display name), collected and evaluated by a worker with the worker's own credentials and endpoints.
+    ``shared``: identifiers every unit's account carries (Azure: the scan's subscriptions)."""
     check_broker(url)
     chosen = _provider_rules(provider, rules)
     deadline = time.monotonic() + unit_timeout_s
 
     def collect(resource_types: frozenset[str]) -> GatheredInventory:
-        requests = account_requests(secrets.token_hex(16), provider, accounts, resource_types, max_workers, chosen)
+        requests = account_requests(secrets.token_hex(16), provider, accounts, resource_types, max_workers, chosen,
+                                    shared)
         return gather(url, requests, chosen, unit_timeout_s, on_plan, on_result, on_progress=on_progress,
                       deadline=deadline)
 
@@ -190,11 +193,13 @@ def plan_distributed(
 
 
 def account_requests(nonce: str, provider: str, accounts: dict[str, str], resource_types: frozenset[str],
-                     max_workers: int, rules: Sequence[Rule]) -> list[UnitRequest]:
+                     max_workers: int, rules: Sequence[Rule], shared: dict[str, Any] | None = None,
+                     ) -> list[UnitRequest]:
     rule_ids = tuple(sorted(rule.id for rule in rules))
     digest = rule_set_digest(rules)
-    return [UnitRequest(nonce, account, provider, {"id": account, "name": name}, (), tuple(sorted(resource_types)),
-                        max_workers, rule_ids, digest) for account, name in accounts.items()]
+    return [UnitRequest(nonce, account, provider, {**(shared or {}), "id": account, "name": name}, (),
+                        tuple(sorted(resource_types)), max_workers, rule_ids, digest)
+            for account, name in accounts.items()]
 
 
 def gather(

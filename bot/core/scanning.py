@@ -111,20 +111,27 @@ def scan_aws(
     if broker:
         from skywarden.bot.core.distributed import plan_distributed_aws
 
-        # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
-        timeout_s = 0.9 * control.timeout_s if control is not None and control.timeout_s else 3600
-        control = control or ScanControl()  # carries the scan id to the progress rows
-        known = control
-
-        def progress(done: int, total: int) -> None:
-            if known.scan_id is not None:
-                scans.record_progress(db, known.scan_id, done, total)
-
+        control, timeout_s, progress = scan_progress(db, control)
         plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result, progress,
                                     rules=rules, unit_regions=regions_per_unit)
     else:
         plan = plan_aws(scope, session, max_workers, on_plan, on_result)
     return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
+
+
+def scan_progress(db: sqlite_utils.Database, control: ScanControl | None
+                  ) -> tuple[ScanControl, float, Callable[[int, int], None]]:
+    """For a distributed scan: its control (which carries the scan id to the progress rows), the units' time
+    budget, and the callback that records units done / total."""
+    # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
+    timeout_s = 0.9 * control.timeout_s if control is not None and control.timeout_s else 3600
+    known = control or ScanControl()
+
+    def progress(done: int, total: int) -> None:
+        if known.scan_id is not None:
+            scans.record_progress(db, known.scan_id, done, total)
+
+    return known, timeout_s, progress
 
 
 def run_scan(

@@ -14,7 +14,6 @@ from skywarden.scanners.gcp.errors import RetryPolicy
 from skywarden.scanners.gcp.plan import plan_gcp
 from skywarden.scanners.gcp.scan import GcpScope
 from skywarden.scanners.model import CollectionResult
-from skywarden.storage import scans
 
 
 def scan_gcp(
@@ -38,16 +37,9 @@ def scan_gcp(
     unit collected and evaluated by a Celery worker (bot/core/distributed.py); otherwise in this process."""
     if broker and scope.projects and not scope.parent:
         from skywarden.bot.core.distributed import plan_distributed
+        from skywarden.bot.core.scanning import scan_progress
 
-        control = control or ScanControl()  # carries the scan id to the progress rows
-        known = control
-        # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
-        timeout_s = 0.9 * control.timeout_s if control.timeout_s else 3600
-
-        def progress(done: int, total: int) -> None:
-            if known.scan_id is not None:
-                scans.record_progress(db, known.scan_id, done, total)
-
+        control, timeout_s, progress = scan_progress(db, control)
         plan = plan_distributed("gcp", {project: project for project in scope.projects}, broker, scope.describe(),
                                 max_workers, timeout_s, on_plan, on_result, progress, rules=rules)
         return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)
