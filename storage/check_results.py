@@ -16,26 +16,28 @@ def record_check_results(
     """Store a scan's verdicts, replacing older ones, and forget the verdicts on resources no longer in the
     inventory. Call inside the scan's reconcile transaction, after the inventory was saved. A row written
     by a scan whose snapshot is newer than this scan's is newer knowledge and stays."""
-    rows = [
-        {
-            "rule_id": e.rule.id,
-            "resource_id": e.resource.id,
-            "provider": e.resource.provider,
-            "account_id": e.resource.account_id,
-            "region": e.resource.region,
-            "resource_type": e.resource.type,
-            "resource_name": e.resource.name or None,
-            "status": e.outcome.value,
-            "detail": e.detail,
-            "scan_id": scan_id,
-            "evaluated_at": at,
-        }
-        for e in evaluations
-    ]
+    counted = [0]
+
+    def rows() -> Any:  # streamed: a distributed scan's verdicts come from its spool
+        for e in evaluations:
+            counted[0] += 1
+            yield {
+                "rule_id": e.rule.id,
+                "resource_id": e.resource.id,
+                "provider": e.resource.provider,
+                "account_id": e.resource.account_id,
+                "region": e.resource.region,
+                "resource_type": e.resource.type,
+                "resource_name": e.resource.name or None,
+                "status": e.outcome.value,
+                "detail": e.detail,
+                "scan_id": scan_id,
+                "evaluated_at": at,
+            }
+
     db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_checks AS SELECT * FROM check_results WHERE 0")
     db.execute("DELETE FROM incoming_checks")
-    if rows:
-        db["incoming_checks"].insert_all(rows, batch_size=500)
+    db["incoming_checks"].insert_all(rows(), batch_size=500)
     db.execute(
         """
         INSERT INTO check_results SELECT * FROM incoming_checks WHERE true
@@ -49,7 +51,7 @@ def record_check_results(
     )
     db.execute("DELETE FROM incoming_checks")
     db.execute("DELETE FROM check_results WHERE resource_id NOT IN (SELECT id FROM resources)")
-    return len(rows)
+    return counted[0]
 
 
 def latest_check_results(db: sqlite_utils.Database, provider: str | None = None) -> list[dict[str, Any]]:

@@ -112,6 +112,9 @@ def scan() -> None:
 @click.option("--accounts-file", type=click.Path(dir_okay=False), help="YAML file listing accounts and roles.")
 @click.option("--org-role", help="Discover accounts with AWS Organizations and assume this role name in each.")
 @click.option("--profile", help="AWS profile (default: boto3's standard credential chain).")
+@click.option("--regions-per-unit", type=click.IntRange(0), default=None,
+              help="With a broker: regions per distributed unit (0: one unit per account; default "
+                   "SKYWARDEN_REGIONS_PER_UNIT or 4).")
 @_scan_output_options
 def scan_aws_command(
     obj: dict[str, Any],
@@ -120,6 +123,7 @@ def scan_aws_command(
     accounts_file: str | None,
     org_role: str | None,
     profile: str | None,
+    regions_per_unit: int | None,
     fmt: str,
     output: str | None,
     rule_paths: tuple[str, ...],
@@ -143,7 +147,7 @@ def scan_aws_command(
     with ScanProgress() as progress:
         outcome = scan_aws(
             db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance,
-            broker=broker_url(),
+            broker=broker_url(), regions_per_unit=regions_per_unit,
         )
     _report_scan(db, rules, "aws", outcome, fmt, output, include_passed)
 
@@ -175,6 +179,7 @@ def scan_gcp_command(
     The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
     Service Connect).
     """
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_gcp import scan_gcp
     from skywarden.scanners.gcp.credentials import GcpSettings
@@ -192,6 +197,7 @@ def scan_gcp_command(
             max_workers=workers,
             on_plan=progress.plan,
             on_result=progress.advance,
+            broker=broker_url(),
         )
     _report_scan(db, rules, "gcp", outcome, fmt, output, include_passed)
 
@@ -222,6 +228,7 @@ def scan_azure_command(
 
     The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
     """
+    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
     from skywarden.scanners.azure.credentials import AzureSettings
@@ -232,7 +239,7 @@ def scan_azure_command(
     with ScanProgress() as progress:
         outcome = scan_azure(
             db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
-            on_plan=progress.plan, on_result=progress.advance,
+            on_plan=progress.plan, on_result=progress.advance, broker=broker_url(),
         )
     _report_scan(db, rules, "azure", outcome, fmt, output, include_passed)
 

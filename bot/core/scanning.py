@@ -8,14 +8,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
+from skywarden.bot.core.gathered import GatheredInventory
 from skywarden.rules.engine import Engine, EvaluationReport
-from skywarden.rules.model import Rule
+from skywarden.rules.model import Evaluation, Rule
 from skywarden.rules.passes import all_evaluations
 from skywarden.scanners.aws.plan import AwsScope, plan_aws  # noqa: F401 - AwsScope: the scope type scan_aws takes
 from skywarden.scanners.errors import CollectionError, SkywardenError
@@ -101,27 +102,36 @@ def scan_aws(
     on_result: Callable[[CollectionResult], None] | None = None,
     control: ScanControl | None = None,
     broker: str | None = None,
+    regions_per_unit: int | None = None,
 ) -> ScanOutcome:
     """Run an AWS scan and store it. Raises CollectionError when nothing at all could be collected.
 
-    With a ``broker`` URL the accounts are collected by Celery workers (bot/core/distributed.py); without
-    one, in this process as always."""
+    With a ``broker`` URL the accounts are collected and evaluated by Celery workers, in units of
+    ``regions_per_unit`` regions (bot/core/distributed.py); without one, in this process as always."""
     if broker:
         from skywarden.bot.core.distributed import plan_distributed_aws
 
-        # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
-        timeout_s = 0.9 * control.timeout_s if control is not None and control.timeout_s else 3600
-        control = control or ScanControl()  # carries the scan id to the progress rows
-        known = control
-
-        def progress(done: int, total: int) -> None:
-            if known.scan_id is not None:
-                scans.record_progress(db, known.scan_id, done, total)
-
-        plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result, progress)
+        control, timeout_s, progress = scan_progress(db, control)
+        plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result, progress,
+                                    rules=rules, unit_regions=regions_per_unit)
     else:
         plan = plan_aws(scope, session, max_workers, on_plan, on_result)
     return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
+
+
+def scan_progress(db: sqlite_utils.Database, control: ScanControl | None
+                  ) -> tuple[ScanControl, float, Callable[[int, int], None]]:
+    """For a distributed scan: its control (which carries the scan id to the progress rows), the units' time
+    budget, and the callback that records units done / total."""
+    # Units give up a little before the scan's own timeout, so a lost unit is recorded as a failed unit.
+    timeout_s = 0.9 * control.timeout_s if control is not None and control.timeout_s else 3600
+    known = control or ScanControl()
+
+    def progress(done: int, total: int) -> None:
+        if known.scan_id is not None:
+            scans.record_progress(db, known.scan_id, done, total)
+
+    return known, timeout_s, progress
 
 
 def run_scan(
@@ -159,7 +169,12 @@ def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
         if control is not None:
             control.checkpoint()
         scans.record_coverage(db, scan_id, inventory.coverage)
-        report = engine.evaluate(inventory.resources)
+        if isinstance(inventory, GatheredInventory):  # workers evaluated it, with the same rules (checked)
+            report = inventory.report
+            evaluations: Iterable[Evaluation] = inventory.evaluations()
+        else:
+            report = engine.evaluate(inventory.resources)
+            evaluations = all_evaluations(report, inventory.resources)
         succeeded = sum(1 for unit in inventory.coverage if unit.ok)
         status = "succeeded" if not inventory.gaps else ("partial" if succeeded else "failed")
         if control is not None:
@@ -167,7 +182,7 @@ def _run_started(db: sqlite_utils.Database, engine: Engine, scan_id: int,
         with db.atomic():
             at = now()
             result = reconcile(db, scan_id, inventory, report, at)
-            record_check_results(db, scan_id, all_evaluations(report, inventory.resources), at)
+            record_check_results(db, scan_id, evaluations, at)
             summary = {
                 "accounts": inventory.accounts,
                 "regions": inventory.regions,

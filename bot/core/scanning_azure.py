@@ -29,7 +29,21 @@ def scan_azure(
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
     control: ScanControl | None = None,
+    broker: str | None = None,
 ) -> ScanOutcome:
-    """Run an Azure scan and store it. Raises CollectionError naming the scope when nothing could be read."""
+    """Run an Azure scan and store it. Raises CollectionError naming the scope when nothing could be read.
+
+    With a ``broker`` URL and named subscriptions, each subscription is a unit collected and evaluated by a
+    Celery worker with its own credentials and endpoints (bot/core/distributed.py); otherwise in this process."""
+    wanted = sorted({s.strip() for s in scope.subscriptions if s.strip()})
+    if broker and wanted:
+        from skywarden.bot.core.distributed import plan_distributed
+        from skywarden.bot.core.scanning import scan_progress
+
+        control, timeout_s, progress = scan_progress(db, control)
+        plan = plan_distributed("azure", {sub: sub for sub in wanted}, broker, {"subscriptions": wanted},
+                                max_workers, timeout_s, on_plan, on_result, progress, rules=rules,
+                                shared={"scanned": wanted})
+        return run_scan(db, rules, "azure", plan.description, plan.collect, trigger, requested_by, control)
     plan = plan_azure(scope, settings, credential, authentication_policy, max_workers, on_plan, on_result)
     return run_scan(db, rules, "azure", plan.description, plan.collect, trigger, requested_by, control)

@@ -29,7 +29,19 @@ def scan_gcp(
     on_plan: Callable[[int], None] | None = None,
     on_result: Callable[[CollectionResult], None] | None = None,
     control: ScanControl | None = None,
+    broker: str | None = None,
 ) -> ScanOutcome:
-    """Run a GCP scan and store it. Raises CollectionError when nothing at all could be collected."""
+    """Run a GCP scan and store it. Raises CollectionError when nothing at all could be collected.
+
+    With a ``broker`` URL and a list of projects (no folder or organization to discover), each project is a
+    unit collected and evaluated by a Celery worker (bot/core/distributed.py); otherwise in this process."""
+    if broker and scope.projects and not scope.parent:
+        from skywarden.bot.core.distributed import plan_distributed
+        from skywarden.bot.core.scanning import scan_progress
+
+        control, timeout_s, progress = scan_progress(db, control)
+        plan = plan_distributed("gcp", {project: project for project in scope.projects}, broker, scope.describe(),
+                                max_workers, timeout_s, on_plan, on_result, progress, rules=rules)
+        return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)
     plan = plan_gcp(scope, settings, client, max_workers, retry, on_plan, on_result)
     return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)

@@ -34,14 +34,19 @@ def collect_aws(
     max_workers: int = 16,
     on_result: Callable[[CollectionResult], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
+    global_services: bool = True,
+    regional_services: bool = True,
 ) -> Inventory:
     """Collect what the rules need from every reachable target.
 
     ``regions`` overrides each account's configured regions; otherwise an account's own list is used,
-    and failing that the regions enabled for it.
+    and failing that the regions enabled for it. ``global_services``/``regional_services`` select the
+    collectors that run once per account or once per region (a distributed unit runs one kind; global
+    collectors still see all of ``regions``, which some of them read, e.g. CloudTrail's home regions).
     """
     load_collectors()
-    chosen = collectors_for("aws", resource_types)
+    chosen = [item for item in collectors_for("aws", resource_types)
+              if (regional_services if item.regional else global_services)]
     inventory = Inventory(provider="aws")
     units: list[Unit] = []
     all_regions: set[str] = set()

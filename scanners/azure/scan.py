@@ -73,14 +73,19 @@ def collect_azure(
     max_workers: int = 16,
     on_result: Callable[[CollectionResult], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
+    scanned: Sequence[str] | None = None,
 ) -> Inventory:
-    """One unit per (subscription, service); a subscription that could not be read fails all of its units."""
+    """One unit per (subscription, service); a subscription that could not be read fails all of its units.
+
+    ``scanned``: every subscription of the scan when ``targets`` is only part of it (a distributed unit), so
+    tenant-wide resources are still read by one subscription of the scan only."""
     load_collectors()
     chosen = [c for c in collectors_for("azure", resource_types) if c.name in ARM_TYPES]
     arm_types = arm_types_for(rtype for item in chosen for rtype in item.resource_types)
     inventory = Inventory(provider="azure", regions=[GLOBAL_REGION])
     units: list[Unit] = []
-    clients.scanned_subscriptions = tuple(sorted(t.id for t in targets if t.error is None))
+    clients.scanned_subscriptions = tuple(sorted(scanned if scanned is not None
+                                                 else (t.id for t in targets if t.error is None)))
     for target in targets:
         inventory.accounts[target.id] = target.name
         if target.error is not None:

@@ -75,13 +75,15 @@ def worker_env(broker: str, endpoint: str) -> dict[str, str]:
 
 
 def start_worker(broker: str, endpoint: str, name: str, concurrency: int = 1,
-                 marker: Path | None = None) -> subprocess.Popen:
-    """A `skywarden worker` process; with ``marker``, one whose collection stalls after touching that file."""
+                 marker: Path | None = None, stall_unit: str = "") -> subprocess.Popen:
+    """A `skywarden worker` process; with ``marker``, one whose collection stalls after touching that file (only
+    for units whose key contains ``stall_unit``)."""
     slow = marker is not None
     entry = [sys.executable, str(HERE / "slow_worker.py")] if slow else [sys.executable, "-m", "skywarden.bot.cli"]
     return subprocess.Popen([*entry, "worker", "--broker", broker, "--concurrency", str(concurrency),
                              "--hostname", f"{name}@%h", "--time-limit", "60"],
-                            env={**worker_env(broker, endpoint), "SLOW_WORKER_MARKER": str(marker or "")},
+                            env={**worker_env(broker, endpoint), "SLOW_WORKER_MARKER": str(marker or ""),
+                                 "SLOW_WORKER_UNIT": stall_unit},
                             start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

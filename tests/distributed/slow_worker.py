@@ -1,23 +1,26 @@
 """A `skywarden worker` whose collection stalls (after touching SLOW_WORKER_MARKER), so a test can SIGKILL it
-mid-task."""
+mid-task or let the unit run past the scan's timeout. With SLOW_WORKER_UNIT set, only units whose key contains
+it stall; the others are collected as usual."""
 
 import os
 import sys
 import time
 
-import skywarden.bot.worker.app as worker_app
+from skywarden.bot.worker import units
 
-real = worker_app.collect_aws
+real = units.COLLECTORS["aws"]
 
 
-def stalled(*args, **kwargs):
+def stalled(request):
+    if os.environ.get("SLOW_WORKER_UNIT", "") not in request.unit:
+        return real(request)
     with open(os.environ["SLOW_WORKER_MARKER"], "w") as marker:
-        marker.write("collecting")
+        marker.write(f"collecting {request.unit}")
     time.sleep(60)
-    return real(*args, **kwargs)
+    return real(request)
 
 
-worker_app.collect_aws = stalled
+units.COLLECTORS["aws"] = stalled
 
 from skywarden.bot.cli import main  # noqa: E402
 
