@@ -93,6 +93,8 @@ def reconcile(
         next_number = _next_number(db)
         failing_ids: set[str] = set()
         new_rows = []
+        still_failing: list[dict[str, Any]] = []
+        frameworks: dict[str, str] = {}  # one JSON text per rule, not per finding
         # Numbers go to new findings in a fixed order, never in the order collector threads happened to finish:
         # the same estate scanned twice from scratch numbers its findings the same way.
         for evaluation in sorted(report.failures, key=_number_order):
@@ -101,6 +103,8 @@ def reconcile(
             if fid in failing_ids:
                 continue
             failing_ids.add(fid)
+            if rule.id not in frameworks:
+                frameworks[rule.id] = dumps({k: list(v) for k, v in rule.frameworks.items()})
             current = existing.get(fid)
             if (current is not None and decided_later(current)) or (
                 current is None and seen_by_newer.covers(resource.account_id, resource.type, resource.region)
@@ -110,7 +114,7 @@ def reconcile(
             common = {
                 "severity": rule.severity,
                 "title": rule.title,
-                "frameworks": dumps({k: list(v) for k, v in rule.frameworks.items()}),
+                "frameworks": frameworks[rule.id],
                 "resource_name": resource.name,
                 "last_seen": at,
                 "last_scan_id": scan_id,
@@ -156,13 +160,20 @@ def reconcile(
                              details={"previous_state": current["state"]})
                 result.reopened.append(fid)
             else:
-                db["findings"].update(fid, common)
+                still_failing.append({**common, "id": fid})
                 result.still_failing.append(fid)
+        if still_failing:
+            # One statement for every finding that is still failing (a known row: no existence check per row).
+            columns = [name for name in still_failing[0] if name != "id"]
+            db.conn.executemany(
+                f"UPDATE findings SET {', '.join(f'[{name}] = :{name}' for name in columns)} WHERE id = :id",
+                still_failing,
+            )
         if new_rows:
             db["findings"].insert_all(new_rows, batch_size=500)
-            for row in new_rows:
-                audit.record(db, "opened", finding_id=row["id"], scan_id=scan_id, at=at,
-                             details={"rule_id": row["rule_id"], "resource_id": row["resource_id"]})
+            audit.record_many(db, "opened", ((row["id"], {"rule_id": row["rule_id"],
+                                                           "resource_id": row["resource_id"]}) for row in new_rows),
+                              scan_id=scan_id, at=at)
         present = {resource.id for resource in inventory.resources}
         for fid, row in existing.items():
             if fid in failing_ids or row["state"] not in ACTIVE_STATES or row["rule_id"] not in rule_ids:
