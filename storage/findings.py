@@ -25,6 +25,7 @@ from skywarden.rules.engine import EvaluationReport
 from skywarden.rules.model import SEVERITY_RANK
 from skywarden.scanners.model import CollectionResult, Coverage, Inventory
 from skywarden.storage import audit
+from skywarden.storage.bulk import insert_rows
 from skywarden.storage.db import dumps, loads
 from skywarden.storage.inventory import save_inventory
 from skywarden.storage.liveness import parse
@@ -170,7 +171,7 @@ def reconcile(
                 still_failing,
             )
         if new_rows:
-            db["findings"].insert_all(new_rows, batch_size=500)
+            insert_rows(db, "findings", new_rows)
             audit.record_many(db, "opened", ((row["id"], {"rule_id": row["rule_id"],
                                                            "resource_id": row["resource_id"]}) for row in new_rows),
                               scan_id=scan_id, at=at)

@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from skywarden.scanners.model import CollectionResult, Resource
+from skywarden.storage.bulk import insert_rows
 from skywarden.storage.db import dumps, loads
 
 
@@ -25,30 +26,26 @@ def save_inventory(
     ``keep_scans`` (scans with a newer snapshot that committed first) are newer knowledge: left as they are.
     """
     keep = dumps(sorted(int(scan) for scan in keep_scans))
-    seen: set[str] = set()
-    rows = []
-    for resource in resources:
-        seen.add(resource.id)
-        rows.append(
-            {
-                "id": resource.id,
-                "provider": resource.provider,
-                "account_id": resource.account_id,
-                "region": resource.region,
-                "type": resource.type,
-                "name": resource.name,
-                "tags": dumps(dict(resource.tags)),
-                "properties": dumps(dict(resource.properties)),
-                "first_seen": at,
-                "last_seen": at,
-                "last_scan_id": scan_id,
-            }
-        )
+    rows = (
+        {
+            "id": resource.id,
+            "provider": resource.provider,
+            "account_id": resource.account_id,
+            "region": resource.region,
+            "type": resource.type,
+            "name": resource.name,
+            "tags": dumps(dict(resource.tags)),
+            "properties": dumps(dict(resource.properties)),
+            "first_seen": at,
+            "last_seen": at,
+            "last_scan_id": scan_id,
+        }
+        for resource in resources
+    )
     # first_seen must survive: insert new rows, update the rest without touching it.
     db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming AS SELECT * FROM resources WHERE 0")
     db.execute("DELETE FROM incoming")
-    if rows:
-        db["incoming"].insert_all(rows, batch_size=500)
+    insert_rows(db, "incoming", rows)
     db.execute(
         """
         INSERT INTO resources SELECT * FROM incoming WHERE true
