@@ -26,6 +26,7 @@ def save_inventory(
     ``keep_scans`` (scans with a newer snapshot that committed first) are newer knowledge: left as they are.
     """
     keep = dumps(sorted(int(scan) for scan in keep_scans))
+    # A generator: a distributed scan's resources stream from its spool, never all in memory at once.
     rows = (
         {
             "id": resource.id,
