@@ -4,6 +4,7 @@ a fixed per-call latency in front of moto, a real redis-server and `skywarden wo
     .venv/bin/python bench/scale_bench.py                       # 200 accounts x 2 regions, 50 ms per call
     .venv/bin/python bench/scale_bench.py --accounts 50 100 200 --workers 4 --repeat 2
     .venv/bin/python bench/scale_bench.py --latency-ms 0 --workers 4 --findings 0   # moto's CPU ceiling
+    .venv/bin/python bench/scale_bench.py --reconcile-only --findings 1000000 --out reconcile-1m.json
 
 Reports, per run: wall time, AWS calls/s, the CPU seconds of moto, of the gathering process and of the worker
 processes (so a run that moto's CPU decided can be told from one the latency decided), and the gathering
@@ -224,8 +225,19 @@ def main() -> None:
     parser.add_argument("--no-in-process", action="store_true", help="skip the in-process scan")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (medians reported)")
     parser.add_argument("--findings", type=int, default=1_000_000, help="for the reconcile timing (0: skip)")
+    parser.add_argument("--reconcile-only", action="store_true", help="only the reconcile timing (no scans)")
     parser.add_argument("--out", default="scale.json", help="file name under bench/results/")
     args = parser.parse_args()
+    if args.reconcile_only:
+        tmp = Path(tempfile.mkdtemp(prefix="scale-bench-"))
+        try:
+            outcome = {"load1_before": load(), "reconcile": reconcile_time(args.findings, tmp), "load1_after": load()}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(json.dumps(outcome, indent=2))
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / args.out).write_text(json.dumps(outcome, indent=2))
+        return
     concurrency = args.worker_concurrency or max(1, args.threads // len(args.regions))
     unit_threads = max(1, args.threads // concurrency)
     redis = shutil.which("redis-server")
