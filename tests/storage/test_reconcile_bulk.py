@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from skywarden.storage import audit
+from skywarden.storage import audit, findings
 from skywarden.storage.bulk import insert_rows
 from skywarden.storage.db import ImmediateConnection
 from skywarden.storage.findings import query_findings
@@ -27,7 +27,10 @@ def _executes(monkeypatch) -> list[str]:
     return seen
 
 
-def test_statements_do_not_grow_with_the_findings(fresh_db, monkeypatch):
+@pytest.mark.parametrize("chunk", [None, 7])  # the default (one chunk here), and many chunks
+def test_statements_do_not_grow_with_the_findings(fresh_db, monkeypatch, chunk):
+    if chunk is not None:
+        monkeypatch.setattr(findings, "_CHUNK", chunk)
     estate = [sg(f"g{i}", open=True) for i in range(KEYS)]
     seen = _executes(monkeypatch)
     _, first = run(fresh_db, estate, [unit("us-east-1")])
@@ -41,6 +44,7 @@ def test_statements_do_not_grow_with_the_findings(fresh_db, monkeypatch):
     rows = query_findings(fresh_db, ids=first.new)
     assert {row["last_seen"] for row in rows} == {"2026-01-02T00:00:00+00:00"}
     assert {row["first_seen"] for row in rows} == {"2026-01-01T00:00:00+00:00"}
+    assert sorted(row["number"] for row in rows) == list(range(1, KEYS + 1))
     # One 'opened' event per finding, in finding order.
     events = [e for e in audit.events(fresh_db) if e["action"] == "opened"]
     assert [e["finding_id"] for e in events] == first.new
