@@ -1,7 +1,7 @@
 """Distributed scans against embedded ones: N member accounts x regions in moto (roles assumed into each member),
 a fixed per-call latency in front of moto, a real redis-server and `skywarden worker` processes.
 
-    .venv/bin/python bench/scale_bench.py                       # 200 accounts x 2 regions, 50 ms per call
+    .venv/bin/python bench/scale_bench.py                       # 200 accounts x 2 regions, 250 ms per call
     .venv/bin/python bench/scale_bench.py --accounts 50 100 200 --workers 4 --repeat 2
     .venv/bin/python bench/scale_bench.py --latency-ms 0 --workers 4 --findings 0   # moto's CPU ceiling
     .venv/bin/python bench/scale_bench.py --reconcile-only --findings 1000000 --out reconcile-1m.json
@@ -217,8 +217,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, nargs="+", default=[200], help="estate sizes to scan (accounts)")
     parser.add_argument("--regions", nargs="+", default=["us-east-1", "eu-west-1"])
-    parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=8, help="threads per host (in-process pool = per worker)")
+    # 250 ms and 4 threads per host keep a 2-core machine latency-bound at 4 workers (bench/README.md: why).
+    parser.add_argument("--latency-ms", type=float, default=250)
+    parser.add_argument("--threads", type=int, default=4, help="threads per host (in-process pool = per worker)")
     parser.add_argument("--worker-concurrency", type=int, default=None,
                         help="accounts at once per worker process (default: threads / regions)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
