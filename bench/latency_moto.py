@@ -2,10 +2,17 @@
 
     python bench/latency_moto.py PORT DELAY_MS
 
-GET /__bench/calls answers the number of AWS calls served so far."""
+GET /__bench/calls answers the number of AWS calls served so far; GET /__bench/stats answers JSON with the
+calls and this process's CPU seconds (user + system), so a benchmark can tell whether moto's CPU, rather
+than the latency, decided a run's time (one Python process serves every request: it can use one core at most).
+
+The delay is a plain ``time.sleep`` in the request's own thread (werkzeug's threaded server: one thread per
+connection, HTTP/1.1 keep-alive), outside every lock, so it releases the GIL and requests wait in parallel."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
 import time
@@ -20,13 +27,22 @@ class Latency:
         self.app, self.delay_s, self.calls, self.lock = app, delay_s, 0, threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") == "/__bench/calls":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [str(self.calls).encode()]
+        path = environ.get("PATH_INFO")
+        if path == "/__bench/calls":
+            return _answer(start_response, str(self.calls), "text/plain")
+        if path == "/__bench/stats":
+            cpu = os.times()
+            return _answer(start_response, json.dumps({"calls": self.calls, "cpu_s": cpu.user + cpu.system}),
+                           "application/json")
         with self.lock:
             self.calls += 1
         time.sleep(self.delay_s)
         return self.app(environ, start_response)
+
+
+def _answer(start_response: Any, body: str, content_type: str) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", content_type)])
+    return [body.encode()]
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Reconcile rules (one transaction per scan):
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from skywarden.rules.engine import EvaluationReport
 from skywarden.rules.model import SEVERITY_RANK
 from skywarden.scanners.model import CollectionResult, Coverage, Inventory
 from skywarden.storage import audit
+from skywarden.storage.bulk import insert_rows
 from skywarden.storage.db import dumps, loads
 from skywarden.storage.inventory import save_inventory
 from skywarden.storage.liveness import parse
@@ -36,6 +38,7 @@ RESOLVED = "resolved"
 REMEDIATED = "remediated"
 STATES = (OPEN, ACKNOWLEDGED, SUPPRESSED, RESOLVED, REMEDIATED)
 ACTIVE_STATES = (OPEN, ACKNOWLEDGED, SUPPRESSED)  # the problem is (believed to be) still there
+_CHUNK = 5000  # findings written per statement during reconcile
 
 
 def finding_id(rule_id: str, resource_id: str) -> str:
@@ -86,13 +89,32 @@ def reconcile(
                                                   keep_scans=[scan for scan, _ in newer])
         existing = _existing(db, inventory.provider, list(inventory.accounts))
 
-        def decided_later(row: dict[str, Any]) -> bool:
+        def decided_later(row: sqlite3.Row) -> bool:
             observed = parse(row["observed_at"])
             return observed is not None and snapshot is not None and observed > snapshot
 
         next_number = _next_number(db)
         failing_ids: set[str] = set()
-        new_rows = []
+        # Written in chunks as the loop goes, so a scan with a million findings never holds a million row dicts.
+        new_rows: list[dict[str, Any]] = []
+        opened: list[tuple[str, str, str]] = []  # (finding, rule, resource) for the 'opened' events, in order
+        still_failing: list[dict[str, Any]] = []
+        frameworks: dict[str, str] = {}  # one JSON text per rule, not per finding
+
+        def flush() -> None:
+            if still_failing:
+                # One statement per chunk of findings still failing (known rows: no existence check per row).
+                columns = [name for name in still_failing[0] if name != "id"]
+                db.conn.executemany(
+                    f"UPDATE findings SET {', '.join(f'[{name}] = :{name}' for name in columns)} WHERE id = :id",
+                    still_failing,
+                )
+                still_failing.clear()
+            if new_rows:
+                insert_rows(db, "findings", new_rows)
+                opened.extend((row["id"], row["rule_id"], row["resource_id"]) for row in new_rows)
+                new_rows.clear()
+
         # Numbers go to new findings in a fixed order, never in the order collector threads happened to finish:
         # the same estate scanned twice from scratch numbers its findings the same way.
         for evaluation in sorted(report.failures, key=_number_order):
@@ -101,6 +123,8 @@ def reconcile(
             if fid in failing_ids:
                 continue
             failing_ids.add(fid)
+            if rule.id not in frameworks:
+                frameworks[rule.id] = dumps({k: list(v) for k, v in rule.frameworks.items()})
             current = existing.get(fid)
             if (current is not None and decided_later(current)) or (
                 current is None and seen_by_newer.covers(resource.account_id, resource.type, resource.region)
@@ -110,7 +134,7 @@ def reconcile(
             common = {
                 "severity": rule.severity,
                 "title": rule.title,
-                "frameworks": dumps({k: list(v) for k, v in rule.frameworks.items()}),
+                "frameworks": frameworks[rule.id],
                 "resource_name": resource.name,
                 "last_seen": at,
                 "last_scan_id": scan_id,
@@ -156,13 +180,13 @@ def reconcile(
                              details={"previous_state": current["state"]})
                 result.reopened.append(fid)
             else:
-                db["findings"].update(fid, common)
+                still_failing.append({**common, "id": fid})
                 result.still_failing.append(fid)
-        if new_rows:
-            db["findings"].insert_all(new_rows, batch_size=500)
-            for row in new_rows:
-                audit.record(db, "opened", finding_id=row["id"], scan_id=scan_id, at=at,
-                             details={"rule_id": row["rule_id"], "resource_id": row["resource_id"]})
+            if len(new_rows) + len(still_failing) >= _CHUNK:
+                flush()
+        flush()
+        audit.record_many(db, "opened", ((fid, {"rule_id": rule_id, "resource_id": resource_id})
+                                         for fid, rule_id, resource_id in opened), scan_id=scan_id, at=at)
         present = {resource.id for resource in inventory.resources}
         for fid, row in existing.items():
             if fid in failing_ids or row["state"] not in ACTIVE_STATES or row["rule_id"] not in rule_ids:
@@ -193,11 +217,15 @@ def _number_order(evaluation: Any) -> tuple[str, ...]:
     return (evaluation.rule.id, resource.account_id, resource.region or "", resource.name or "", resource.id)
 
 
-def _existing(db: sqlite_utils.Database, provider: str, accounts: list[str]) -> dict[str, dict[str, Any]]:
+def _existing(db: sqlite_utils.Database, provider: str, accounts: list[str]) -> dict[str, sqlite3.Row]:
+    """The accounts' stored findings by id, as ``sqlite3.Row`` (read by column name like a dict, at a fraction of
+    a dict's memory: a large estate has a million of them)."""
     if not accounts:
         return {}
     marks = ",".join("?" for _ in accounts)
-    rows = db.query(
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    rows = cursor.execute(
         "SELECT id, rule_id, resource_id, resource_type, account_id, region, state, reopened_count, observed_at "
         f"FROM findings WHERE provider = ? AND account_id IN ({marks})",
         [provider, *accounts],

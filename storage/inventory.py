@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from skywarden.scanners.model import CollectionResult, Resource
+from skywarden.storage.bulk import insert_rows
 from skywarden.storage.db import dumps, loads
 
 
@@ -45,7 +46,7 @@ def save_inventory(
     # first_seen must survive: insert new rows, update the rest without touching it.
     db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming AS SELECT * FROM resources WHERE 0")
     db.execute("DELETE FROM incoming")
-    db["incoming"].insert_all(rows, batch_size=500)
+    insert_rows(db, "incoming", rows)
     db.execute(
         """
         INSERT INTO resources SELECT * FROM incoming WHERE true

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from skywarden.scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
 from skywarden.scanners.aws.errors import classify
-from skywarden.scanners.aws.session import SESSION_NAME, AccountSpec, Target, base_session, caller_account
+from skywarden.scanners.aws.session import SESSION_NAME, AccountSpec, Target, base_session, caller_account, new_session
 
 REFRESH_MARGIN_S = 300.0  # a cached session is replaced this long before its credentials expire
 
@@ -61,9 +61,9 @@ class RoleCache:
         if external_id:
             params["ExternalId"] = external_id
         creds = base.client("sts", config=CLIENT_CONFIG).assume_role(**params)["Credentials"]
-        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                aws_secret_access_key=creds["SecretAccessKey"],
-                                aws_session_token=creds["SessionToken"], region_name=base.region_name)
+        session = new_session(aws_access_key_id=creds["AccessKeyId"],
+                              aws_secret_access_key=creds["SecretAccessKey"],
+                              aws_session_token=creds["SessionToken"], region_name=base.region_name)
         with self._lock:
             self._sessions[key] = (session, creds["Expiration"].timestamp())
         return session

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader
 
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.aws.context import CLIENT_CONFIG, AwsAccountClients
@@ -106,10 +110,41 @@ def _regions(path: Path, where: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+class _SharedModels(Loader):
+    """One loader, so one parsed copy of each service model, for every session this process creates.
+
+    A plain ``boto3.Session()`` gets its own loader and parses the service models again (EC2's alone is several
+    MB of JSON): about 0.25 s of CPU and 25 MB of memory per assumed-role account, which made a scan of a few
+    hundred accounts CPU-bound and gigabytes large (bench/README.md, scale_bench.py)."""
+
+    @property
+    def search_paths(self) -> list[str]:
+        # boto3.Session appends its data directory to the loader's list on every construction: hand it a copy,
+        # so the shared list does not grow by one entry per session for the life of the process.
+        return list(self._search_paths)
+
+
+@functools.cache
+def _shared_loader() -> Loader:
+    # The search path botocore itself would build (AWS_DATA_PATH first), plus boto3's resource data.
+    extra = [os.path.expanduser(p) for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
+    return _SharedModels(extra_search_paths=[*extra, os.path.join(os.path.dirname(boto3.__file__), "data")])
+
+
+def new_session(profile_name: str | None = None, **kwargs: Any) -> boto3.Session:
+    """``boto3.Session(profile_name, **kwargs)`` whose service models come from the process-wide shared loader."""
+    core = botocore.session.Session(profile=profile_name)
+    # boto3.Session reads the profile's config while building its own loader, so an unknown profile (argument or
+    # AWS_PROFILE) fails there with ProfileNotFound; with the shared loader, read it here to fail the same way.
+    core.get_scoped_config()
+    core.register_component("data_loader", _shared_loader())
+    return boto3.Session(botocore_session=core, **kwargs)
+
+
 def base_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
     """A session from boto3's standard chain (env, profile, SSO, container, instance role)."""
     try:
-        return boto3.Session(profile_name=profile, region_name=region)
+        return new_session(profile_name=profile, region_name=region)
     except BotoCoreError as exc:
         raise CollectionError(f"cannot create AWS session: {exc}") from exc
 
@@ -132,7 +167,7 @@ def assume_role(
     if external_id:
         params["ExternalId"] = external_id
     creds = session.client("sts", config=CLIENT_CONFIG).assume_role(**params)["Credentials"]
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
