@@ -107,6 +107,9 @@ class ConsolePublisher:
     def scan_failed(self, request: ScanRequest, message: str) -> None:
         print(f"scan of {request.describe()} failed: {message}", file=self.out)
 
+    def scan_progress(self, request: ScanRequest, done: int, total: int) -> None:
+        pass  # lines printed mid-prompt would garble what the person is typing; `status` shows running scans
+
     def refresh(self, finding_ids: Iterable[str]) -> None:
         pass  # the console shows the decision's reply; there are no posted messages to update
 
@@ -181,6 +184,7 @@ def handle_line(services: Services, line: str, who: commands.Who) -> str:
 
 def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Services:
     """Services for the console: no WebClient; the rule packs if they load (listing must not depend on them)."""
+    from skywarden.bot.settings import scan_broker
     from skywarden.bot.slack.app import Services, cloud_scan_runner, sync_suppressions_file
     from skywarden.rules.frameworks import load_catalogues
     from skywarden.rules.loader import load_rules
@@ -192,7 +196,8 @@ def console_services(db_path: str, config: Any, scan_runner: Any = None) -> Serv
         catalogues = load_catalogues()
     except SkywardenError:
         rules, catalogues = [], {}
-    services = Services(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
+    runner = scan_runner or cloud_scan_runner(rules, config, broker=scan_broker(config))
+    services = Services(db_path, config, {r.id: r for r in rules}, runner,
                         None, catalogues, remediation_env=cloud_remediation_environment(
                             RemediationOptions(config.accounts_file)))
     sync_suppressions_file(services)

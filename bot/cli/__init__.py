@@ -112,6 +112,8 @@ def scan() -> None:
 @click.option("--accounts-file", type=click.Path(dir_okay=False), help="YAML file listing accounts and roles.")
 @click.option("--org-role", help="Discover accounts with AWS Organizations and assume this role name in each.")
 @click.option("--profile", help="AWS profile (default: boto3's standard credential chain).")
+@click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG",
+              help="Read broker_url from this configuration (default ./skywarden.yml if present).")
 @_scan_output_options
 def scan_aws_command(
     obj: dict[str, Any],
@@ -120,17 +122,22 @@ def scan_aws_command(
     accounts_file: str | None,
     org_role: str | None,
     profile: str | None,
+    config_path: str | None,
     fmt: str,
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
     include_passed: bool,
 ) -> None:
-    """Scan AWS accounts, store the results and print the failed checks."""
-    from skywarden.bot.core.distributed import broker_url
+    """Scan AWS accounts, store the results and print the failed checks.
+
+    With SKYWARDEN_BROKER_URL, or broker_url: in the configuration, the accounts are collected by
+    `skywarden worker` processes (docs/scale-out.md)."""
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning import AwsScope, scan_aws
+    from skywarden.bot.settings import load_config, scan_broker
 
+    broker = scan_broker(load_config(config_path))
     rules = _load(rule_paths)
     scope = AwsScope(
         accounts=_split(accounts),
@@ -143,7 +150,7 @@ def scan_aws_command(
     with ScanProgress() as progress:
         outcome = scan_aws(
             db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance,
-            broker=broker_url(),
+            broker=broker,
         )
     _report_scan(db, rules, "aws", outcome, fmt, output, include_passed)
 

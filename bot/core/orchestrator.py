@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from skywarden.bot.core.progress_updates import ProgressThrottle
 from skywarden.bot.core.scanning import ScanControl
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import audit, outbox
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from skywarden.bot.slack.app import Services
 
 log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_S = 5.0  # at most one "n of N units collected" update per this many seconds (and the last)
+PROGRESS_UPDATES = 5  # in all, the final one included: a response_url takes five uses
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class ScanRequest:
     trigger: str = "slack"  # slack, console, schedule
     schedule_id: int | None = None
     control: ScanControl | None = field(default=None, compare=False, repr=False)  # set by the orchestrator
+    # Where the requester's "scan started" reply can be replaced (a slash command's response_url), for progress.
+    # Out of the repr: anyone holding it can post as the bot to that person.
+    reply_url: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -79,8 +85,11 @@ class _Running:
 
 class Orchestrator:
     def __init__(self, services: Services, max_workers: int = 2, timeout_s: float | None = None,
-                 quiet: str = "silent") -> None:
+                 quiet: str = "silent", progress_interval_s: float = PROGRESS_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
+        self.progress_interval_s = progress_interval_s
+        self.clock = clock  # for the progress throttle
         self.max_workers = max_workers
         self.timeout_s = timeout_s
         self.quiet = quiet
@@ -117,6 +126,8 @@ class Orchestrator:
             watchdog = threading.Timer(self.timeout_s, self._expire, [running])
             watchdog.daemon = True
             watchdog.start()
+        if control is not None:
+            control.on_progress = self._progress(request)
         try:
             db = self.services.db
             outcome = self.services.scan_runner(db, request)
@@ -138,6 +149,13 @@ class Orchestrator:
             if watchdog is not None:
                 watchdog.cancel()
             self._release(running)
+
+    def _progress(self, request: ScanRequest) -> Callable[[int, int], None]:
+        """Collection progress to the publisher, throttled: at most one update per interval, the last unit
+        always, and PROGRESS_UPDATES in all (Slack accepts five uses of a response_url)."""
+        publisher = self.services.publisher
+        return ProgressThrottle(lambda done, total: publisher.scan_progress(request, done, total),
+                                self.progress_interval_s, PROGRESS_UPDATES, self.clock)
 
     def _release(self, running: _Running) -> None:
         with self._lock:

@@ -19,8 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
+from skywarden.bot.core.progress_updates import UnitCounter
 from skywarden.bot.core.scanning import run_scan
-from skywarden.bot.settings import Access, BotConfig, Settings
+from skywarden.bot.settings import Access, BotConfig, Settings, scan_broker
 from skywarden.bot.slack import blocks
 from skywarden.bot.slack.guards import WorkspacePolicy
 from skywarden.bot.slack.posting import Publisher, SlackPublisher
@@ -108,12 +109,15 @@ def make_client(token: str, base_url: str | None = None, retries: int = 2, backo
 
 
 def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, Any] | None = None,
-                      gcp: Mapping[str, Any] | None = None) -> ScanRunner:
+                      gcp: Mapping[str, Any] | None = None, broker: str | None = None) -> ScanRunner:
     """The production runner: the same scans the CLI runs, chosen by the request's provider.
 
     Azure and GCP take their credentials and endpoints from the standard environment (AZURE_*, SKYWARDEN_AZURE_*,
     GOOGLE_APPLICATION_CREDENTIALS, SKYWARDEN_GCP_*), exactly as `skywarden scan azure|gcp` does; ``azure`` and
     ``gcp`` pass extra arguments to plan_azure / plan_gcp (settings, credential or client), as the demo does.
+    With a ``broker`` URL (``scan_broker``: SKYWARDEN_BROKER_URL or ``broker_url:``) AWS accounts are collected
+    by `skywarden worker` processes; Azure and GCP stay in this process. Either way collection progress goes
+    to the request's ScanControl.
     """
 
     options: dict[str, Mapping[str, Any]] = {"aws": {"accounts_file": config.accounts_file}, "azure": azure or {},
@@ -121,13 +125,30 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
 
     def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
         cloud = provider(request.provider)
+        if broker and cloud.name == "aws":
+            return _distributed_aws(db, rules, config, broker, request)
+        extra: dict[str, Any] = {}
+        if request.control is not None:
+            counter = UnitCounter(request.control.progress)
+            extra = {"on_plan": counter.plan, "on_result": counter.advance}
         plan = cloud.plan_scan(ScanTarget(tuple(request.accounts), tuple(request.regions),
-                                          dict(options.get(cloud.name) or {})))
+                                          {**(options.get(cloud.name) or {}), **extra}))
         return run_scan(db, rules, cloud.name, plan.description, plan.collect, request.trigger, request.requested_by,
                         request.control)
 
     return run
 
+
+def _distributed_aws(db: sqlite_utils.Database, rules: list[Rule], config: BotConfig, broker: str,
+                     request: ScanRequest) -> Any:
+    """The scan `skywarden scan aws` runs with a broker: a broker that cannot be reached raises
+    BrokerUnavailable (one line for the requester) after recording the scan as failed."""
+    from skywarden.bot.core.scanning import AwsScope, scan_aws
+
+    scope = AwsScope(accounts=list(request.accounts), regions=list(request.regions),
+                     accounts_file=config.accounts_file)
+    return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by,
+                    control=request.control, broker=broker)
 
 
 def create_app(settings: Settings, services: Services, process_before_response: bool = False,
@@ -172,9 +193,12 @@ def build_services(settings: Settings, db_path: str) -> Services:
     rules = load_rules()
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
-    services = Services(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
-                        client, load_catalogues(), remediation_env=cloud_remediation_environment(
-                            RemediationOptions(settings.config.accounts_file)))
+    broker = scan_broker(settings.config)
+    if broker:
+        log.info("AWS scans go through the workers of broker %s", redact_url(broker))
+    services = Services(db_path, settings.config, {r.id: r for r in rules},
+                        cloud_scan_runner(rules, settings.config, broker=broker), client, load_catalogues(),
+                        remediation_env=cloud_remediation_environment(RemediationOptions(settings.config.accounts_file)))
     sync_suppressions_file(services)
     return services
 
