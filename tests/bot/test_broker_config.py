@@ -87,3 +87,24 @@ def test_cli_scan_refuses_a_bad_broker_url_before_anything_runs(tmp_path):
     assert result.exit_code == 1
     assert f"{config}: broker_url: 'http://redis.internal/0' is not a redis:// or rediss:// URL" in result.output
     assert not db.exists()
+
+
+@pytest.mark.parametrize("wiring", ["serve", "chat"])
+def test_serve_and_chat_scan_aws_through_the_configured_broker(tmp_path, monkeypatch, wiring):
+    from skywarden.bot.console import console_services
+    from skywarden.bot.core.distributed import BrokerUnavailable
+    from skywarden.bot.core.orchestrator import ScanRequest
+    from skywarden.bot.settings import Secret, Settings
+    from skywarden.bot.slack.app import build_services
+
+    monkeypatch.chdir(tmp_path)
+    config = parse_config({"broker_url": f"redis://127.0.0.1:{closed_port()}/0"})
+    db_path = str(tmp_path / "bot.db")
+    services = (build_services(Settings(bot_token=Secret("xoxb-test"), config=config), db_path) if wiring == "serve"
+                else console_services(db_path, config))
+    try:
+        with pytest.raises(BrokerUnavailable, match="unreachable"):
+            services.scan_runner(services.db, ScanRequest("aws", ("111111111111",)))
+        assert [row["status"] for row in services.db["scans"].rows] == ["failed"]
+    finally:
+        services.close()
