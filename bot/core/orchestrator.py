@@ -85,11 +85,9 @@ class _Running:
 
 class Orchestrator:
     def __init__(self, services: Services, max_workers: int = 2, timeout_s: float | None = None,
-                 quiet: str = "silent", progress_interval_s: float = PROGRESS_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 quiet: str = "silent", progress_interval_s: float = PROGRESS_INTERVAL_S) -> None:
         self.services = services
         self.progress_interval_s = progress_interval_s
-        self.clock = clock  # for the progress throttle
         self.max_workers = max_workers
         self.timeout_s = timeout_s
         self.quiet = quiet
@@ -155,7 +153,7 @@ class Orchestrator:
         always, and PROGRESS_UPDATES in all (Slack accepts five uses of a response_url)."""
         publisher = self.services.publisher
         return ProgressThrottle(lambda done, total: publisher.scan_progress(request, done, total),
-                                self.progress_interval_s, PROGRESS_UPDATES, self.clock)
+                                self.progress_interval_s, PROGRESS_UPDATES)
 
     def _release(self, running: _Running) -> None:
         with self._lock:

@@ -146,3 +146,12 @@ def test_a_mention_has_no_reply_to_edit(services, app, slack, estate):
                 "ts": "1.2"})
     services.orchestrator.wait_idle()
     assert slack.of("chat.postEphemeral") and not slack.of("respond")
+
+
+def test_a_long_scan_stays_within_the_uses_slack_allows_a_response_url(services, app, slack, estate):
+    services.scan_runner = progressing_runner(estate, [(done, 40) for done in range(41)])
+    services.orchestrator.progress_interval_s = 0  # every report would be due but for the budget
+    slash(app, f"scan aws {ACCOUNT}", response_url=slack.response_url("scan"))
+    services.orchestrator.wait_idle()
+    texts = [c.args["text"] for c in slack.of("respond")]
+    assert len(texts) == PROGRESS_UPDATES and "40 of 40 units collected" in texts[-1]
