@@ -116,6 +116,9 @@ class ConsolePublisher:
     def scan_quiet(self, outcome: Any, request: ScanRequest) -> None:
         print(f"scan {outcome.scan_id} of {request.describe()}: nothing new, reopened or resolved", file=self.out)
 
+    def scan_progress(self, request: ScanRequest, done: int, total: int) -> None:
+        pass  # lines printed mid-prompt would garble what the person is typing; `status` shows running scans
+
     def refresh(self, finding_ids: Iterable[str]) -> None:
         pass  # the console shows the decision's reply; there are no posted messages to update
 

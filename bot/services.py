@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import sqlite_utils
     from slack_sdk import WebClient
 
-    from skywarden.bot.core.orchestrator import Orchestrator, ScanRunner
+    from skywarden.bot.core.orchestrator import Orchestrator
     from skywarden.bot.core.ports import Publisher, RemediationDesk, Scheduling
     from skywarden.bot.core.settings import Access, BotConfig
     from skywarden.bot.core.workspace import WorkspacePolicy
@@ -30,7 +30,6 @@ class Services:
     rules: Mapping[str, Rule]
     catalogues: Mapping[str, Framework]
     access: Access
-    scan_runner: ScanRunner
     orchestrator: Orchestrator
     publisher: Publisher
     remediation: RemediationDesk

@@ -17,8 +17,16 @@ import sqlite_utils
 
 from skywarden.bot.core.jobs import ScanScheduler
 from skywarden.bot.core.orchestrator import Orchestrator, ScanRequest, ScanRunner
-from skywarden.bot.core.scanning import run_scan
-from skywarden.bot.core.settings import DEFAULT_SUPPRESSIONS, Access, BotConfig, Settings, load_suppressions
+from skywarden.bot.core.progress_updates import UnitCounter
+from skywarden.bot.core.scanning import AwsScope, run_scan, scan_aws
+from skywarden.bot.core.settings import (
+    DEFAULT_SUPPRESSIONS,
+    Access,
+    BotConfig,
+    Settings,
+    load_suppressions,
+    scan_broker,
+)
 from skywarden.bot.services import Services
 from skywarden.bot.slack.app import make_client, usergroup_members
 from skywarden.bot.slack.charts import ChannelCharts
@@ -28,6 +36,7 @@ from skywarden.bot.slack.reminders import run_housekeeping
 from skywarden.rules.remediation.environments import RemediationOptions, cloud_remediation_environment
 from skywarden.scanners.errors import SkywardenError
 from skywarden.scanners.providers import ScanTarget, provider
+from skywarden.scanners.redact import redact_url
 from skywarden.storage.db import now
 from skywarden.storage.ledger import Ledger
 from skywarden.storage.suppressions import ExceptionSync, sync_code_suppressions
@@ -69,7 +78,7 @@ def assemble(
     shared_clock: Callable[[], datetime] = lambda: holder[0].clock()  # noqa: E731
     remediation = SlackRemediation(ledger, client, config, access, rules, remediation_env, publisher, shared_clock)
     services = Services(ledger=ledger, config=config, rules=rules, catalogues=catalogues, access=access,
-                        scan_runner=scan_runner, orchestrator=orchestrator, publisher=publisher,
+                        orchestrator=orchestrator, publisher=publisher,
                         remediation=remediation, charts=charts, clock=clock, client=client,
                         remediation_env=remediation_env, workspace=workspace)
     holder.append(services)
@@ -96,12 +105,15 @@ def scheduler_for(services: Services, sync_interval_s: float = 30.0) -> ScanSche
 
 
 def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, Any] | None = None,
-                      gcp: Mapping[str, Any] | None = None) -> ScanRunner:
+                      gcp: Mapping[str, Any] | None = None, broker: str | None = None) -> ScanRunner:
     """The production runner: the same scans the CLI runs, chosen by the request's provider.
 
     Azure and GCP take their credentials and endpoints from the standard environment (AZURE_*, SKYWARDEN_AZURE_*,
     GOOGLE_APPLICATION_CREDENTIALS, SKYWARDEN_GCP_*), exactly as `skywarden scan azure|gcp` does; ``azure`` and
     ``gcp`` pass extra arguments to plan_azure / plan_gcp (settings, credential or client), as the demo does.
+    With a ``broker`` URL (``scan_broker``: SKYWARDEN_BROKER_URL or ``broker_url:``) AWS accounts are collected
+    by `skywarden worker` processes; Azure and GCP stay in this process. Either way collection progress goes
+    to the request's ScanControl.
     """
 
     options: dict[str, Mapping[str, Any]] = {"aws": {"accounts_file": config.accounts_file}, "azure": azure or {},
@@ -109,12 +121,28 @@ def cloud_scan_runner(rules: list[Rule], config: BotConfig, azure: Mapping[str, 
 
     def run(db: sqlite_utils.Database, request: ScanRequest) -> Any:
         cloud = provider(request.provider)
+        if broker and cloud.name == "aws":
+            return _distributed_aws(db, rules, config, broker, request)
+        extra: dict[str, Any] = {}
+        if request.control is not None:
+            counter = UnitCounter(request.control.progress)
+            extra = {"on_plan": counter.plan, "on_result": counter.advance}
         plan = cloud.plan_scan(ScanTarget(tuple(request.accounts), tuple(request.regions),
-                                          dict(options.get(cloud.name) or {})))
+                                          {**(options.get(cloud.name) or {}), **extra}))
         return run_scan(db, rules, cloud.name, plan.description, plan.collect, request.trigger, request.requested_by,
                         request.control)
 
     return run
+
+
+def _distributed_aws(db: sqlite_utils.Database, rules: list[Rule], config: BotConfig, broker: str,
+                     request: ScanRequest) -> Any:
+    """The scan `skywarden scan aws` runs with a broker: a broker that cannot be reached raises
+    BrokerUnavailable (one line for the requester) after recording the scan as failed."""
+    scope = AwsScope(accounts=list(request.accounts), regions=list(request.regions),
+                     accounts_file=config.accounts_file)
+    return scan_aws(db, rules, scope, trigger=request.trigger, requested_by=request.requested_by,
+                    control=request.control, broker=broker)
 
 
 def build_services(settings: Settings, db_path: str) -> Services:
@@ -125,9 +153,12 @@ def build_services(settings: Settings, db_path: str) -> Services:
     rules = load_rules()
     assert settings.bot_token is not None
     client = make_client(str(settings.bot_token), settings.api_url)
-    services = assemble(db_path, settings.config, {r.id: r for r in rules}, cloud_scan_runner(rules, settings.config),
-                        client, load_catalogues(), remediation_env=cloud_remediation_environment(
-                            RemediationOptions(settings.config.accounts_file)))
+    broker = scan_broker(settings.config)
+    if broker:
+        log.info("AWS scans go through the workers of broker %s", redact_url(broker))
+    services = assemble(db_path, settings.config, {r.id: r for r in rules},
+                        cloud_scan_runner(rules, settings.config, broker=broker), client, load_catalogues(),
+                        remediation_env=cloud_remediation_environment(RemediationOptions(settings.config.accounts_file)))
     sync_suppressions_file(services)
     return services
 
@@ -142,9 +173,9 @@ def console_services(db_path: str, config: BotConfig, scan_runner: ScanRunner | 
         catalogues = load_catalogues()
     except SkywardenError:
         rules, catalogues = [], {}
-    services = assemble(db_path, config, {r.id: r for r in rules}, scan_runner or cloud_scan_runner(rules, config),
-                        None, catalogues, remediation_env=cloud_remediation_environment(
-                            RemediationOptions(config.accounts_file)))
+    runner = scan_runner or cloud_scan_runner(rules, config, broker=scan_broker(config))
+    services = assemble(db_path, config, {r.id: r for r in rules}, runner, None, catalogues,
+                        remediation_env=cloud_remediation_environment(RemediationOptions(config.accounts_file)))
     sync_suppressions_file(services)
     return services
 

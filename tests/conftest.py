@@ -21,7 +21,7 @@ os.environ.update(_SAFE_ENV)
 # moto's ~1,300 default AMIs come with snapshots that describe_snapshots(OwnerIds=["self"]) reports as ours:
 # one AMI keeps EC2 tests fast and their snapshot inventory meaningful. Read once, when moto's EC2 loads.
 os.environ["MOTO_AMIS_PATH"] = os.path.join(os.path.dirname(__file__), "..", "bot", "demo", "aws_amis.json")
-for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SKYWARDEN_DB"):
+for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "SKYWARDEN_DB", "SKYWARDEN_BROKER_URL"):
     os.environ.pop(_var, None)
 
 import pytest  # noqa: E402

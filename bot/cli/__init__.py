@@ -115,6 +115,8 @@ def scan() -> None:
 @click.option("--regions-per-unit", type=click.IntRange(0), default=None,
               help="With a broker: regions per distributed unit (0: one unit per account; default "
                    "SKYWARDEN_REGIONS_PER_UNIT or 4).")
+@click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG",
+              help="Read broker_url from this configuration (default ./skywarden.yml if present).")
 @_scan_output_options
 def scan_aws_command(
     obj: dict[str, Any],
@@ -124,17 +126,22 @@ def scan_aws_command(
     org_role: str | None,
     profile: str | None,
     regions_per_unit: int | None,
+    config_path: str | None,
     fmt: str,
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
     include_passed: bool,
 ) -> None:
-    """Scan AWS accounts, store the results and print the failed checks."""
-    from skywarden.bot.core.distributed import broker_url
+    """Scan AWS accounts, store the results and print the failed checks.
+
+    With SKYWARDEN_BROKER_URL, or broker_url: in the configuration, the accounts are collected by
+    `skywarden worker` processes (docs/scale-out.md)."""
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning import AwsScope, scan_aws
+    from skywarden.bot.core.settings import load_config, scan_broker
 
+    broker = scan_broker(load_config(config_path))
     rules = _load(rule_paths)
     scope = AwsScope(
         accounts=_split(accounts),
@@ -147,7 +154,7 @@ def scan_aws_command(
     with ScanProgress() as progress:
         outcome = scan_aws(
             db, rules, scope, max_workers=workers, on_plan=progress.plan, on_result=progress.advance,
-            broker=broker_url(), regions_per_unit=regions_per_unit,
+            broker=broker, regions_per_unit=regions_per_unit,
         )
     _report_scan(db, rules, "aws", outcome, fmt, output, include_passed)
 

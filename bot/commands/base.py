@@ -54,6 +54,8 @@ class Who:
     user: str
     channel: str | None = None
     source: str = "slack"  # or "console"
+    # A slash command's response_url: where a long-running answer (a scan's progress) may replace the reply.
+    response_url: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -58,7 +58,7 @@ def _scan(services: Services, args: list[str], who: Who) -> Reply:
     if not allowed:
         return _refuse(services, who, "scan", why, accounts=list(account_ids))
     request = ScanRequest(provider, account_ids, regions, who.user, who.channel,
-                          trigger="console" if who.source == "console" else "slack")
+                          trigger="console" if who.source == "console" else "slack", reply_url=who.response_url)
     submission = services.orchestrator.submit(request)
     if not submission.started:
         running = submission.running

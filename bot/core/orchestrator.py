@@ -16,11 +16,13 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from skywarden.bot.core.ports import Publisher, ScanRequest, ScanRunner  # noqa: F401 - ScanRunner re-exported
+from skywarden.bot.core.progress_updates import ProgressThrottle
 from skywarden.bot.core.scanning import ScanControl
 from skywarden.scanners.errors import SkywardenError
 from skywarden.storage import audit
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from skywarden.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_S = 5.0  # at most one "n of N units collected" update per this many seconds (and the last)
+PROGRESS_UPDATES = 5  # in all, the final one included: a response_url takes five uses
 
 
 @dataclass
@@ -52,10 +56,12 @@ class _Running:
 
 class Orchestrator:
     def __init__(self, ledger: Ledger, runner: ScanRunner, publisher: Publisher, max_workers: int = 2,
-                 timeout_s: float | None = None, quiet: str = "silent") -> None:
+                 timeout_s: float | None = None, quiet: str = "silent",
+                 progress_interval_s: float = PROGRESS_INTERVAL_S) -> None:
         self.ledger = ledger
         self.runner = runner
         self.publisher = publisher  # replaceable: the console prints where Slack would post
+        self.progress_interval_s = progress_interval_s
         self.max_workers = max_workers
         self.timeout_s = timeout_s
         self.quiet = quiet
@@ -92,6 +98,8 @@ class Orchestrator:
             watchdog = threading.Timer(self.timeout_s, self._expire, [running])
             watchdog.daemon = True
             watchdog.start()
+        if control is not None:
+            control.on_progress = self._progress(request)
         try:
             db = self.ledger.db
             outcome = self.runner(db, request)
@@ -113,6 +121,13 @@ class Orchestrator:
             if watchdog is not None:
                 watchdog.cancel()
             self._release(running)
+
+    def _progress(self, request: ScanRequest) -> Callable[[int, int], None]:
+        """Collection progress to the publisher, throttled: at most one update per interval, the last unit
+        always, and PROGRESS_UPDATES in all (Slack accepts five uses of a response_url)."""
+        publisher = self.publisher
+        return ProgressThrottle(lambda done, total: publisher.scan_progress(request, done, total),
+                                self.progress_interval_s, PROGRESS_UPDATES)
 
     def _release(self, running: _Running) -> None:
         with self._lock:

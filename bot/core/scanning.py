@@ -45,6 +45,8 @@ class ScanControl:
         self.scan_id: int | None = None
         self.state = "running"  # running -> committing | expired
         self._lock = threading.Lock()
+        # (units done, units total) as collection advances; set by whoever shows it (the orchestrator).
+        self.on_progress: Callable[[int, int], None] | None = None
 
     def started(self, scan_id: int) -> None:
         self.scan_id = scan_id
@@ -53,6 +55,15 @@ class ScanControl:
         if self.state == "expired" or (self.deadline is not None and time.monotonic() >= self.deadline):
             self.state = "expired"
             raise ScanTimeout(f"timed out after {self.timeout_s:g} s; nothing was stored or resolved")
+
+    def progress(self, done: int, total: int) -> None:
+        """Report collection progress; showing it is a courtesy, so a failure here never fails the scan."""
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(done, total)
+        except Exception:
+            log.warning("scan progress %d/%d could not be shown", done, total, exc_info=True)
 
     def checkpoint(self) -> None:
         with self._lock:
@@ -109,11 +120,17 @@ def scan_aws(
     With a ``broker`` URL the accounts are collected and evaluated by Celery workers, in units of
     ``regions_per_unit`` regions (bot/core/distributed.py); without one, in this process as always."""
     if broker:
-        from skywarden.bot.core.distributed import plan_distributed_aws
+        from skywarden.bot.core.distributed import BrokerUnavailable, plan_distributed_aws
 
         control, timeout_s, progress = scan_progress(db, control)
-        plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result, progress,
-                                    rules=rules, unit_regions=regions_per_unit)
+        try:
+            plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result,
+                                        progress, rules=rules, unit_regions=regions_per_unit)
+        except BrokerUnavailable as exc:
+            # The scan was asked for and did not run: it is on record as failed (status, Slack), resolving nothing.
+            scan_id = scans.start_scan(db, "aws", {**scope.describe(), "distributed": True}, trigger, requested_by)
+            scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
     else:
         plan = plan_aws(scope, session, max_workers, on_plan, on_result)
     return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
@@ -130,6 +147,7 @@ def scan_progress(db: sqlite_utils.Database, control: ScanControl | None
     def progress(done: int, total: int) -> None:
         if known.scan_id is not None:
             scans.record_progress(db, known.scan_id, done, total)
+        known.progress(done, total)
 
     return known, timeout_s, progress
 

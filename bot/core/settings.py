@@ -30,6 +30,7 @@ ids (S…, resolved with usergroups.users.list) or "*".
     max_suppression_days: 90
     suppressions_file: suppressions.yml
     accounts_file: accounts.yml    # handed to the AWS scan (roles per account)
+    broker_url: "rediss://:password@redis.internal:6380/0"  # AWS scans through Celery workers (docs/scale-out.md)
     schedules:                     # declared scan schedules (shown as from configuration; bot/schedules.py)
       - {accounts: [prod], cron: "0 6 * * 1-5", timezone: Europe/Paris, channel: C0PROD, regions: [eu-west-1]}
     scans:                         # how scans share the bot process (all optional)
@@ -55,6 +56,7 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -64,10 +66,12 @@ from skywarden.rules.model import SEVERITIES
 from skywarden.scanners import safe_yaml
 from skywarden.scanners.errors import ConfigError
 from skywarden.scanners.providers import ACCOUNT_ID_PATTERNS, PROVIDERS
+from skywarden.scanners.redact import redact_url
 from skywarden.storage.suppressions import CodeSuppression
 
 DEFAULT_CONFIG = "skywarden.yml"
 DEFAULT_SUPPRESSIONS = "suppressions.yml"
+BROKER_ENV = "SKYWARDEN_BROKER_URL"  # the same name bot.core.distributed reads (kept apart: it imports Celery)
 ANYONE = "*"
 _PRINCIPAL = re.compile(r"^(\*|[UWS][A-Z0-9]{2,})$")
 _CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9_-]+)$")
@@ -130,6 +134,9 @@ class BotConfig:
     default_suppression_days: int = 30
     suppressions_file: Path | None = None
     accounts_file: Path | None = None
+    # redis:// or rediss:// URL of the Celery broker (docs/scale-out.md); None: scans run in this process. Out of
+    # the repr: the URL usually carries the broker's password.
+    broker_url: str | None = field(default=None, repr=False)
     source: str | None = None  # the file it came from
     schedules: tuple[ScheduleSpec, ...] = ()  # declared scan schedules (bot/schedules.py)
     scans: ScanPolicy = field(default_factory=ScanPolicy)  # concurrency, timeout, misfires, quiet digests
@@ -174,7 +181,8 @@ def _principals(value: Any, source: str, key: str) -> tuple[str, ...]:
     return items
 
 
-_TOP_KEYS = _TOP_KEYS | {"schedules", "scans", "workspace"}
+_TOP_KEYS = _TOP_KEYS | {"schedules", "scans", "workspace", "broker_url"}
+_BROKER_SCHEMES = ("redis", "rediss")
 
 
 def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = None) -> BotConfig:
@@ -329,12 +337,40 @@ def parse_config(data: Any, source: str = DEFAULT_CONFIG, base: Path | None = No
         default_suppression_days=ints["default_suppression_days"],
         suppressions_file=path("suppressions_file"),
         accounts_file=path("accounts_file"),
+        broker_url=check_broker_url(data.get("broker_url"), f"{source}: broker_url"),
         source=source,
         schedules=parse_schedules(data.get("schedules"), source, account_ids, scans.timezone, scans.min_interval),
         scans=scans,
         workspace=parse_workspace(data.get("workspace"), source),
     )
 
+
+
+def check_broker_url(value: Any, where: str) -> str | None:
+    """A broker URL as configured, or None when absent; anything but redis:// or rediss:// with a host is an
+    error naming where it came from. The URL in the error has its password masked."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: must be a redis:// or rediss:// URL (a string)")
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme.lower() in _BROKER_SCHEMES and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # an unbalanced [ in the host, a port that is not a number
+        ok = False
+    if not ok:
+        raise ConfigError(f"{where}: {redact_url(url)!r} is not a redis:// or rediss:// URL with a host "
+                          "(e.g. rediss://:password@redis.internal:6380/0)")
+    return url
+
+
+def scan_broker(config: BotConfig, environ: Mapping[str, str] | None = None) -> str | None:
+    """The broker scans go through: SKYWARDEN_BROKER_URL wins over ``broker_url:``; None: in this process.
+    Both are checked the same way, so a mistyped variable is one clear line, not a Celery traceback."""
+    env = os.environ if environ is None else environ
+    from_env = check_broker_url(env.get(BROKER_ENV, "").strip(), BROKER_ENV)
+    return from_env or config.broker_url
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> BotConfig:

@@ -498,6 +498,15 @@ def usage(problem: str | None = None) -> Message:
     return Message(problem, [{"type": "section", "text": plain(escape_entities(f":warning: {problem}"))}, body])
 
 
+def scan_progress(scope: str, done: int, total: int) -> Message:
+    """The "scan running" reply as collection advances; ``scope`` is what the person typed: plain text."""
+    if done >= total:
+        return notice(f"Scan of {scope}: {done} of {total} units collected; evaluating the rules, "
+                      "results will be posted shortly.")
+    return notice(f"Scan of {scope} running: {done} of {total} units collected; "
+                  "results will be posted when it finishes.")
+
+
 def notice(text: str) -> Message:
     """A sentence for the person; it often quotes what they typed, so it is plain text: nothing in it formats,
     links or mentions."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from skywarden.bot.core.ports import FlushResult
 from skywarden.bot.slack import blocks
@@ -41,6 +42,7 @@ TOP_RULES = 10  # rules the digest of a grouped scan lists
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 # Slack refuses the channel itself: every other message to it would be refused the same way.
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
+PROGRESS_TIMEOUT_S = 5  # a progress update waits on Slack this long at most: collection waits behind it
 
 
 def render_finding(db: sqlite_utils.Database, rules: Mapping[str, Rule], finding: Mapping[str, Any],
@@ -168,6 +170,23 @@ class SlackPublisher:
         message = blocks.Message(said.format(request.describe()), [blocks.context(shown)])
         outbox.enqueue(self.ledger.db, "chat.postMessage", target, {"channel": target, **message.payload()})
         self.flush()
+
+    def scan_progress(self, request: ScanRequest, done: int, total: int) -> None:
+        """Replace the requester's "scan started" reply with how far collection is. Straight to Slack, not
+        through the outbox: a progress line retried later would be stale. Refused or unreachable: logged,
+        never raised (the scan goes on; its results are posted as usual)."""
+        if not request.reply_url:
+            return  # a mention's ephemeral reply or a schedule: no message this bot may edit
+        message = blocks.scan_progress(request.describe(), done, total)
+        body = {"response_type": "ephemeral", "replace_original": True, **message.payload()}
+        try:
+            response = WebhookClient(request.reply_url, timeout=PROGRESS_TIMEOUT_S).send_dict(body)
+        except (URLError, OSError) as exc:  # the response_url is a secret of its own: never logged
+            log.warning("scan progress %d/%d not shown: %s", done, total, type(exc).__name__)
+            return
+        if response.status_code != 200:
+            log.warning("scan progress %d/%d refused by Slack: HTTP %s %s", done, total, response.status_code,
+                        (response.body or "")[:100])
 
     def weekly_digest(self) -> dict[str, dict[str, bool]]:
         """scans.weekly_digest: posture and trend charts to every routed channel and the default channel,

@@ -132,7 +132,8 @@ def test_broker_down_fails_fast_with_one_clear_line(tmp_path, rules, estate, aws
     assert time.monotonic() - started < 15
     message = str(caught.value)
     assert "unreachable" in message and "\n" not in message and "hunter2" not in message
-    assert db["scans"].count == 0
+    # On record as a scan that failed (status, Slack), with the same line and no password.
+    assert [(row["status"], row["error"]) for row in db["scans"].rows] == [("failed", f"BrokerUnavailable: {message}")]
 
 
 def test_cli_broker_down_exits_non_zero(tmp_path, estate, aws_env, monkeypatch):

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 def register(reg: Registrar, services: Services) -> None:
     @reg.command(ids.COMMAND)
     def on_command(ack: Any, command: dict[str, Any]) -> None:
-        who = commands.Who(command["user_id"], command.get("channel_id"))
+        who = commands.Who(command["user_id"], command.get("channel_id"),
+                           response_url=command.get("response_url") or None)
         # Every command is quick (scans are handed to the orchestrator), so the reply is the ack itself.
         reply = commands.dispatch(services, command.get("text", ""), who)
         ack(response_type="ephemeral", **reply.message.payload())
