@@ -78,6 +78,8 @@ def _scan_output_options(command: Any) -> Any:
                      help="Rule files/directories."),
         click.option("--workers", default=16, show_default=True, help="Concurrent collection units."),
         click.option("--include-passed", is_flag=True, help="Also print the checks that passed (status PASS)."),
+        click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG",
+                     help="Read broker_url from this configuration (default ./skywarden.yml if present)."),
         click.pass_obj,
     )):
         command = decorator(command)
@@ -115,8 +117,6 @@ def scan() -> None:
 @click.option("--regions-per-unit", type=click.IntRange(0), default=None,
               help="With a broker: regions per distributed unit (0: one unit per account; default "
                    "SKYWARDEN_REGIONS_PER_UNIT or 4).")
-@click.option("--config", "config_path", envvar="SKYWARDEN_CONFIG",
-              help="Read broker_url from this configuration (default ./skywarden.yml if present).")
 @_scan_output_options
 def scan_aws_command(
     obj: dict[str, Any],
@@ -126,12 +126,12 @@ def scan_aws_command(
     org_role: str | None,
     profile: str | None,
     regions_per_unit: int | None,
-    config_path: str | None,
     fmt: str,
     output: str | None,
     rule_paths: tuple[str, ...],
     workers: int,
     include_passed: bool,
+    config_path: str | None,
 ) -> None:
     """Scan AWS accounts, store the results and print the failed checks.
 
@@ -180,18 +180,20 @@ def scan_gcp_command(
     rule_paths: tuple[str, ...],
     workers: int,
     include_passed: bool,
+    config_path: str | None,
 ) -> None:
     """Scan Google Cloud projects, store the results and print the failed checks.
 
     The Cloud Asset endpoint is Google's unless SKYWARDEN_GCP_ASSET_ENDPOINT names another (Private
     Service Connect).
     """
-    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_gcp import scan_gcp
+    from skywarden.bot.core.settings import load_config, scan_broker
     from skywarden.scanners.gcp.credentials import GcpSettings
     from skywarden.scanners.gcp.scan import GcpScope
 
+    broker = scan_broker(load_config(config_path))
     rules = _load(rule_paths)
     scope = GcpScope(projects=_split(projects), folder=folder, organization=organization)
     db = open_db(obj["db"])
@@ -204,7 +206,7 @@ def scan_gcp_command(
             max_workers=workers,
             on_plan=progress.plan,
             on_result=progress.advance,
-            broker=broker_url(),
+            broker=broker,
         )
     _report_scan(db, rules, "gcp", outcome, fmt, output, include_passed)
 
@@ -230,23 +232,25 @@ def scan_azure_command(
     rule_paths: tuple[str, ...],
     workers: int,
     include_passed: bool,
+    config_path: str | None,
 ) -> None:
     """Scan Azure subscriptions, store the results and print the failed checks.
 
     The Resource Manager endpoint follows --cloud, or SKYWARDEN_AZURE_ARM_URL; TLS trust follows REQUESTS_CA_BUNDLE.
     """
-    from skywarden.bot.core.distributed import broker_url
     from skywarden.bot.core.progress import ScanProgress
     from skywarden.bot.core.scanning_azure import AzureScope, scan_azure
+    from skywarden.bot.core.settings import load_config, scan_broker
     from skywarden.scanners.azure.credentials import AzureSettings
 
+    broker = scan_broker(load_config(config_path))
     rules = _load(rule_paths)
     settings = AzureSettings.resolve(auth=auth, cloud=cloud)
     db = open_db(obj["db"])
     with ScanProgress() as progress:
         outcome = scan_azure(
             db, rules, AzureScope(subscriptions=_split(subscriptions)), settings=settings, max_workers=workers,
-            on_plan=progress.plan, on_result=progress.advance, broker=broker_url(),
+            on_plan=progress.plan, on_result=progress.advance, broker=broker,
         )
     _report_scan(db, rules, "azure", outcome, fmt, output, include_passed)
 

@@ -107,3 +107,15 @@ def test_serve_and_chat_scan_aws_through_the_configured_broker(tmp_path, monkeyp
         assert [row["status"] for row in services.db["scans"].rows] == ["failed"]
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("command", [["gcp", "--project", "acme-prod"], ["azure", "--subscription",
+                                                                       "00000000-0000-0000-0000-000000000001"]])
+def test_cli_gcp_and_azure_scans_read_broker_url_from_the_configuration_too(tmp_path, command):
+    port = closed_port()
+    config = tmp_path / "elsewhere.yml"
+    config.write_text(f"broker_url: 'redis://:hunter2-secret@127.0.0.1:{port}/0'\n")
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "s.db"), "scan", *command, "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert f"broker redis://***@127.0.0.1:{port}/0 unreachable" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
