@@ -25,7 +25,10 @@ from skywarden.bot.core.distributed import BROKER_ENV, check_broker
 def worker(broker: str | None, concurrency: int, time_limit: int | None, rule_paths: tuple[str, ...], loglevel: str,
            hostname: str | None) -> None:
     """Run a Celery worker for distributed scans (prefetch 1, late acknowledgement)."""
-    from skywarden.bot.worker.app import DEFAULT_TIME_LIMIT_S, make_app
+    try:
+        from skywarden.bot.worker.app import DEFAULT_TIME_LIMIT_S, make_app
+    except ImportError as exc:  # Celery is the `scale` extra
+        raise click.ClickException(f"skywarden worker needs Celery: pip install 'skywarden[scale]' ({exc})") from None
     from skywarden.bot.worker.evaluate import RULES_ENV, worker_rules
 
     if not broker:

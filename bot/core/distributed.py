@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from skywarden.bot.core.gathered import GatheredInventory, Gatherer, MalformedResult
-from skywarden.bot.worker.app import TASK_NAME, make_app
 from skywarden.bot.worker.payload import (
     ALL,
     GLOBAL,
@@ -215,6 +214,9 @@ def gather(
 ) -> GatheredInventory:
     """Send every unit, then fold each result in as it is read (bounded by ``unit_timeout_s`` overall, or by
     the monotonic ``deadline``)."""
+    # Celery is the `scale` extra: imported only when a scan really goes to the workers (the demo installs none).
+    from skywarden.bot.worker.app import TASK_NAME, make_app
+
     app = make_app(url, int(unit_timeout_s))
     provider = requests[0].provider if requests else (rules[0].provider if rules else "aws")
     gatherer = Gatherer(provider, rules)
