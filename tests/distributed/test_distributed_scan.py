@@ -109,7 +109,7 @@ def test_two_workers_share_the_units(rules, estate, workers, redis_url, aws_env)
     assert len(seen) == 2, seen
 
 
-def test_redelivery_does_not_double_count(rules, workers, redis_url, aws_env):
+def test_redelivery_does_not_double_count(rules, estate, workers, redis_url, aws_env):
     once = gather(redis_url, units(rules, "once"), rules, 60)
     # The same units delivered again (as after a broker restart or a lost ack): same task ids, same keys.
     app = make_app(redis_url, 60)
