@@ -5,10 +5,11 @@ Shared by the CLI, the demo and (later) the Slack bot and the scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,20 +121,30 @@ def scan_aws(
     With a ``broker`` URL the accounts are collected and evaluated by Celery workers, in units of
     ``regions_per_unit`` regions (bot/core/distributed.py); without one, in this process as always."""
     if broker:
-        from skywarden.bot.core.distributed import BrokerUnavailable, plan_distributed_aws
+        from skywarden.bot.core.distributed import plan_distributed_aws
 
         control, timeout_s, progress = scan_progress(db, control)
-        try:
+        with failed_if_broker_unreachable(db, "aws", scope.describe(), trigger, requested_by):
             plan = plan_distributed_aws(scope, broker, session, max_workers, timeout_s, on_plan, on_result,
                                         progress, rules=rules, unit_regions=regions_per_unit)
-        except BrokerUnavailable as exc:
-            # The scan was asked for and did not run: it is on record as failed (status, Slack), resolving nothing.
-            scan_id = scans.start_scan(db, "aws", {**scope.describe(), "distributed": True}, trigger, requested_by)
-            scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
-            raise
     else:
         plan = plan_aws(scope, session, max_workers, on_plan, on_result)
     return run_scan(db, rules, "aws", plan.description, plan.collect, trigger, requested_by, control)
+
+
+@contextlib.contextmanager
+def failed_if_broker_unreachable(db: sqlite_utils.Database, provider: str, scope: dict[str, Any], trigger: str,
+                                 requested_by: str | None) -> Iterator[None]:
+    """Around planning a distributed scan: a broker that cannot be reached means the scan was asked for and did
+    not run, so it is on record as failed (status, Slack), resolving nothing, before the error goes on."""
+    from skywarden.bot.core.distributed import BrokerUnavailable
+
+    try:
+        yield
+    except BrokerUnavailable as exc:
+        scan_id = scans.start_scan(db, provider, {**scope, "distributed": True}, trigger, requested_by)
+        scans.finish_scan(db, scan_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def scan_progress(db: sqlite_utils.Database, control: ScanControl | None

@@ -7,7 +7,13 @@ from typing import Any
 
 import sqlite_utils
 
-from skywarden.bot.core.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.bot.core.scanning import (
+    ScanControl,
+    ScanOutcome,
+    failed_if_broker_unreachable,
+    run_scan,
+    scan_progress,
+)
 from skywarden.rules.model import Rule
 from skywarden.scanners.azure.credentials import AzureSettings
 from skywarden.scanners.azure.plan import AzureScope, plan_azure
@@ -38,12 +44,12 @@ def scan_azure(
     wanted = sorted({s.strip() for s in scope.subscriptions if s.strip()})
     if broker and wanted:
         from skywarden.bot.core.distributed import plan_distributed
-        from skywarden.bot.core.scanning import scan_progress
 
         control, timeout_s, progress = scan_progress(db, control)
-        plan = plan_distributed("azure", {sub: sub for sub in wanted}, broker, {"subscriptions": wanted},
-                                max_workers, timeout_s, on_plan, on_result, progress, rules=rules,
-                                shared={"scanned": wanted})
+        with failed_if_broker_unreachable(db, "azure", {"subscriptions": wanted}, trigger, requested_by):
+            plan = plan_distributed("azure", {sub: sub for sub in wanted}, broker, {"subscriptions": wanted},
+                                    max_workers, timeout_s, on_plan, on_result, progress, rules=rules,
+                                    shared={"scanned": wanted})
         return run_scan(db, rules, "azure", plan.description, plan.collect, trigger, requested_by, control)
     plan = plan_azure(scope, settings, credential, authentication_policy, max_workers, on_plan, on_result)
     return run_scan(db, rules, "azure", plan.description, plan.collect, trigger, requested_by, control)

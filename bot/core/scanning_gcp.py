@@ -7,7 +7,13 @@ from typing import Any
 
 import sqlite_utils
 
-from skywarden.bot.core.scanning import ScanControl, ScanOutcome, run_scan
+from skywarden.bot.core.scanning import (
+    ScanControl,
+    ScanOutcome,
+    failed_if_broker_unreachable,
+    run_scan,
+    scan_progress,
+)
 from skywarden.rules.model import Rule
 from skywarden.scanners.gcp.credentials import GcpSettings
 from skywarden.scanners.gcp.errors import RetryPolicy
@@ -37,11 +43,11 @@ def scan_gcp(
     unit collected and evaluated by a Celery worker (bot/core/distributed.py); otherwise in this process."""
     if broker and scope.projects and not scope.parent:
         from skywarden.bot.core.distributed import plan_distributed
-        from skywarden.bot.core.scanning import scan_progress
 
         control, timeout_s, progress = scan_progress(db, control)
-        plan = plan_distributed("gcp", {project: project for project in scope.projects}, broker, scope.describe(),
-                                max_workers, timeout_s, on_plan, on_result, progress, rules=rules)
+        with failed_if_broker_unreachable(db, "gcp", scope.describe(), trigger, requested_by):
+            plan = plan_distributed("gcp", {project: project for project in scope.projects}, broker,
+                                    scope.describe(), max_workers, timeout_s, on_plan, on_result, progress, rules=rules)
         return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)
     plan = plan_gcp(scope, settings, client, max_workers, retry, on_plan, on_result)
     return run_scan(db, rules, "gcp", plan.description, plan.collect, trigger, requested_by, control)

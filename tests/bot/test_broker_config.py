@@ -115,7 +115,11 @@ def test_cli_gcp_and_azure_scans_read_broker_url_from_the_configuration_too(tmp_
     port = closed_port()
     config = tmp_path / "elsewhere.yml"
     config.write_text(f"broker_url: 'redis://:hunter2-secret@127.0.0.1:{port}/0'\n")
-    result = CliRunner().invoke(main, ["--db", str(tmp_path / "s.db"), "scan", *command, "--config", str(config)])
+    db = tmp_path / "s.db"
+    result = CliRunner().invoke(main, ["--db", str(db), "scan", *command, "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert f"broker redis://***@127.0.0.1:{port}/0 unreachable" in result.output
     assert "hunter2" not in result.output and "Traceback" not in result.output
+    scans = list(open_db(db)["scans"].rows)  # asked for and not run: on record as failed, as an AWS scan is
+    assert [(s["status"], s["provider"]) for s in scans] == [("failed", command[0])]
+    assert "BrokerUnavailable" in scans[0]["error"] and "hunter2" not in scans[0]["error"]
