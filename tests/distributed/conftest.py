@@ -19,6 +19,31 @@ import pytest
 HERE = Path(__file__).parent
 
 
+ROLE = "arn:aws:iam::{}:role/SkywardenReadOnly"
+REGION = "us-east-1"
+
+
+def seed_members(moto_endpoint: str, directory: Path, members: list[str], name: str, buckets: bool = False) -> Path:
+    """Member accounts reached by role assumption, each with a KMS key (rotation off) and, with ``buckets``, a
+    bucket; returns the accounts file that names them ``<name>0``, ``<name>1``, ..."""
+    import boto3
+
+    base = boto3.Session(region_name=REGION)
+    for index, account in enumerate(members):
+        creds = base.client("sts", endpoint_url=moto_endpoint).assume_role(
+            RoleArn=ROLE.format(account), RoleSessionName="seed")["Credentials"]
+        member = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                               aws_session_token=creds["SessionToken"], region_name=REGION)
+        member.client("kms", endpoint_url=moto_endpoint).create_key(Description=f"{name} key {index}")
+        if buckets:
+            member.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=f"estate-bucket-{index}")
+    path = directory / "accounts.yml"
+    path.write_text("accounts:\n" + "".join(
+        f"  - {{id: '{a}', name: {name}{i}, role_arn: '{ROLE.format(a)}', regions: [{REGION}]}}\n"
+        for i, a in enumerate(members)))
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -18,12 +18,10 @@ from skywarden.scanners.aws.session import AccountSpec
 from skywarden.scanners.errors import CollectionError
 from skywarden.storage.db import open_db
 from skywarden.storage.findings import query_findings
-from tests.distributed.conftest import start_worker, stop_worker
+from tests.distributed.conftest import REGION, ROLE, seed_members, start_worker, stop_worker
 from tests.support.aws import pack_rules
 
 MEMBERS = ["210000000001", "210000000002", "210000000003", "210000000004"]
-ROLE = "arn:aws:iam::{}:role/SkywardenReadOnly"
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +32,7 @@ def rules():
 @pytest.fixture(scope="module")
 def estate(moto_endpoint, tmp_path_factory):
     """Four member accounts reached by role assumption, each with a KMS key (rotation off) and a bucket."""
-    base = boto3.Session(region_name=REGION)
-    for index, account in enumerate(MEMBERS):
-        creds = base.client("sts", endpoint_url=moto_endpoint).assume_role(
-            RoleArn=ROLE.format(account), RoleSessionName="seed")["Credentials"]
-        member = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                               aws_session_token=creds["SessionToken"], region_name=REGION)
-        member.client("kms", endpoint_url=moto_endpoint).create_key(Description=f"key {index}")
-        member.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=f"estate-bucket-{index}")
-    path = tmp_path_factory.mktemp("estate") / "accounts.yml"
-    path.write_text("accounts:\n" + "".join(
-        f"  - {{id: '{a}', name: member{i}, role_arn: '{ROLE.format(a)}', regions: [{REGION}]}}\n"
-        for i, a in enumerate(MEMBERS)))
-    return path
+    return seed_members(moto_endpoint, tmp_path_factory.mktemp("estate"), MEMBERS, "member", buckets=True)
 
 
 @pytest.fixture

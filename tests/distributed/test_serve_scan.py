@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from skywarden.bot.core.scanning import AwsScope, scan_aws
@@ -16,12 +15,10 @@ from skywarden.bot.wiring import assemble, cloud_scan_runner
 from skywarden.storage.findings import query_findings
 from tests.bot.helpers import make_app, slash
 from tests.bot.slack_standin import SlackStandIn
-from tests.distributed.conftest import free_port
+from tests.distributed.conftest import free_port, seed_members
 from tests.support.aws import pack_rules
 
 MEMBERS = ["230000000001", "230000000002"]
-ROLE = "arn:aws:iam::{}:role/SkywardenReadOnly"
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +29,7 @@ def rules():
 @pytest.fixture(scope="module")
 def accounts_file(moto_endpoint, tmp_path_factory):
     """Two member accounts reached by role assumption, each with a KMS key whose rotation is off."""
-    base = boto3.Session(region_name=REGION)
-    for index, account in enumerate(MEMBERS):
-        creds = base.client("sts", endpoint_url=moto_endpoint).assume_role(
-            RoleArn=ROLE.format(account), RoleSessionName="seed")["Credentials"]
-        member = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                               aws_session_token=creds["SessionToken"], region_name=REGION)
-        member.client("kms", endpoint_url=moto_endpoint).create_key(Description=f"serve key {index}")
-    path = tmp_path_factory.mktemp("serve-estate") / "accounts.yml"
-    path.write_text("accounts:\n" + "".join(
-        f"  - {{id: '{a}', name: serve{i}, role_arn: '{ROLE.format(a)}', regions: [{REGION}]}}\n"
-        for i, a in enumerate(MEMBERS)))
-    return path
+    return seed_members(moto_endpoint, tmp_path_factory.mktemp("serve-estate"), MEMBERS, "serve")
 
 
 @pytest.fixture
