@@ -73,15 +73,13 @@ def assemble(
     policy = config.scans
     orchestrator = Orchestrator(ledger, scan_runner, publisher, scan_workers or policy.max_concurrent,
                                 policy.timeout_s, policy.quiet)
-    holder: list[Services] = []
-    # Read through the container: a test (or an operator tool) moves time for every component at once.
-    shared_clock: Callable[[], datetime] = lambda: holder[0].clock()  # noqa: E731
-    remediation = SlackRemediation(ledger, client, config, access, rules, remediation_env, publisher, shared_clock)
+    remediation = SlackRemediation(ledger, client, config, access, rules, remediation_env, publisher, clock)
     services = Services(ledger=ledger, config=config, rules=rules, catalogues=catalogues, access=access,
                         orchestrator=orchestrator, publisher=publisher,
                         remediation=remediation, charts=charts, clock=clock, client=client,
                         remediation_env=remediation_env, workspace=workspace)
-    holder.append(services)
+    # Read through the container: a test (or an operator tool) moves time for every component at once.
+    remediation.clock = lambda: services.clock()
     return services
 
 
